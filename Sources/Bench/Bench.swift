@@ -1,0 +1,180 @@
+import Foundation
+import Inference
+import Foundation
+
+/// llama.cpp's figures on this machine kind (`shared/reference/smollm2.md`), tokens/s.
+public struct ReferenceFigures: Sendable {
+    public let pp512: [Int: Double]   // by thread count
+    public let tg128: [Int: Double]
+    public let batched: [Int: Double] // by sequence count, 2 threads
+
+    public static func forModel(named name: String) -> ReferenceFigures? {
+        switch name {
+        case "smollm2-135m":
+            return ReferenceFigures(pp512: [1: 116, 2: 219], tg128: [1: 60, 2: 85],
+                                    batched: [1: 92, 8: 147, 32: 145, 64: 140])
+        default:
+            return nil
+        }
+    }
+}
+
+public struct BenchResult: Sendable {
+    public var name: String
+    public var value: Double
+    public var unit: String
+    public var reference: Double?
+    public var ratio: Double? { reference.map { value / $0 } }
+}
+
+/// Measures the engine the way llama-bench does: pp512 = one 512-token prompt in one pass;
+/// tg128 = 128 tokens decoded one at a time from an empty context. Median of `runs`.
+public struct Benchmark {
+    public let engine: Engine
+    public let threads: Int
+    public let runs: Int
+    public let reference: ReferenceFigures?
+
+    public init(engine: Engine, threads: Int, runs: Int = 5, reference: ReferenceFigures?) {
+        self.engine = engine
+        self.threads = threads
+        self.runs = runs
+        self.reference = reference
+    }
+
+    func tokens(_ n: Int, seed: UInt64) -> [Int32] {
+        var rng = RandomStream(seed: seed)
+        let vocab = UInt64(engine.model.config.vocabularySize)
+        return (0..<n).map { _ in Int32(rng.next() % vocab) }
+    }
+
+    func median(_ xs: [Double]) -> Double {
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    private func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = Stopwatch.now
+        try body()
+        return Stopwatch.seconds(since: start)
+    }
+
+    public func promptProcessing(_ n: Int = 512) throws -> BenchResult {
+        let model = engine.model
+        let prompt = tokens(n, seed: 1)
+        var rates: [Double] = []
+        for run in 0...runs {   // run 0 warms up
+            let seq = model.newSequence(reserve: n)
+            var batch = Batch()
+            batch.append(prompt, to: seq)
+            let t = try time { _ = try model.forward(batch, hooks: nil) }
+            if run > 0 { rates.append(Double(n) / t) }
+        }
+        return BenchResult(name: "pp\(n)", value: median(rates), unit: "tokens/s", reference: reference?.pp512[threads])
+    }
+
+    public func textGeneration(_ n: Int = 128) throws -> BenchResult {
+        let model = engine.model
+        let input = tokens(n, seed: 2)
+        var rates: [Double] = []
+        for run in 0...runs {
+            let seq = model.newSequence(reserve: n)
+            let t = try time {
+                for tok in input {
+                    var batch = Batch()
+                    batch.append([tok], to: seq)
+                    _ = try model.forward(batch, hooks: nil)
+                }
+            }
+            if run > 0 { rates.append(Double(n) / t) }
+        }
+        return BenchResult(name: "tg\(n)", value: median(rates), unit: "tokens/s", reference: reference?.tg128[threads])
+    }
+}
+
+extension Benchmark {
+    /// llama-batched-bench's shape: `sequences` prompts of 64 tokens, 64 new tokens each, decoded
+    /// together; generated tokens/s over the decoding phase (its S_TG).
+    public func batched(sequences: Int, promptLength: Int = 64, newTokens: Int = 64) throws -> BenchResult {
+        var rates: [Double] = []
+        for run in 0...max(1, runs / 2) {
+            let gen = BatchGenerator(engine: engine, prefixCache: nil, maxBatch: sequences)
+            for s in 0..<sequences {
+                try gen.submit(GenerationRequest(promptTokens: tokens(promptLength, seed: UInt64(100 + s)), samples: 1,
+                                                 sampling: SamplingParameters(temperature: 1, seed: UInt64(s)),
+                                                 maxTokens: newTokens, ignoreEndOfTurn: true))
+            }
+            _ = try gen.run()
+            let st = gen.statistics
+            if run > 0 { rates.append(Double(st.tokensGenerated) / st.decodeSeconds) }
+        }
+        return BenchResult(name: "batched_\(sequences)", value: median(rates), unit: "tokens/s",
+                           reference: threads == 2 ? reference?.batched[sequences] : nil)
+    }
+
+    /// The ICL scenario: one shared prefix of `prefixLength` tokens, `questions` different questions
+    /// × `samples` samples × `newTokens` tokens. Returns (with sharing and caching, without) in seconds.
+    ///
+    /// Without sharing, each of the questions × samples requests computes its whole prompt (as
+    /// independent requests to a server without prefix caching do) and the answers are decoded
+    /// together. Unless `fullUncached`, that figure is measured on `uncachedProbe` of those prompts
+    /// and the prompt time scaled to all of them (every prompt costs the same); the decode phase is
+    /// measured in full either way.
+    public func icl(prefixLength: Int = 2000, questions: Int = 8, samples: Int = 16, newTokens: Int = 64,
+                    fullUncached: Bool = false, uncachedProbe: Int = 3) throws -> (cached: BenchResult, uncached: BenchResult) {
+        let prefix = tokens(prefixLength, seed: 7)
+        let prompts = (0..<questions).map { prefix + tokens(24 + $0, seed: UInt64(500 + $0)) }
+        func request(_ p: [Int32], samples n: Int, seed: UInt64) -> GenerationRequest {
+            GenerationRequest(promptTokens: p, samples: n, sampling: SamplingParameters(temperature: 1, seed: seed),
+                              maxTokens: newTokens, ignoreEndOfTurn: true)
+        }
+        // With sharing: the prefix is computed once, each question's samples share its prompt.
+        let cachedStart = Stopwatch.now
+        let shared = BatchGenerator(engine: engine, prefixCache: PrefixCache(), maxBatch: questions * samples)
+        for (i, p) in prompts.enumerated() { try shared.submit(request(p, samples: samples, seed: UInt64(i))) }
+        _ = try shared.run()
+        let cachedSeconds = Stopwatch.seconds(since: cachedStart)
+
+        // Without: every request computes its whole prompt.
+        let requests = prompts.enumerated().flatMap { i, p in (0..<samples).map { _ in (i, p) } }
+        let independent = BatchGenerator(engine: engine, prefixCache: nil, maxBatch: requests.count)
+        var uncachedSeconds: Double
+        if fullUncached {
+            let start = Stopwatch.now
+            for (i, p) in requests { try independent.submit(request(p, samples: 1, seed: UInt64(i))) }
+            _ = try independent.run()
+            uncachedSeconds = Stopwatch.seconds(since: start)
+        } else {
+            // Measure `uncachedProbe` whole prompts, then decode all requests' answers for real
+            // from those prompts' caches (the decode work does not depend on sharing).
+            var promptSeconds = 0.0
+            for k in 0..<uncachedProbe {
+                let start = Stopwatch.now
+                _ = try independent.computePrompt(prompts[k % prompts.count])
+                promptSeconds += Stopwatch.seconds(since: start)
+            }
+            let perPrompt = promptSeconds / Double(uncachedProbe)
+            let decoder = BatchGenerator(engine: engine, prefixCache: PrefixCache(), maxBatch: requests.count)
+            for (i, p) in prompts.enumerated() { _ = try decoder.computePrompt(p); _ = i }
+            decoder.resetStatistics()
+            let start = Stopwatch.now
+            for (i, p) in requests { try decoder.submit(request(p, samples: 1, seed: UInt64(i))) }
+            _ = try decoder.run()
+            let decodeSeconds = Stopwatch.seconds(since: start) - decoder.statistics.promptSeconds
+            uncachedSeconds = perPrompt * Double(requests.count) + decodeSeconds
+        }
+        return (BenchResult(name: "icl_cached_s", value: cachedSeconds, unit: "s", reference: nil),
+                BenchResult(name: "icl_uncached_s", value: uncachedSeconds, unit: fullUncached ? "s" : "s (est.)",
+                            reference: nil))
+    }
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB; nil where /proc is unavailable.
+public func peakResidentMegabytes() -> Double? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first
+        return kb.map { $0 / 1024 }
+    }
+    return nil
+}

@@ -1,0 +1,519 @@
+// AVX2 tile kernels. Templates are always_inline functions instantiated with constant shapes;
+// clang unrolls the row/vector loops and keeps the accumulators in registers.
+//
+// Canonical arithmetic (shared with the scalar twins in ek_dot.c), per (row, vector):
+//   32-element blocks: i = exact int sum of q_w*q_x;  t = (float)i * (d_w*d_x)  [+ m_w*s_x for Q4_1/Q5_1]
+//   K-quants:          t = (float)isum * (d*d_x) [- (float)imin * (dmin*d_x) for Q4_K/Q5_K]
+//   acc = acc + t, block by block, from 0.  (No fused multiply-adds: each step is rounded.)
+#include "ek_internal.h"
+#include "ek_tiles.h"
+
+#if EK_AVX2
+
+enum { K40, K41, K50, K51, K80 };
+
+#define WBS(kind) ((kind) == K40 ? 18 : (kind) == K41 ? 20 : (kind) == K50 ? 22 : (kind) == K51 ? 24 : 34)
+#define T1(kind) ((kind) == K41 || (kind) == K51)  // type-1: w = d*q + m, paired with Q8_1
+
+// Weight block -> 32 quants (unsigned for type-1, signed for type-0).
+EK_INLINE __m256i leg_quants(const int kind, const uint8_t *p) {
+    switch (kind) {
+    case K40: return _mm256_sub_epi8(ek_unpack_nibbles(p + 2), _mm256_set1_epi8(8));
+    case K41: return ek_unpack_nibbles(p + 4);
+    case K50: {
+        __m256i hb = _mm256_and_si256(ek_bits_to_bytes(ek_ld32(p + 2)), _mm256_set1_epi8(0x10));
+        return _mm256_sub_epi8(_mm256_or_si256(ek_unpack_nibbles(p + 6), hb), _mm256_set1_epi8(16));
+    }
+    case K51: {
+        __m256i hb = _mm256_and_si256(ek_bits_to_bytes(ek_ld32(p + 4)), _mm256_set1_epi8(0x10));
+        return _mm256_or_si256(ek_unpack_nibbles(p + 8), hb);
+    }
+    default: return _mm256_loadu_si256((const __m256i *)(p + 2));
+    }
+}
+
+// Exact per-lane partial sums (8 x int32) of one weight block times one activation block.
+EK_INLINE __m256i leg_psum(const int kind, __m256i wq, __m256i wabs, const uint8_t *xb) {
+    const __m256i xq = _mm256_loadu_si256((const __m256i *)(xb + (T1(kind) ? 4 : 2)));
+    const __m256i pr = T1(kind) ? _mm256_maddubs_epi16(wq, xq) : _mm256_maddubs_epi16(wabs, _mm256_sign_epi8(xq, wq));
+    return _mm256_madd_epi16(pr, _mm256_set1_epi16(1));
+}
+
+// 4 vectors of 8 int32 -> [sum a0..3, sum b0..3, sum c0..3, sum d0..3 | the same over lanes 4..7]
+EK_INLINE __m256i reduce4(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i ab = _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+    __m256i cd = _mm256_add_epi32(_mm256_unpacklo_epi32(c, d), _mm256_unpackhi_epi32(c, d));
+    return _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
+}
+EK_INLINE __m128i fold(__m256i h) { return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)); }
+
+// 4-bit weights: |q_w*q_x + q_w'*q_x'| <= 2*15*127, so sums of 8 such maddubs lanes still fit in
+// int16 and the transpose can run on 16-bit lanes without the widening madd per product.
+// 8 maddubs results -> 8 int32 lanes, lane v = full sum of p[v].
+EK_INLINE __m256i reduce8_i16(const __m256i *p) {
+    __m256i l1[4], l2[2];
+    for (int k = 0; k < 4; k++)
+        l1[k] = _mm256_add_epi16(_mm256_unpacklo_epi16(p[2 * k], p[2 * k + 1]), _mm256_unpackhi_epi16(p[2 * k], p[2 * k + 1]));
+    for (int k = 0; k < 2; k++)
+        l2[k] = _mm256_add_epi16(_mm256_unpacklo_epi32(l1[2 * k], l1[2 * k + 1]), _mm256_unpackhi_epi32(l1[2 * k], l1[2 * k + 1]));
+    const __m256i l3 = _mm256_add_epi16(_mm256_unpacklo_epi64(l2[0], l2[1]), _mm256_unpackhi_epi64(l2[0], l2[1]));
+    return _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(l3)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(l3, 1)));
+}
+
+// The two halves at the start of 4 blocks -> ([first0..3], [second0..3]): (d, m) of weights,
+// (d, s) of Q8_1, (d, junk) of the type-0 formats.
+EK_INLINE void scales4(const uint8_t *a, const uint8_t *b, const uint8_t *c, const uint8_t *d, __m128 *first,
+                       __m128 *second) {
+    __m128i ab = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)ek_ld32(a)), _mm_cvtsi32_si128((int)ek_ld32(b)));
+    __m128i cd = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)ek_ld32(c)), _mm_cvtsi32_si128((int)ek_ld32(d)));
+    __m256 f = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_unpacklo_epi64(ab, cd)), _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
+    *first = _mm256_castps256_ps128(f);
+    *second = _mm256_extractf128_ps(f, 1);
+}
+
+// The canonical block terms for 4 lanes.
+EK_INLINE __m128 leg_terms(const int kind, __m128i isum, __m128 dw, __m128 mw, __m128 dx, __m128 sx) {
+    __m128 t = _mm_mul_ps(_mm_cvtepi32_ps(isum), _mm_mul_ps(dw, dx));
+    if (T1(kind)) t = _mm_add_ps(t, _mm_mul_ps(mw, sx));
+    return t;
+}
+EK_INLINE __m256 leg_terms8(const int kind, __m256i isum, __m256 dw, __m256 mw, __m256 dx, __m256 sx) {
+    __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, dx));
+    if (T1(kind)) t = _mm256_add_ps(t, _mm256_mul_ps(mw, sx));
+    return t;
+}
+
+// ---- one row . one vector: lanes are 4 consecutive blocks, their terms added in order
+EK_INLINE float leg_dot(const int kind, int nb, const uint8_t *w, const uint8_t *x) {
+    const size_t wbs = WBS(kind), xbs = T1(kind) ? 36 : 34;
+    float acc = 0.0f;
+    int b = 0;
+    for (; b + 4 <= nb; b += 4) {
+        __m256i s[4];
+        for (int i = 0; i < 4; i++) {
+            const __m256i wq = leg_quants(kind, w + (b + i) * wbs);
+            s[i] = leg_psum(kind, wq, _mm256_sign_epi8(wq, wq), x + (b + i) * xbs);
+        }
+        __m128 dw, mw, dx, sx;
+        const uint8_t *wb = w + b * wbs, *xb = x + b * xbs;
+        scales4(wb, wb + wbs, wb + 2 * wbs, wb + 3 * wbs, &dw, &mw);
+        scales4(xb, xb + xbs, xb + 2 * xbs, xb + 3 * xbs, &dx, &sx);
+        __m128 t = leg_terms(kind, fold(reduce4(s[0], s[1], s[2], s[3])), dw, mw, dx, sx);
+        acc = acc + _mm_cvtss_f32(t);
+        acc = acc + _mm_cvtss_f32(_mm_movehdup_ps(t));
+        acc = acc + _mm_cvtss_f32(_mm_movehl_ps(t, t));
+        acc = acc + _mm_cvtss_f32(_mm_shuffle_ps(t, t, 3));
+    }
+    for (; b < nb; b++) {
+        const __m256i wq = leg_quants(kind, w + b * wbs);
+        const int isum = ek_hsum8i(leg_psum(kind, wq, _mm256_sign_epi8(wq, wq), x + b * xbs));
+        const __m128 wdm = ek_h2f_pair(w + b * wbs), xds = ek_h2f_pair(x + b * xbs);
+        float t = (float)isum * (_mm_cvtss_f32(wdm) * _mm_cvtss_f32(xds));
+        if (T1(kind)) t = t + _mm_cvtss_f32(_mm_movehdup_ps(wdm)) * _mm_cvtss_f32(_mm_movehdup_ps(xds));
+        acc = acc + t;
+    }
+    return acc;
+}
+
+// ---- 4 rows x 1 vector (matvec): lanes are rows
+EK_INLINE void leg_4x1(const int kind, int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *out) {
+    const size_t wbs = WBS(kind), xbs = T1(kind) ? 36 : 34;
+    __m128 acc = _mm_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        // Four interleaved row streams defeat the hardware prefetcher: sweep the rows after
+        // this tile (where the next tile reads) at the pace this tile consumes its own.
+        const char *pf = (const char *)w[0] + 4 * ws + (size_t)b * 4 * wbs;
+        _mm_prefetch(pf, _MM_HINT_T0);
+        if (4 * wbs > 64) _mm_prefetch(pf + 64, _MM_HINT_T0);
+
+        const uint8_t *xb = x[0] + b * xbs;
+        __m256i s[4];
+        for (int r = 0; r < 4; r++) {
+            const __m256i wq = leg_quants(kind, w[r] + b * wbs);
+            s[r] = leg_psum(kind, wq, _mm256_sign_epi8(wq, wq), xb);
+        }
+        __m128 dw, mw;
+        scales4(w[0] + b * wbs, w[1] + b * wbs, w[2] + b * wbs, w[3] + b * wbs, &dw, &mw);
+        const __m128 xds = ek_h2f_pair(xb);
+        const __m128 dx = _mm_broadcastss_ps(xds), sx = _mm_broadcastss_ps(_mm_movehdup_ps(xds));
+        acc = _mm_add_ps(acc, leg_terms(kind, fold(reduce4(s[0], s[1], s[2], s[3])), dw, mw, dx, sx));
+    }
+    float t[4];
+    _mm_storeu_ps(t, acc);
+    for (int r = 0; r < 4; r++) out[r * EK_TILE_MAXV] = t[r];
+}
+
+// ---- several vectors: activations repacked per block as [V x 32 quants][V x d][V x s], so
+// quant loads are aligned (no cache-line splits) and the scales are floats already.
+EK_INLINE const uint8_t *pk_block(const int V, const uint8_t *pk, int b) { return pk + (size_t)b * V * 40; }
+
+// Sums of one 4-bit-or-wider weight block against the V packed quant vectors.
+EK_INLINE __m256i leg_isum8(const int kind, __m256i wq, __m256i wa, const uint8_t *q) {
+    if (kind == K40 || kind == K41) {
+        __m256i pr[8];
+        for (int v = 0; v < 8; v++) {
+            const __m256i xq = _mm256_load_si256((const __m256i *)(q + 32 * v));
+            pr[v] = T1(kind) ? _mm256_maddubs_epi16(wq, xq) : _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xq, wq));
+        }
+        return reduce8_i16(pr);
+    }
+    __m256i s[8];
+    for (int v = 0; v < 8; v++) {
+        const __m256i xq = _mm256_load_si256((const __m256i *)(q + 32 * v));
+        const __m256i pr = T1(kind) ? _mm256_maddubs_epi16(wq, xq) : _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xq, wq));
+        s[v] = _mm256_madd_epi16(pr, _mm256_set1_epi16(1));
+    }
+    const __m256i lo = reduce4(s[0], s[1], s[2], s[3]), hi = reduce4(s[4], s[5], s[6], s[7]);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+EK_INLINE __m256i leg_isum4(const int kind, __m256i wq, __m256i wa, const uint8_t *q) {
+    __m256i s[4];
+    for (int v = 0; v < 4; v++) {
+        const __m256i xq = _mm256_load_si256((const __m256i *)(q + 32 * v));
+        const __m256i pr = T1(kind) ? _mm256_maddubs_epi16(wq, xq) : _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xq, wq));
+        s[v] = _mm256_madd_epi16(pr, _mm256_set1_epi16(1));
+    }
+    return reduce4(s[0], s[1], s[2], s[3]);  // [v0..v3 low-lane sums | high-lane sums]
+}
+
+// 4 rows x 4 vectors: lanes are [row r: v0..v3 | row r+1: v0..v3], two accumulators.
+EK_INLINE void leg_4x4(const int kind, int nb, const uint8_t *const *w, const uint8_t *pk, float *out) {
+    const size_t wbs = WBS(kind);
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *q = pk_block(4, pk, b);
+        const __m256 dx = _mm256_broadcast_ps((const __m128 *)(q + 128));
+        const __m256 sx = _mm256_broadcast_ps((const __m128 *)(q + 144));
+        for (int pr = 0; pr < 2; pr++) {
+            __asm__ volatile("" ::: "memory");  // reload activations (L1) rather than spill accumulators
+            __m256i h[2];
+            __m128 dm[2];
+            for (int k = 0; k < 2; k++) {
+                const uint8_t *p = w[2 * pr + k] + b * wbs;
+                const __m256i wq = leg_quants(kind, p);
+                dm[k] = ek_h2f_pair(p);
+                h[k] = leg_isum4(kind, wq, _mm256_sign_epi8(wq, wq), q);
+            }
+            const __m256i isum = _mm256_add_epi32(_mm256_permute2x128_si256(h[0], h[1], 0x20),
+                                                  _mm256_permute2x128_si256(h[0], h[1], 0x31));
+            const __m256 dw = _mm256_set_m128(_mm_broadcastss_ps(dm[1]), _mm_broadcastss_ps(dm[0]));
+            const __m256 mw = T1(kind) ? _mm256_set_m128(_mm_broadcastss_ps(_mm_movehdup_ps(dm[1])),
+                                                         _mm_broadcastss_ps(_mm_movehdup_ps(dm[0])))
+                                       : dw;
+            acc[pr] = _mm256_add_ps(acc[pr], leg_terms8(kind, isum, dw, mw, dx, sx));
+        }
+    }
+    for (int pr = 0; pr < 2; pr++) {
+        float t[8];
+        _mm256_storeu_ps(t, acc[pr]);
+        for (int v = 0; v < 4; v++) {
+            out[(2 * pr) * EK_TILE_MAXV + v] = t[v];
+            out[(2 * pr + 1) * EK_TILE_MAXV + v] = t[4 + v];
+        }
+    }
+}
+
+// 4 rows x 8 vectors: lanes are the 8 vectors, one accumulator per row.
+EK_INLINE void leg_4x8(const int kind, int nb, const uint8_t *const *w, const uint8_t *pk, float *out) {
+    const size_t wbs = WBS(kind);
+    __m256 acc[4];
+    for (int r = 0; r < 4; r++) acc[r] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *q = pk_block(8, pk, b);
+        for (int r = 0; r < 4; r++) {
+            __asm__ volatile("" ::: "memory");  // reload activations (L1) rather than spill accumulators
+            const uint8_t *p = w[r] + b * wbs;
+            const __m256i wq = leg_quants(kind, p);
+            const __m256i isum = leg_isum8(kind, wq, _mm256_sign_epi8(wq, wq), q);
+            const __m128 dm = ek_h2f_pair(p);
+            const __m256 dw = _mm256_broadcastss_ps(dm);
+            const __m256 mw = T1(kind) ? _mm256_broadcastss_ps(_mm_movehdup_ps(dm)) : dw;
+            const __m256 dx = _mm256_load_ps((const float *)(q + 256)), sx = _mm256_load_ps((const float *)(q + 288));
+            acc[r] = _mm256_add_ps(acc[r], leg_terms8(kind, isum, dw, mw, dx, sx));
+        }
+    }
+    for (int r = 0; r < 4; r++) _mm256_storeu_ps(out + r * EK_TILE_MAXV, acc[r]);
+}
+
+// ---------------------------------------------------------------- K-quants (one row, 1 or 4 vectors)
+// Q4_K / Q5_K: 8 six-bit scales and mins from 12 bytes, with 32-bit word arithmetic.
+EK_INLINE void k4_scales_vec(const uint8_t *s12, __m128i *sc16, __m256i *mins_pairs) {
+    uint32_t a0 = ek_ld32(s12), a1 = ek_ld32(s12 + 4), a2 = ek_ld32(s12 + 8);
+    uint32_t sc_lo = a0 & 0x3F3F3F3Fu;
+    uint32_t mn_lo = a1 & 0x3F3F3F3Fu;
+    uint32_t sc_hi = (a2 & 0x0F0F0F0Fu) | (((a0 >> 6) & 0x03030303u) << 4);
+    uint32_t mn_hi = ((a2 >> 4) & 0x0F0F0F0Fu) | (((a1 >> 6) & 0x03030303u) << 4);
+    __m128i v = _mm_set_epi32((int)mn_hi, (int)mn_lo, (int)sc_hi, (int)sc_lo);  // bytes: sc0..7, m0..7
+    *sc16 = _mm_cvtepu8_epi16(v);                                              // 8 scales as int16
+    __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(v, 8));
+    // each min twice: it multiplies the two 16-element bsums of its sub-block
+    *mins_pairs = _mm256_set_m128i(_mm_unpackhi_epi16(m16, m16), _mm_unpacklo_epi16(m16, m16));
+}
+// Broadcast int16 element k of a 128-bit vector to all 16 lanes of a 256-bit vector.
+EK_INLINE __m256i bcast16(__m128i v, int k) {
+    __m128i s = _mm_shuffle_epi8(v, _mm_set1_epi16((short)((2 * k) | ((2 * k + 1) << 8))));
+    return _mm256_broadcastsi128_si256(s);
+}
+EK_INLINE const ek_block_q8_K *xk(const uint8_t *const *x, int v, int b) { return (const ek_block_q8_K *)x[v] + b; }
+
+// Exact per-superblock sums, reduced to int32 per vector: isum[v] (scaled quants) and imin[v].
+// V is 1 or 4; the results land in lanes 0..V-1.
+EK_INLINE void kq_finish(const int V, __m256i *isum, __m256i *imin, int has_min, __m128i *ri, __m128i *rm) {
+    if (V == 4) {
+        *ri = fold(reduce4(isum[0], isum[1], isum[2], isum[3]));
+        if (has_min) *rm = fold(reduce4(imin[0], imin[1], imin[2], imin[3]));
+    } else {
+        *ri = _mm_cvtsi32_si128(ek_hsum8i(isum[0]));
+        if (has_min) *rm = _mm_cvtsi32_si128(ek_hsum8i(imin[0]));
+    }
+}
+EK_INLINE __m128 kq_xd(const int V, const uint8_t *const *x, int b) {
+    if (V == 4) return _mm_setr_ps(xk(x, 0, b)->d, xk(x, 1, b)->d, xk(x, 2, b)->d, xk(x, 3, b)->d);
+    return _mm_set_ss(xk(x, 0, b)->d);
+}
+
+EK_INLINE void tile_q4_K(const int hi5, const int V, int nb, const uint8_t *w, const uint8_t *const *x, float *out) {
+    const size_t wbs = hi5 ? sizeof(ek_block_q5_K) : sizeof(ek_block_q4_K);
+    __m128 acc = _mm_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *p = w + b * wbs;
+        const __m128 ddm = ek_h2f_pair(p);
+        __m128i sc16;
+        __m256i minp;
+        k4_scales_vec(p + 4, &sc16, &minp);
+        const uint8_t *qs = p + 16 + (hi5 ? 32 : 0);
+        __m256i qh = hi5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
+        __m256i isum[4], imin[4];
+        for (int v = 0; v < V; v++) isum[v] = _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            __m256i lo = _mm256_and_si256(q, m4);
+            __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (hi5) {
+                // bits 2c / 2c+1 of qh -> bit 4 (a 16-bit shift leaves bit 4 of each byte from its own byte)
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), b4));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), b4));
+                qh = _mm256_srli_epi16(qh, 2);
+            }
+            const __m256i s0 = bcast16(sc16, 2 * c), s1 = bcast16(sc16, 2 * c + 1);
+            for (int v = 0; v < V; v++) {
+                const int8_t *xq = xk(x, v, b)->qs + 64 * c;
+                __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xq));
+                __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 32)));
+                isum[v] = _mm256_add_epi32(isum[v], _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
+            }
+        }
+        for (int v = 0; v < V; v++)
+            imin[v] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xk(x, v, b)->bsums), minp);
+        __m128i ri, rm;
+        kq_finish(V, isum, imin, 1, &ri, &rm);
+        const __m128 xd = kq_xd(V, x, b);
+        const __m128 d = _mm_broadcastss_ps(ddm), dmin = _mm_broadcastss_ps(_mm_movehdup_ps(ddm));
+        const __m128 t = _mm_sub_ps(_mm_mul_ps(_mm_cvtepi32_ps(ri), _mm_mul_ps(d, xd)),
+                                    _mm_mul_ps(_mm_cvtepi32_ps(rm), _mm_mul_ps(dmin, xd)));
+        acc = _mm_add_ps(acc, t);
+    }
+    float t[4];
+    _mm_storeu_ps(t, acc);
+    for (int v = 0; v < V; v++) out[v] = t[v];
+}
+
+EK_INLINE void tile_q6_K(const int V, int nb, const uint8_t *w, const uint8_t *const *x, float *out) {
+    __m128 acc = _mm_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    for (int b = 0; b < nb; b++) {
+        const ek_block_q6_K *wb = (const ek_block_q6_K *)w + b;
+        // d is the block's last field: load the 4 bytes ending there and take the upper half
+        const float d = _mm_cvtss_f32(_mm_movehdup_ps(ek_h2f_pair((const uint8_t *)&wb->d - 2)));
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)wb->scales);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+        __m256i isum[4];
+        for (int v = 0; v < V; v++) isum[v] = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            __m256i l0 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h));
+            __m256i l1 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(wb->qh + 32 * h));
+            __m256i q[4];
+            q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+            q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+            q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m30));
+            q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                   _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+            for (int k = 0; k < 4; k++) {
+                // int16 scale vector: sc[2j] for the first 16 elements, sc[2j+1] for the next 16
+                const int j = 4 * h + k;
+                const __m128i pat = _mm_set_epi64x(0x0101010101010101LL * (2 * j + 1), 0x0101010101010101LL * (2 * j));
+                const __m256i sv = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pat));
+                for (int v = 0; v < V; v++) {
+                    const int8_t *xq = xk(x, v, b)->qs + 32 * j;
+                    __m256i pr = _mm256_maddubs_epi16(q[k], _mm256_loadu_si256((const __m256i *)xq));
+                    isum[v] = _mm256_add_epi32(isum[v], _mm256_madd_epi16(pr, sv));
+                }
+            }
+        }
+        for (int v = 0; v < V; v++) {
+            // quants were stored +32: subtract 32 * sum_g sc[g] * bsum[g]
+            __m256i corr = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xk(x, v, b)->bsums), sc16);
+            isum[v] = _mm256_sub_epi32(isum[v], _mm256_slli_epi32(corr, 5));
+        }
+        __m128i ri, rm;
+        kq_finish(V, isum, NULL, 0, &ri, &rm);
+        const __m128 xd = kq_xd(V, x, b);
+        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(ri), _mm_mul_ps(_mm_set1_ps(d), xd)));
+    }
+    float t[4];
+    _mm_storeu_ps(t, acc);
+    for (int v = 0; v < V; v++) out[v] = t[v];
+}
+
+// ---------------------------------------------------------------- float rows
+float ek_dot_f32_avx2(int n, const float *w, const float *x) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+    float s = ek_hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) s += w[i] * x[i];
+    return s;
+}
+float ek_dot_f16_avx2(int n, const uint8_t *w, const float *x) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 2 * i))), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 2 * i + 16))),
+                             _mm256_loadu_ps(x + i + 8), a1);
+    }
+    for (; i + 8 <= n; i += 8)
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 2 * i))), _mm256_loadu_ps(x + i), a0);
+    float s = ek_hsum8(_mm256_add_ps(a0, a1));
+    for (; i < n; i++) s += ek_h2f(ek_ld16(w + 2 * i)) * x[i];
+    return s;
+}
+float ek_dot_bf16_avx2(int n, const uint8_t *w, const float *x) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i v0 = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + 2 * i))), 16);
+        __m256i v1 = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + 2 * i + 16))), 16);
+        a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(v0), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_castsi256_ps(v1), _mm256_loadu_ps(x + i + 8), a1);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256i v = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(w + 2 * i))), 16);
+        a0 = _mm256_fmadd_ps(_mm256_castsi256_ps(v), _mm256_loadu_ps(x + i), a0);
+    }
+    float s = ek_hsum8(_mm256_add_ps(a0, a1));
+    for (; i < n; i++) s += ek_bf16_to_fp32(ek_ld16(w + 2 * i)) * x[i];
+    return s;
+}
+
+// ---------------------------------------------------------------- activation packing
+size_t ek_pack_size(int type, int V, int nb) {
+    (void)type;
+    return (size_t)nb * V * 40;
+}
+void ek_pack_act(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst) {
+    const int t1 = ek_activation_type(type) == EK_TYPE_Q8_1;
+    const size_t xbs = t1 ? 36 : 34, qo = t1 ? 4 : 2;
+    for (int b = 0; b < nb; b++) {
+        uint8_t *q = dst + (size_t)b * V * 40;
+        float *d = (float *)(q + 32 * V), *sm = d + V;
+        for (int v = 0; v < V; v++) {
+            const uint8_t *xb = x[v] + b * xbs;
+            _mm256_store_si256((__m256i *)(q + 32 * v), _mm256_loadu_si256((const __m256i *)(xb + qo)));
+            const __m128 ds = ek_h2f_pair(xb);
+            d[v] = _mm_cvtss_f32(ds);
+            sm[v] = t1 ? _mm_cvtss_f32(_mm_movehdup_ps(ds)) : 0.0f;
+        }
+    }
+}
+
+// ---------------------------------------------------------------- instantiations
+#define LEG_FNS(kind)                                                                                         \
+    static void leg_##kind##_4x1(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) { \
+        leg_4x1(kind, nb, w, ws, x, o);                                                                       \
+    }                                                                                                         \
+    static void leg_##kind##_4x4(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) { \
+        (void)ws;                                                                                             \
+        leg_4x4(kind, nb, w, x[0], o);                                                                           \
+    }                                                                                                         \
+    static void leg_##kind##_4x8(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) { \
+        (void)ws;                                                                                             \
+        leg_4x8(kind, nb, w, x[0], o);                                                                           \
+    }                                                                                                         \
+    static float leg_##kind##_dot(int nb, const uint8_t *w, const uint8_t *x) { return leg_dot(kind, nb, w, x); }
+LEG_FNS(K40)
+LEG_FNS(K41)
+LEG_FNS(K50)
+LEG_FNS(K51)
+LEG_FNS(K80)
+
+#define KQ_FNS(name, call1, call4)                                                                            \
+    static void name##_1x1(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) {    \
+        (void)ws;                                                                                             \
+        call1;                                                                                                \
+    }                                                                                                         \
+    static void name##_1x4(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) {    \
+        (void)ws;                                                                                             \
+        call4;                                                                                                \
+    }
+KQ_FNS(q4k, tile_q4_K(0, 1, nb, w[0], x, o), tile_q4_K(0, 4, nb, w[0], x, o))
+KQ_FNS(q5k, tile_q4_K(1, 1, nb, w[0], x, o), tile_q4_K(1, 4, nb, w[0], x, o))
+KQ_FNS(q6k, tile_q6_K(1, nb, w[0], x, o), tile_q6_K(4, nb, w[0], x, o))
+
+ek_tile_fn ek_tile_get(int type, int R, int V) {
+#define LEG_CASE(T, kind)                                                                                     \
+    case T:                                                                                                   \
+        if (R == 4 && V == 1) return leg_##kind##_4x1;                                                        \
+        if (R == 4 && V == 4) return leg_##kind##_4x4;                                                        \
+        if (R == 4 && V == 8) return leg_##kind##_4x8;                                                        \
+        return NULL;
+#define KQ_CASE(T, name)                                                                                      \
+    case T:                                                                                                   \
+        if (R == 1 && V == 1) return name##_1x1;                                                              \
+        if (R == 1 && V == 4) return name##_1x4;                                                              \
+        return NULL;
+    switch (type) {
+        LEG_CASE(EK_TYPE_Q4_0, K40)
+        LEG_CASE(EK_TYPE_Q4_1, K41)
+        LEG_CASE(EK_TYPE_Q5_0, K50)
+        LEG_CASE(EK_TYPE_Q5_1, K51)
+        LEG_CASE(EK_TYPE_Q8_0, K80)
+        KQ_CASE(EK_TYPE_Q4_K, q4k)
+        KQ_CASE(EK_TYPE_Q5_K, q5k)
+        KQ_CASE(EK_TYPE_Q6_K, q6k)
+    default: return NULL;
+    }
+}
+
+float ek_dot_quant_avx2(int type, int nb, const uint8_t *w, const uint8_t *x, int *ok) {
+    *ok = 1;
+    float out[EK_TILE_OUT];
+    switch (type) {
+    case EK_TYPE_Q4_0: return leg_K40_dot(nb, w, x);
+    case EK_TYPE_Q4_1: return leg_K41_dot(nb, w, x);
+    case EK_TYPE_Q5_0: return leg_K50_dot(nb, w, x);
+    case EK_TYPE_Q5_1: return leg_K51_dot(nb, w, x);
+    case EK_TYPE_Q8_0: return leg_K80_dot(nb, w, x);
+    case EK_TYPE_Q4_K: q4k_1x1(nb, &w, 0, &x, out); return out[0];
+    case EK_TYPE_Q5_K: q5k_1x1(nb, &w, 0, &x, out); return out[0];
+    case EK_TYPE_Q6_K: q6k_1x1(nb, &w, 0, &x, out); return out[0];
+    default: *ok = 0; return 0.0f;
+    }
+}
+
+#else
+ek_tile_fn ek_tile_get(int type, int R, int V) { (void)type; (void)R; (void)V; return NULL; }
+float ek_dot_quant_avx2(int type, int nb, const uint8_t *w, const uint8_t *x, int *ok) {
+    (void)type; (void)nb; (void)w; (void)x;
+    *ok = 0;
+    return 0.0f;
+}
+#endif

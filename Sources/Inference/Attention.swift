@@ -1,0 +1,204 @@
+import Foundation
+
+/// Grouped-query attention of a batch of query rows against their sequences' KV caches.
+///
+/// Row `r` (position `p` in sequence `s`) attends to positions `max(0, p-window+1)...p` of `s`,
+/// reading shared parent positions in place. Work is split over (row, KV head) pairs.
+final class Attention: @unchecked Sendable {
+    private var scratch: [FloatBuffer] = []
+    private var segments: [[(UnsafePointer<Float>, UnsafePointer<Float>, Int)]] = []
+
+    struct Shape {
+        var heads: Int
+        var kvHeads: Int
+        var headDim: Int
+        var scale: Float
+        /// Attend only to the last `window` positions (sliding-window layers); nil = all.
+        var window: Int?
+    }
+
+    /// Rows of one sequence at consecutive positions, from this many on, use matrix products.
+    var gemmMinRun = 8
+
+    /// q: [T × heads × headDim]; out: same shape.
+    func run(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows t: Int,
+             sequences: [KVSequence], positions: [Int], layer: Int, shape: Shape) {
+        // Split the batch into runs: consecutive rows continuing the same sequence.
+        var perRow: [Int] = []
+        var r = 0
+        while r < t {
+            var end = r + 1
+            while end < t, sequences[end] === sequences[r], positions[end] == positions[end - 1] + 1 { end += 1 }
+            if end - r >= gemmMinRun {
+                runGEMM(q: q, out: out, rows: r..<end, sequence: sequences[r], firstPosition: positions[r],
+                        layer: layer, shape: shape)
+            } else {
+                perRow.append(contentsOf: r..<end)
+            }
+            r = end
+        }
+        if !perRow.isEmpty {
+            runRows(q: q, out: out, rows: perRow, sequences: sequences, positions: positions, layer: layer, shape: shape)
+        }
+    }
+
+    /// A run of `rows` at positions p0, p0+1, … of one sequence: per head, S = QKᵀ, masked softmax, O = SV.
+    private func runGEMM(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: Range<Int>,
+                         sequence: KVSequence, firstPosition p0: Int, layer: Int, shape: Shape) {
+        let n = rows.count, ctx = p0 + n
+        let hd = shape.headDim, qDim = shape.heads * hd, kvDim = shape.kvHeads * hd
+        let group = shape.heads / shape.kvHeads
+        if segments.isEmpty { segments.append([]) }
+        sequence.segments(layer: layer, end: ctx, into: &segments[0])
+        let threads = Parallel.threadCount
+        while scratch.count < threads { scratch.append(FloatBuffer()) }
+        for b in scratch { b.reserve(n * ctx) }
+        let qBase = q + rows.lowerBound * qDim, oBase = out + rows.lowerBound * qDim
+        let segs = segments[0]
+        scratch.withUnsafeBufferPointer { scr in
+            Parallel.run { ith, nth in
+                let scores = scr[ith].pointer
+                for h in (shape.heads * ith / nth)..<(shape.heads * (ith + 1) / nth) {
+                    Attention.headGEMM(q: qBase + h * hd, out: oBase + h * hd, rows: n, firstPosition: p0,
+                                       segments: segs, kvOffset: (h / group) * hd, qDim: qDim, kvDim: kvDim,
+                                       headDim: hd, scale: shape.scale, window: shape.window, scores: scores)
+                }
+            }
+        }
+    }
+
+    private static func headGEMM(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows n: Int,
+                                 firstPosition p0: Int, segments: [(UnsafePointer<Float>, UnsafePointer<Float>, Int)],
+                                 kvOffset: Int, qDim: Int, kvDim: Int, headDim hd: Int, scale: Float, window: Int?,
+                                 scores: UnsafeMutablePointer<Float>) {
+        let ctx = p0 + n
+        var col = 0
+        for (keys, _, count) in segments {
+            BLAS.gemmABt(m: n, n: count, k: hd, a: q, lda: qDim, b: keys + kvOffset, ldb: kvDim,
+                         c: scores + col, ldc: ctx, alpha: scale)
+            col += count
+        }
+        // Causal (and sliding-window) mask, then softmax per row.
+        for i in 0..<n {
+            let row = scores + i * ctx
+            let pos = p0 + i
+            let first = window.map { max(0, pos - $0 + 1) } ?? 0
+            var m = -Float.infinity
+            for j in first...pos where row[j] > m { m = row[j] }
+            var sum: Float = 0
+            for j in 0..<ctx {
+                if j < first || j > pos {
+                    row[j] = 0
+                } else {
+                    let e = exp(row[j] - m)
+                    row[j] = e
+                    sum += e
+                }
+            }
+            let inv = 1 / sum
+            for j in first...pos { row[j] *= inv }
+        }
+        col = 0
+        for (_, values, count) in segments {
+            BLAS.gemmAB(m: n, n: hd, k: count, a: scores + col, lda: ctx, b: values + kvOffset, ldb: kvDim,
+                        c: out, ldc: qDim, beta: col == 0 ? 0 : 1)
+            col += count
+        }
+    }
+
+    /// Rows one by one (decoding): work split over (row, KV head) pairs on the pool.
+    private func runRows(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [Int],
+                         sequences: [KVSequence], positions: [Int], layer: Int, shape: Shape) {
+        let t = rows.count
+        if segments.count < t { segments.append(contentsOf: repeatElement([], count: t - segments.count)) }
+        var longest = 0
+        for (i, r) in rows.enumerated() {
+            sequences[r].segments(layer: layer, end: positions[r] + 1, into: &segments[i])
+            longest = max(longest, positions[r] + 1)
+        }
+        let group = shape.heads / shape.kvHeads
+        let threads = Parallel.threadCount
+        while scratch.count < threads { scratch.append(FloatBuffer()) }
+        for b in scratch { b.reserve(longest) }
+
+        let items = t * shape.kvHeads
+        let kvDim = shape.kvHeads * shape.headDim
+        let qDim = shape.heads * shape.headDim
+        segments.withUnsafeBufferPointer { segs in
+            scratch.withUnsafeBufferPointer { scr in
+                Parallel.run { ith, nth in
+                    let scores = scr[ith].pointer
+                    var item = items * ith / nth
+                    let end = items * (ith + 1) / nth
+                    while item < end {
+                        let i = item / shape.kvHeads, g = item % shape.kvHeads
+                        let r = rows[i]
+                        let pos = positions[r]
+                        let first = shape.window.map { max(0, pos - $0 + 1) } ?? 0
+                        for h in (g * group)..<((g + 1) * group) {
+                            Attention.head(q: q + r * qDim + h * shape.headDim, out: out + r * qDim + h * shape.headDim,
+                                           segments: segs[i], kvOffset: g * shape.headDim, kvDim: kvDim,
+                                           headDim: shape.headDim, first: first, scale: shape.scale, scores: scores)
+                        }
+                        item += 1
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func head(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+                             segments: [(UnsafePointer<Float>, UnsafePointer<Float>, Int)],
+                             kvOffset: Int, kvDim: Int, headDim: Int, first: Int, scale: Float,
+                             scores: UnsafeMutablePointer<Float>) {
+        // Scores over all positions, in order.
+        var n = 0, pos = 0, maxScore = -Float.infinity
+        for (keys, _, count) in segments {
+            for j in 0..<count {
+                if pos + j >= first {
+                    let s = dot(q, keys + j * kvDim + kvOffset, headDim) * scale
+                    scores[n] = s
+                    if s > maxScore { maxScore = s }
+                    n += 1
+                }
+            }
+            pos += count
+        }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = exp(scores[i] - maxScore)
+            scores[i] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for d in 0..<headDim { out[d] = 0 }
+        n = 0
+        pos = 0
+        for (_, values, count) in segments {
+            for j in 0..<count where pos + j >= first {
+                let w = scores[n] * inv
+                let v = values + j * kvDim + kvOffset
+                for d in 0..<headDim { out[d] += w * v[d] }
+                n += 1
+            }
+            pos += count
+        }
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        while i + 8 <= n {
+            let va = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            let vb = rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            acc.addProduct(va, vb)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+}

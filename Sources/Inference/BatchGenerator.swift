@@ -1,0 +1,255 @@
+import Tokenizer
+
+/// One prompt to answer `samples` times.
+public struct GenerationRequest: Sendable {
+    public var promptTokens: [Int32]
+    public var samples: Int
+    public var sampling: SamplingParameters
+    public var maxTokens: Int
+    public var stopStrings: [String]
+    /// Keep going through end-of-turn tokens (benchmarks that need a fixed length).
+    public var ignoreEndOfTurn: Bool
+
+    public init(promptTokens: [Int32], samples: Int = 1, sampling: SamplingParameters = .init(),
+                maxTokens: Int = 256, stopStrings: [String] = [], ignoreEndOfTurn: Bool = false) {
+        self.promptTokens = promptTokens
+        self.samples = samples
+        self.sampling = sampling
+        self.maxTokens = maxTokens
+        self.stopStrings = stopStrings
+        self.ignoreEndOfTurn = ignoreEndOfTurn
+    }
+}
+
+/// One finished answer.
+public struct SampleResult: Sendable {
+    public var request: Int      // id returned by `submit`
+    public var sample: Int       // 0..<samples
+    public var tokens: [Int32]
+    public var text: String
+    public var finishReason: FinishReason
+}
+
+public enum BatchError: Error, CustomStringConvertible, Equatable {
+    case overBudget(request: Int, needed: Int, budget: Int)
+    case invalidRequest(String)
+
+    public var description: String {
+        switch self {
+        case .overBudget(let r, let n, let b):
+            return "request \(r) needs \(n / 1_048_576) MiB of KV cache but the budget is \(b / 1_048_576) MiB (raise --kv-budget or lower samples/max tokens)"
+        case .invalidRequest(let why): return "invalid generation request: \(why)"
+        }
+    }
+}
+
+/// Decodes many sequences together: every step is one forward pass over all live sequences.
+///
+/// Each prompt is computed once (reusing the prefix cache), its samples fork its KV cache, and
+/// sample `i` draws from its own random stream, so its text does not depend on batch size, thread
+/// count or the other requests. Requests may be submitted between steps (continuous batching).
+public final class BatchGenerator: @unchecked Sendable {
+    public let engine: Engine
+    public let prefixCache: PrefixCache?
+    /// Most sequences decoded in one step.
+    public var maxBatch: Int
+    /// KV memory allowed for live sequences (prompts and samples), bytes.
+    public var kvBudgetBytes: Int
+
+    private struct Live {
+        let request: Int
+        let sample: Int
+        let sequence: KVSequence
+        var sampler: Sampler
+        var decoder: StreamingDecoder
+        var stopper: StopStringFilter
+        var tokens: [Int32] = []
+        var next: Int32 = 0
+        let maxTokens: Int
+        let ignoreEndOfTurn: Bool
+    }
+
+    /// Work done so far, for reports and benchmarks.
+    public struct Statistics: Sendable {
+        public var promptTokensComputed = 0
+        public var promptSeconds = 0.0
+        public var decodeSteps = 0
+        public var tokensGenerated = 0
+        public var decodeSeconds = 0.0
+    }
+
+    public private(set) var statistics = Statistics()
+    public func resetStatistics() { statistics = Statistics() }
+
+    private var pending: [(id: Int, request: GenerationRequest)] = []
+    private var live: [Live] = []
+    private var nextId = 0
+    private var results: [SampleResult] = []
+    public var onFinish: ((SampleResult) -> Void)?
+
+    public init(engine: Engine, prefixCache: PrefixCache? = PrefixCache(), maxBatch: Int = 128,
+                kvBudgetBytes: Int = 4 << 30) {
+        self.engine = engine
+        self.prefixCache = prefixCache
+        self.maxBatch = maxBatch
+        self.kvBudgetBytes = kvBudgetBytes
+    }
+
+    private var bytesPerPosition: Int {
+        let c = engine.model.config
+        return 2 * c.layerCount * c.kvDimension * MemoryLayout<Float>.stride
+    }
+
+    /// KV bytes a request needs at most: its prompt once, plus every sample's own tokens.
+    public func kvBytesNeeded(_ r: GenerationRequest) -> Int {
+        (r.promptTokens.count + r.samples * r.maxTokens) * bytesPerPosition
+    }
+
+    public var liveCount: Int { live.count }
+    public var pendingCount: Int { pending.count }
+    public var isIdle: Bool { live.isEmpty && pending.isEmpty }
+
+    /// Queues a request and returns its id. Fails at once if it could never fit the KV budget.
+    @discardableResult
+    public func submit(_ request: GenerationRequest) throws -> Int {
+        guard !request.promptTokens.isEmpty else { throw BatchError.invalidRequest("empty prompt") }
+        guard request.samples >= 1 else { throw BatchError.invalidRequest("samples must be ≥ 1") }
+        guard request.maxTokens >= 1 else { throw BatchError.invalidRequest("maxTokens must be ≥ 1") }
+        let ctx = engine.model.config.contextLength
+        guard request.promptTokens.count + request.maxTokens <= ctx else {
+            throw ModelError.contextOverflow(requested: request.promptTokens.count + request.maxTokens, capacity: ctx)
+        }
+        let id = nextId
+        nextId += 1
+        let need = kvBytesNeeded(request)
+        guard need <= kvBudgetBytes else { throw BatchError.overBudget(request: id, needed: need, budget: kvBudgetBytes) }
+        pending.append((id, request))
+        return id
+    }
+
+    /// Runs everything submitted to completion and returns the results by request, then sample.
+    public func run() throws -> [SampleResult] {
+        while try step() {}
+        let out = results.sorted { ($0.request, $0.sample) < ($1.request, $1.sample) }
+        results.removeAll()
+        return out
+    }
+
+    /// Convenience: all requests at once; result `[i][j]` is sample `j` of request `i`.
+    public func generate(_ requests: [GenerationRequest]) throws -> [[SampleResult]] {
+        let ids = try requests.map { try submit($0) }
+        let all = try run()
+        var byRequest = [Int: [SampleResult]]()
+        for r in all { byRequest[r.request, default: []].append(r) }
+        return ids.map { byRequest[$0] ?? [] }
+    }
+
+    private var liveBytes: Int {
+        // Own positions of samples as they may grow, plus the prompts they share (each once).
+        var seen = Set<ObjectIdentifier>()
+        var total = 0
+        for l in live {
+            total += l.maxTokens * bytesPerPosition
+            var s = l.sequence.parent
+            while let p = s, seen.insert(ObjectIdentifier(p)).inserted {
+                total += p.ownBytes
+                s = p.parent
+            }
+        }
+        return total
+    }
+
+    /// Admits what fits, then decodes one token for every live sequence. Returns false when idle.
+    public func step() throws -> Bool {
+        try admit()
+        if live.isEmpty { return !pending.isEmpty }
+        let started = Stopwatch.now
+        var batch = Batch()
+        batch.independentRows = true
+        for l in live { batch.append([l.next], to: l.sequence) }
+        let logits = try engine.model.forward(batch, hooks: nil)
+        defer {
+            statistics.decodeSteps += 1
+            statistics.tokensGenerated += batch.count
+            statistics.decodeSeconds += Stopwatch.seconds(since: started)
+        }
+        let vocab = engine.model.config.vocabularySize
+        var index = 0
+        var finished: [Int] = []
+        for i in live.indices {
+            let row = UnsafeBufferPointer(rebasing: logits[(index * vocab)..<((index + 1) * vocab)])
+            index += 1
+            if !accept(live[i].sampler.sample(row), at: i) { finished.append(i) }
+        }
+        for i in finished.reversed() { live.remove(at: i) }
+        return !isIdle
+    }
+
+    /// Records a sampled token for live sequence `i`; returns false when the sequence finished.
+    private func accept(_ token: Int32, at i: Int) -> Bool {
+        var finish: FinishReason? = nil
+        if engine.stopTokens.contains(token) && !live[i].ignoreEndOfTurn {
+            finish = .endOfTurn
+        } else {
+            live[i].tokens.append(token)
+            let (_, stopped) = live[i].stopper.push(live[i].decoder.push(token))
+            if stopped {
+                finish = .stopString
+            } else if live[i].tokens.count >= live[i].maxTokens
+                        || live[i].sequence.length + 1 >= engine.model.config.contextLength {
+                finish = .length
+            }
+        }
+        guard let finish else {
+            live[i].next = token
+            return true
+        }
+        if finish != .stopString { _ = live[i].stopper.finish(live[i].decoder.flush()) }
+        let result = SampleResult(request: live[i].request, sample: live[i].sample, tokens: live[i].tokens,
+                                  text: live[i].stopper.text, finishReason: finish)
+        results.append(result)
+        onFinish?(result)
+        return false
+    }
+
+    /// Computes pending prompts (once each, reusing cached prefixes) and forks their samples,
+    /// while the batch and the KV budget allow.
+    private func admit() throws {
+        while let (id, r) = pending.first.map({ ($0.id, $0.request) }) {
+            let fitsBatch = live.count + r.samples <= maxBatch || live.isEmpty
+            let fitsMemory = liveBytes + kvBytesNeeded(r) <= kvBudgetBytes || live.isEmpty
+            guard fitsBatch && fitsMemory else { return }
+            pending.removeFirst()
+            let prompt = try computePrompt(r.promptTokens)
+            for s in 0..<r.samples {
+                let child = prompt.sequence.fork(reserve: min(r.maxTokens, 256))
+                var l = Live(request: id, sample: s, sequence: child, sampler: Sampler(r.sampling, stream: UInt64(s)),
+                             decoder: StreamingDecoder(tokenizer: engine.tokenizer),
+                             stopper: StopStringFilter(r.stopStrings), maxTokens: r.maxTokens,
+                             ignoreEndOfTurn: r.ignoreEndOfTurn)
+                let first = prompt.logits.withUnsafeBufferPointer { l.sampler.sample($0) }
+                live.append(l)
+                if !accept(first, at: live.count - 1) { live.removeLast() }
+            }
+        }
+    }
+
+    /// The prompt's KV cache and last-position logits, reusing the longest cached prefix.
+    public func computePrompt(_ tokens: [Int32]) throws -> (sequence: KVSequence, logits: [Float]) {
+        let seq: KVSequence
+        var start = 0
+        if let hit = prefixCache?.lookup(tokens) {
+            seq = KVSequence(layers: hit.sequence.layers, kvDimension: hit.sequence.kvDim, parent: hit.sequence,
+                             parentLength: hit.length, reserve: tokens.count - hit.length)
+            start = hit.length
+        } else {
+            seq = engine.model.newSequence(reserve: tokens.count)
+        }
+        let started = Stopwatch.now
+        let logits = try engine.prefill(Array(tokens[start...]), into: seq)
+        statistics.promptTokensComputed += tokens.count - start
+        statistics.promptSeconds += Stopwatch.seconds(since: started)
+        prefixCache?.insert(tokens, seq)
+        return (seq, logits)
+    }
+}

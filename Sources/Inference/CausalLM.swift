@@ -1,0 +1,64 @@
+import GGUF
+
+/// Tokens to run through the model in one forward pass: any mix of sequences and positions.
+///
+/// Each row is (token, position, sequence). Rows of one sequence must continue it in order
+/// (positions `length`, `length+1`, …). Logits are produced only for `logitRows`.
+public struct Batch: Sendable {
+    public var tokens: [Int32] = []
+    public var positions: [Int] = []
+    public var sequences: [KVSequence] = []
+    public var logitRows: [Int] = []
+    /// Each row's result must not depend on the other rows (decode steps of independent samples):
+    /// matrix products then use the per-row kernels, whose numbers do not change with batch size.
+    public var independentRows = false
+
+    public init() {}
+
+    public var count: Int { tokens.count }
+
+    /// Appends `tokens` continuing `sequence`; asks for logits of the last one if `logits`.
+    public mutating func append(_ newTokens: [Int32], to sequence: KVSequence, from start: Int? = nil,
+                                logitsForLast: Bool = true, logitsForAll: Bool = false) {
+        var pos = start ?? (positions.indices.last(where: { sequences[$0] === sequence }).map { positions[$0] + 1 } ?? sequence.length)
+        for (i, t) in newTokens.enumerated() {
+            if logitsForAll || (logitsForLast && i == newTokens.count - 1) { logitRows.append(tokens.count) }
+            tokens.append(t)
+            positions.append(pos)
+            sequences.append(sequence)
+            pos += 1
+        }
+    }
+}
+
+/// What every architecture provides to the engine.
+public protocol CausalLM: AnyObject, Sendable {
+    var config: ModelConfig { get }
+
+    /// Runs the batch, appending its keys and values to the sequences, and returns the logits of
+    /// `batch.logitRows`, row-major `[logitRows.count × vocabularySize]`. The buffer is owned by the
+    /// model and valid until the next call.
+    func forward(_ batch: Batch, hooks: Hooks?) throws -> UnsafeBufferPointer<Float>
+
+    /// Applies the final norm and output head to one residual-stream vector (after the last block).
+    func unembed(_ residual: [Float]) -> [Float]
+
+    /// Whether prompt-sized matrix products may keep dequantized weight copies (faster batch work,
+    /// more memory).
+    var cachesDenseWeights: Bool { get set }
+}
+
+extension CausalLM {
+    public func newSequence(reserve: Int = 64) -> KVSequence {
+        KVSequence(layers: config.layerCount, kvDimension: config.kvDimension, reserve: reserve)
+    }
+}
+
+/// Opens the architecture named in the file's metadata.
+public func loadModel(_ file: GGUFFile) throws -> any CausalLM {
+    let arch = file["general.architecture"]?.stringValue ?? "(none)"
+    switch arch {
+    case "llama": return try LlamaModel(file: file)
+    default: throw ModelError.unsupportedArchitecture(arch)
+    }
+}

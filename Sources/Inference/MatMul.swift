@@ -1,0 +1,61 @@
+import CKernels
+import GGUF
+
+/// Computes `Y[T×rows] = X[T×cols] · Wᵀ` for a weight matrix in any supported format.
+///
+/// Few rows (decoding) go to the C kernels on the quantized blocks, reading each weight once;
+/// many rows (prompt processing, big batches) go to OpenBLAS on dequantized weights. Dequantized
+/// copies are cached when `cacheDense` is set (batch work), else rebuilt per call in one scratch buffer.
+final class MatMul: @unchecked Sendable {
+    /// Row count from which the dense GEMM path is used.
+    var gemmMinRows = 12
+    var cacheDense = false
+
+    private let activations = FloatBuffer()
+    private let roundedActivations = FloatBuffer()
+    private let denseScratch = FloatBuffer()
+    private var denseCache: [String: FloatBuffer] = [:]
+
+    var denseCacheBytes: Int { denseCache.values.reduce(0) { $0 + $1.capacity * 4 } }
+
+    func dropDenseCache() { denseCache.removeAll() }
+
+    func apply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>,
+               independentRows: Bool = false) {
+        let rowBytes = Kernels.activationRowBytes(for: w.type, cols: w.cols)
+        let stride = (rowBytes + 63) & ~63
+        let act = activations.reserve((stride * t + 3) / 4)
+        let actRaw = UnsafeMutableRawPointer(act)
+        for i in 0..<t {
+            Kernels.quantizeActivation(for: w.type, x + i * w.cols, actRaw + i * stride, cols: w.cols)
+        }
+        if t >= gemmMinRows && !independentRows {
+            // The same 8-bit activations as the kernels, back in floats: both paths compute one function.
+            let xq = roundedActivations.reserve(t * w.cols)
+            let actType = Kernels.activationType(for: w.type)
+            for i in 0..<t { ek_dequantize_row(actType, actRaw + i * stride, xq + i * w.cols, Int32(w.cols)) }
+            let dense = denseWeights(w)
+            BLAS.parallelGemmABt(m: t, n: w.rows, k: w.cols, a: xq, lda: w.cols, b: dense, ldb: w.cols, c: y, ldc: w.rows)
+            return
+        }
+        ek_matmul(Int32(w.type.rawValue), w.base, Int32(w.rows), Int32(w.cols), actRaw, Int32(t), stride, y, Int32(w.rows))
+    }
+
+    private func denseWeights(_ w: WeightMatrix) -> UnsafePointer<Float> {
+        if w.type == .f32 { return w.base.assumingMemoryBound(to: Float.self) }
+        if cacheDense, let cached = denseCache[w.name] { return UnsafePointer(cached.pointer) }
+        let buffer: FloatBuffer
+        if cacheDense {
+            buffer = FloatBuffer(w.rows * w.cols)
+            denseCache[w.name] = buffer
+        } else {
+            buffer = denseScratch
+            buffer.reserve(w.rows * w.cols)
+        }
+        let dst = buffer.pointer
+        Parallel.forRange(w.rows) { range in
+            for r in range { w.dequantizeRow(r, into: dst + r * w.cols) }
+        }
+        return UnsafePointer(dst)
+    }
+}

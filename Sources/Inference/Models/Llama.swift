@@ -1,0 +1,164 @@
+import Foundation
+import GGUF
+
+/// The Llama architecture (SmolLM2 and kin): RMSNorm, RoPE on adjacent pairs, grouped-query
+/// attention, SwiGLU MLP, optionally tied output embedding. Weights stay in the mapped file.
+public final class LlamaModel: CausalLM, @unchecked Sendable {
+    struct Block {
+        let attnNorm: UnsafePointer<Float>
+        let wq, wk, wv, wo: WeightMatrix
+        let ffnNorm: UnsafePointer<Float>
+        let gate, up, down: WeightMatrix
+    }
+
+    public let config: ModelConfig
+    private let file: GGUFFile              // keeps the mapping alive
+    private let blocks: [Block]
+    private let tokenEmbedding: WeightMatrix
+    private let outputNorm: UnsafePointer<Float>
+    private let output: WeightMatrix
+    private let invFreq: [Float]
+
+    private let matmul = MatMul()
+    private let attention = Attention()
+    // Activations for the current batch, [rows × width].
+    private let x = FloatBuffer(), xb = FloatBuffer(), q = FloatBuffer(), k = FloatBuffer(), v = FloatBuffer()
+    private let att = FloatBuffer(), hb = FloatBuffer(), hb2 = FloatBuffer(), logits = FloatBuffer()
+
+    public var cachesDenseWeights: Bool {
+        get { matmul.cacheDense }
+        set { matmul.cacheDense = newValue; if !newValue { matmul.dropDenseCache() } }
+    }
+
+    public init(file: GGUFFile) throws {
+        let c = try ModelConfig(gguf: file)
+        guard c.architecture == "llama" else { throw ModelError.unsupportedArchitecture(c.architecture) }
+        self.config = c
+        self.file = file
+        let d = c.embeddingLength
+        blocks = try (0..<c.layerCount).map { l in
+            let p = "blk.\(l)."
+            return Block(
+                attnNorm: try vectorTensor(file, p + "attn_norm.weight", length: d),
+                wq: try WeightMatrix(file: file, name: p + "attn_q.weight", rows: c.qDimension, cols: d),
+                wk: try WeightMatrix(file: file, name: p + "attn_k.weight", rows: c.kvDimension, cols: d),
+                wv: try WeightMatrix(file: file, name: p + "attn_v.weight", rows: c.kvDimension, cols: d),
+                wo: try WeightMatrix(file: file, name: p + "attn_output.weight", rows: d, cols: c.qDimension),
+                ffnNorm: try vectorTensor(file, p + "ffn_norm.weight", length: d),
+                gate: try WeightMatrix(file: file, name: p + "ffn_gate.weight", rows: c.feedForwardLength, cols: d),
+                up: try WeightMatrix(file: file, name: p + "ffn_up.weight", rows: c.feedForwardLength, cols: d),
+                down: try WeightMatrix(file: file, name: p + "ffn_down.weight", rows: d, cols: c.feedForwardLength))
+        }
+        tokenEmbedding = try WeightMatrix(file: file, name: "token_embd.weight", rows: c.vocabularySize, cols: d)
+        outputNorm = try vectorTensor(file, "output_norm.weight", length: d)
+        output = file.tensor(named: "output.weight") != nil
+            ? try WeightMatrix(file: file, name: "output.weight", rows: c.vocabularySize, cols: d)
+            : tokenEmbedding
+        invFreq = Ops.ropeInverseFrequencies(base: c.ropeBase, dims: c.ropeDimensions)
+    }
+
+    public func forward(_ batch: Batch, hooks: Hooks?) throws -> UnsafeBufferPointer<Float> {
+        let c = config, t = batch.count, d = c.embeddingLength
+        try validate(batch)
+        if let hooks { try hooks.validate(width: d, layers: c.layerCount) }
+        let hooks = (hooks?.isEmpty ?? true) ? nil : hooks
+        let ir = batch.independentRows
+
+        let x = self.x.reserve(t * d), xb = self.xb.reserve(t * d)
+        let q = self.q.reserve(t * c.qDimension), att = self.att.reserve(t * c.qDimension)
+        let k = self.k.reserve(t * c.kvDimension), v = self.v.reserve(t * c.kvDimension)
+        let hb = self.hb.reserve(t * c.feedForwardLength), hb2 = self.hb2.reserve(t * c.feedForwardLength)
+
+        for r in 0..<t { tokenEmbedding.dequantizeRow(Int(batch.tokens[r]), into: x + r * d) }
+        let shape = Attention.Shape(heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDimension,
+                                    scale: 1 / Float(c.headDimension).squareRoot(), window: nil)
+
+        for (l, b) in blocks.enumerated() {
+            hooks?.apply(.residualIn(layer: l), x, rows: t, width: d)
+            // Attention.
+            Ops.rmsNorm(x, b.attnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
+            matmul.apply(b.wq, xb, rows: t, q, independentRows: ir)
+            matmul.apply(b.wk, xb, rows: t, k, independentRows: ir)
+            matmul.apply(b.wv, xb, rows: t, v, independentRows: ir)
+            invFreq.withUnsafeBufferPointer { f in
+                for r in 0..<t {
+                    let pos = batch.positions[r]
+                    Ops.ropeAdjacentPairs(q + r * c.qDimension, heads: c.headCount, headDim: c.headDimension,
+                                          ropeDims: c.ropeDimensions, position: pos, invFreq: f.baseAddress!)
+                    Ops.ropeAdjacentPairs(k + r * c.kvDimension, heads: c.kvHeadCount, headDim: c.headDimension,
+                                          ropeDims: c.ropeDimensions, position: pos, invFreq: f.baseAddress!)
+                    let slot = batch.sequences[r].slot(layer: l, position: pos)
+                    slot.key.update(from: k + r * c.kvDimension, count: c.kvDimension)
+                    slot.value.update(from: v + r * c.kvDimension, count: c.kvDimension)
+                }
+            }
+            attention.run(q: q, out: att, rows: t, sequences: batch.sequences, positions: batch.positions,
+                          layer: l, shape: shape)
+            matmul.apply(b.wo, att, rows: t, xb, independentRows: ir)
+            hooks?.apply(.attentionOutput(layer: l), xb, rows: t, width: d)
+            Ops.add(x, xb, count: t * d)
+            // MLP.
+            Ops.rmsNorm(x, b.ffnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
+            matmul.apply(b.gate, xb, rows: t, hb, independentRows: ir)
+            matmul.apply(b.up, xb, rows: t, hb2, independentRows: ir)
+            Ops.swiGLU(hb, hb2, count: t * c.feedForwardLength)
+            matmul.apply(b.down, hb, rows: t, xb, independentRows: ir)
+            hooks?.apply(.mlpOutput(layer: l), xb, rows: t, width: d)
+            Ops.add(x, xb, count: t * d)
+            hooks?.apply(.residualOut(layer: l), x, rows: t, width: d)
+        }
+        for r in 0..<t { batch.sequences[r].commit(length: max(batch.sequences[r].length, batch.positions[r] + 1)) }
+
+        // Output head on the requested rows only.
+        let n = batch.logitRows.count
+        for (i, r) in batch.logitRows.enumerated() { (xb + i * d).update(from: x + r * d, count: d) }
+        Ops.rmsNorm(xb, outputNorm, xb, rows: n, n: d, eps: c.rmsEpsilon)
+        let out = logits.reserve(max(n, 1) * c.vocabularySize)
+        if n > 0 { matmul.apply(output, xb, rows: n, out, independentRows: ir) }
+        return UnsafeBufferPointer(start: out, count: n * c.vocabularySize)
+    }
+
+    public func unembed(_ residual: [Float]) -> [Float] {
+        let d = config.embeddingLength
+        precondition(residual.count == d)
+        var normed = [Float](repeating: 0, count: d)
+        var out = [Float](repeating: 0, count: config.vocabularySize)
+        residual.withUnsafeBufferPointer { r in
+            normed.withUnsafeMutableBufferPointer { nb in
+                Ops.rmsNorm(r.baseAddress!, outputNorm, nb.baseAddress!, rows: 1, n: d, eps: config.rmsEpsilon)
+                out.withUnsafeMutableBufferPointer { ob in
+                    matmul.apply(output, nb.baseAddress!, rows: 1, ob.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Checks token ids, positions and capacity before anything is written.
+    private func validate(_ batch: Batch) throws {
+        guard batch.tokens.count == batch.positions.count, batch.tokens.count == batch.sequences.count else {
+            throw ModelError.invalidBatch("tokens, positions and sequences differ in length")
+        }
+        guard batch.count > 0 else { throw ModelError.invalidBatch("empty batch") }
+        for r in batch.logitRows where r < 0 || r >= batch.count {
+            throw ModelError.invalidBatch("logit row \(r) outside the batch")
+        }
+        var next: [ObjectIdentifier: Int] = [:]
+        for r in 0..<batch.count {
+            let tok = batch.tokens[r]
+            if tok < 0 || Int(tok) >= config.vocabularySize {
+                throw ModelError.invalidToken(tok, vocabulary: config.vocabularySize)
+            }
+            let s = batch.sequences[r], id = ObjectIdentifier(s)
+            let expected = next[id] ?? s.length
+            guard batch.positions[r] == expected else {
+                throw ModelError.invalidBatch("row \(r) is at position \(batch.positions[r]); its sequence continues at \(expected)")
+            }
+            guard expected < config.contextLength else {
+                throw ModelError.contextOverflow(requested: expected + 1, capacity: config.contextLength)
+            }
+            next[id] = expected + 1
+        }
+        for r in 0..<batch.count { batch.sequences[r].ensureCapacity(next[ObjectIdentifier(batch.sequences[r])]!) }
+    }
+}

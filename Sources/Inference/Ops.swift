@@ -1,0 +1,51 @@
+import Foundation
+
+/// Element-wise pieces shared by architectures. Plain pointer loops: the optimizer vectorizes them.
+enum Ops {
+    /// out = x / rms(x) * weight, for `rows` rows of `n`.
+    static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                        rows: Int, n: Int, eps: Float) {
+        for r in 0..<rows {
+            let xr = x + r * n, o = out + r * n
+            var ss: Float = 0
+            for i in 0..<n { ss += xr[i] * xr[i] }
+            let scale = 1 / (ss / Float(n) + eps).squareRoot()
+            for i in 0..<n { o[i] = xr[i] * scale * weight[i] }
+        }
+    }
+
+    /// x += y over `count` floats.
+    static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] += y[i] }
+    }
+
+    /// gate = silu(gate) * up over `count` floats.
+    static func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = gate[i]
+            gate[i] = g / (1 + exp(-g)) * up[i]
+        }
+    }
+
+    /// Rotates pairs (x[2i], x[2i+1]) of each head by pos·θᵢ, θᵢ = base^(-2i/dims) — the pair
+    /// convention of llama-architecture GGUF files, whose Q/K rows were permuted for it.
+    static func ropeAdjacentPairs(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, ropeDims: Int,
+                                  position: Int, invFreq: UnsafePointer<Float>) {
+        let p = Float(position)
+        for i in 0..<(ropeDims / 2) {
+            let angle = p * invFreq[i]
+            let c = cos(angle), s = sin(angle)
+            for h in 0..<heads {
+                let v = x + h * headDim + 2 * i
+                let a = v[0], b = v[1]
+                v[0] = a * c - b * s
+                v[1] = a * s + b * c
+            }
+        }
+    }
+
+    /// θᵢ = base^(-2i/dims) for i in 0..<dims/2.
+    static func ropeInverseFrequencies(base: Float, dims: Int) -> [Float] {
+        (0..<(dims / 2)).map { i in Float(pow(Double(base), -2 * Double(i) / Double(dims))) }
+    }
+}

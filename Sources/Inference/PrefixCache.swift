@@ -1,0 +1,86 @@
+/// Keeps computed prompts' KV caches so that later prompts starting with the same tokens reuse them.
+///
+/// Keyed by token ids: a lookup finds the cached sequence sharing the longest prefix with the new
+/// prompt, and the new prompt forks it at that length (shared read-only positions, no copy).
+/// Bounded by `budgetBytes` of KV memory with least-recently-used eviction; an evicted sequence
+/// that live sequences still extend stays alive until they finish.
+public final class PrefixCache: @unchecked Sendable {
+    public struct Statistics: Sendable, Equatable {
+        public var hits = 0
+        public var misses = 0
+        /// Prompt tokens served from the cache instead of being computed.
+        public var reusedTokens = 0
+        public var evictions = 0
+    }
+
+    private struct Entry {
+        let tokens: [Int32]
+        let sequence: KVSequence
+        var lastUse: UInt64
+    }
+
+    public var budgetBytes: Int
+    /// Shortest shared prefix worth reusing.
+    public var minimumMatch = 16
+    public private(set) var statistics = Statistics()
+    private var entries: [Entry] = []
+    private var clock: UInt64 = 0
+
+    public init(budgetBytes: Int = 1 << 30) { self.budgetBytes = budgetBytes }
+
+    public var count: Int { entries.count }
+
+    /// Bytes of KV memory held by cached sequences and their parents (each counted once).
+    public var bytes: Int {
+        var seen = Set<ObjectIdentifier>()
+        var total = 0
+        for e in entries {
+            var s: KVSequence? = e.sequence
+            while let cur = s, seen.insert(ObjectIdentifier(cur)).inserted {
+                total += cur.ownBytes
+                s = cur.parent
+            }
+        }
+        return total
+    }
+
+    /// The cached sequence sharing the longest prefix with `tokens`, and that prefix's length
+    /// (at most `tokens.count - 1`, so that the caller still computes the last prompt token's logits).
+    public func lookup(_ tokens: [Int32]) -> (sequence: KVSequence, length: Int)? {
+        var best: Int? = nil
+        var bestLength = 0
+        let limit = tokens.count - 1
+        for (i, e) in entries.enumerated() {
+            let n = min(limit, e.tokens.count)
+            var k = 0
+            while k < n && e.tokens[k] == tokens[k] { k += 1 }
+            if k > bestLength { bestLength = k; best = i }
+        }
+        guard let best, bestLength >= minimumMatch else {
+            statistics.misses += 1
+            return nil
+        }
+        clock += 1
+        entries[best].lastUse = clock
+        statistics.hits += 1
+        statistics.reusedTokens += bestLength
+        return (entries[best].sequence, bestLength)
+    }
+
+    /// Remembers `sequence`, whose positions hold `tokens`; evicts old entries beyond the budget.
+    public func insert(_ tokens: [Int32], _ sequence: KVSequence) {
+        precondition(sequence.length == tokens.count, "sequence must hold exactly the tokens")
+        clock += 1
+        if let i = entries.firstIndex(where: { $0.tokens == tokens }) {
+            entries[i].lastUse = clock
+            return
+        }
+        entries.append(Entry(tokens: tokens, sequence: sequence, lastUse: clock))
+        while bytes > budgetBytes, let oldest = entries.indices.min(by: { entries[$0].lastUse < entries[$1].lastUse }) {
+            entries.remove(at: oldest)
+            statistics.evictions += 1
+        }
+    }
+
+    public func removeAll() { entries.removeAll() }
+}

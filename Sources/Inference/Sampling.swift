@@ -1,0 +1,120 @@
+import Foundation
+
+/// How the next token is chosen. `temperature == 0` is greedy.
+public struct SamplingParameters: Sendable, Codable, Equatable {
+    public var temperature: Float = 1
+    public var topK: Int = 0          // 0 = off
+    public var topP: Float = 1        // 1 = off
+    public var minP: Float = 0        // 0 = off
+    public var seed: UInt64 = 0
+
+    public init(temperature: Float = 1, topK: Int = 0, topP: Float = 1, minP: Float = 0, seed: UInt64 = 0) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.minP = minP
+        self.seed = seed
+    }
+
+    public static let greedy = SamplingParameters(temperature: 0)
+}
+
+/// A small, fast, seedable generator (xoshiro256**), seeded through SplitMix64.
+public struct RandomStream: RandomNumberGenerator, Sendable {
+    private var s: (UInt64, UInt64, UInt64, UInt64)
+
+    public init(seed: UInt64) {
+        var z = seed
+        func splitMix() -> UInt64 {
+            z &+= 0x9E37_79B9_7F4A_7C15
+            var x = z
+            x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+            return x ^ (x >> 31)
+        }
+        s = (splitMix(), splitMix(), splitMix(), splitMix())
+    }
+
+    /// An independent stream for sub-stream `index` (e.g. sample i of a prompt).
+    public init(seed: UInt64, stream index: UInt64) {
+        self.init(seed: seed ^ (index &+ 1) &* 0xD1B5_4A32_D192_ED03)
+    }
+
+    public mutating func next() -> UInt64 {
+        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
+        let t = s.1 << 17
+        s.2 ^= s.0
+        s.3 ^= s.1
+        s.1 ^= s.2
+        s.0 ^= s.3
+        s.2 ^= t
+        s.3 = (s.3 << 45) | (s.3 >> 19)
+        return result
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func nextUnit() -> Float { Float(next() >> 40) * 0x1p-24 }
+}
+
+/// Chooses tokens from logits. Owns its random stream and scratch, so each sequence has one.
+public struct Sampler: Sendable {
+    public let parameters: SamplingParameters
+    private var rng: RandomStream
+    private var candidates: [(id: Int32, p: Float)] = []
+
+    public init(_ parameters: SamplingParameters, stream: UInt64 = 0) {
+        self.parameters = parameters
+        self.rng = RandomStream(seed: parameters.seed, stream: stream)
+    }
+
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        var best = 0
+        var bestValue = -Float.infinity
+        for i in 0..<logits.count where logits[i] > bestValue {
+            bestValue = logits[i]
+            best = i
+        }
+        return Int32(best)
+    }
+
+    public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        let p = parameters
+        if p.temperature <= 0 || p.topK == 1 { return Sampler.argmax(logits) }
+        // Softmax at temperature over all tokens, then filters, then draw.
+        var maxLogit = -Float.infinity
+        for l in logits where l > maxLogit { maxLogit = l }
+        candidates.removeAll(keepingCapacity: true)
+        let invT = 1 / p.temperature
+        for i in 0..<logits.count {
+            let e = exp((logits[i] - maxLogit) * invT)
+            if e > 0 { candidates.append((Int32(i), e)) }
+        }
+        let k = p.topK > 0 ? min(p.topK, candidates.count) : candidates.count
+        if k < candidates.count || p.topP < 1 || p.minP > 0 {
+            candidates.sort { $0.p > $1.p || ($0.p == $1.p && $0.id < $1.id) }
+            candidates.removeSubrange(k...)
+            if p.minP > 0, let top = candidates.first?.p {
+                let floor = top * p.minP
+                if let cut = candidates.firstIndex(where: { $0.p < floor }) { candidates.removeSubrange(cut...) }
+            }
+            if p.topP < 1 {
+                let total = candidates.reduce(0) { $0 + $1.p }
+                var cumulative: Float = 0
+                for (i, c) in candidates.enumerated() {
+                    cumulative += c.p
+                    if cumulative >= p.topP * total {
+                        candidates.removeSubrange((i + 1)...)
+                        break
+                    }
+                }
+            }
+        }
+        let total = candidates.reduce(0) { $0 + $1.p }
+        var r = rng.nextUnit() * total
+        for c in candidates {
+            r -= c.p
+            if r < 0 { return c.id }
+        }
+        return candidates.last!.id
+    }
+}

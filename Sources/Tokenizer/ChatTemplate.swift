@@ -1,0 +1,168 @@
+import GGUF
+
+/// One turn of a conversation.
+public struct ChatMessage: Sendable, Codable, Equatable, Hashable {
+    public enum Role: String, Sendable, Codable, Equatable, Hashable {
+        case system, user, assistant
+    }
+
+    public var role: Role
+    public var content: String
+
+    public init(role: Role, content: String) {
+        self.role = role
+        self.content = content
+    }
+
+    public static func system(_ content: String) -> ChatMessage { ChatMessage(role: .system, content: content) }
+    public static func user(_ content: String) -> ChatMessage { ChatMessage(role: .user, content: content) }
+    public static func assistant(_ content: String) -> ChatMessage { ChatMessage(role: .assistant, content: content) }
+}
+
+/// A model's chat format, recognised from the Jinja source in GGUF `tokenizer.chat_template`.
+/// We do not run Jinja: each family is rendered by hand, and the few facts that vary inside a
+/// family (such as a default system prompt) are read out of the template source.
+public enum ChatTemplate: Sendable, Equatable {
+    /// `<|im_start|>role\ncontent<|im_end|>\n` per turn. Some ChatML templates (SmolLM2, Qwen2)
+    /// insert a system turn with a fixed prompt when the conversation does not start with one.
+    case chatML(defaultSystemPrompt: String?)
+
+    /// Recognises the family of a Jinja chat template.
+    public init(templateSource: String?) throws {
+        guard let source = templateSource, !source.isEmpty else { throw ChatTemplateError.missingTemplate }
+        if source.contains("<|im_start|>") {
+            self = .chatML(defaultSystemPrompt: Self.defaultSystemPrompt(inChatML: source))
+        } else {
+            throw ChatTemplateError.unrecognizedTemplate(start: String(source.prefix(120)))
+        }
+    }
+
+    /// The chat format of a GGUF file.
+    public static func from(gguf: GGUFFile) throws -> ChatTemplate {
+        try from(metadata: gguf.metadata)
+    }
+
+    public static func from(metadata: [String: GGUFValue]) throws -> ChatTemplate {
+        guard let value = metadata["tokenizer.chat_template"] else { throw ChatTemplateError.missingTemplate }
+        guard let source = value.stringValue else {
+            throw TokenizerError.wrongMetadataType(key: "tokenizer.chat_template", expected: "a string")
+        }
+        return try ChatTemplate(templateSource: source)
+    }
+
+    /// Text that closes a turn; generation should stop when the model emits it.
+    public var endOfTurn: String {
+        switch self {
+        case .chatML: "<|im_end|>"
+        }
+    }
+
+    /// Strings whose appearance in generated text ends the reply.
+    public var stopStrings: [String] { [endOfTurn] }
+
+    /// The prompt text for `messages`.
+    ///
+    /// - `addGenerationPrompt`: append the opening of an assistant turn, so the model replies next.
+    /// - Assistant prefix rule: when the last message is from the assistant and
+    ///   `addGenerationPrompt` is false, that turn is left open (no end-of-turn marker), so
+    ///   generation continues its content. Use `renderClosed` to close every turn instead.
+    /// - `includeDefaultSystemPrompt`: whether to insert the template's default system prompt when
+    ///   the conversation does not start with a system message (as the GGUF template does); false
+    ///   renders like llama.cpp's built-in ChatML.
+    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true,
+                       includeDefaultSystemPrompt: Bool = true) -> String {
+        let leaveLastOpen = !addGenerationPrompt && messages.last?.role == .assistant
+        return render(messages, addGenerationPrompt: addGenerationPrompt, leaveLastOpen: leaveLastOpen,
+                      includeDefaultSystemPrompt: includeDefaultSystemPrompt)
+    }
+
+    /// Every turn closed and no generation prompt: a finished conversation (e.g. for scoring).
+    public func renderClosed(_ messages: [ChatMessage], includeDefaultSystemPrompt: Bool = true) -> String {
+        render(messages, addGenerationPrompt: false, leaveLastOpen: false,
+               includeDefaultSystemPrompt: includeDefaultSystemPrompt)
+    }
+
+    private func render(_ messages: [ChatMessage], addGenerationPrompt: Bool, leaveLastOpen: Bool,
+                        includeDefaultSystemPrompt: Bool) -> String {
+        switch self {
+        case .chatML(let defaultSystemPrompt):
+            var out = ""
+            if includeDefaultSystemPrompt, let prompt = defaultSystemPrompt, messages.first?.role != .system {
+                out += "<|im_start|>system\n\(prompt)<|im_end|>\n"
+            }
+            for (i, m) in messages.enumerated() {
+                out += "<|im_start|>\(m.role.rawValue)\n\(m.content)"
+                if leaveLastOpen && i == messages.count - 1 { return out }
+                out += "<|im_end|>\n"
+            }
+            if addGenerationPrompt { out += "<|im_start|>assistant\n" }
+            return out
+        }
+    }
+
+    /// The prompt of a literal `'<|im_start|>system\n…<|im_end|>'` in the template's Jinja code:
+    /// a system turn written out in full is the one inserted when the caller gives none.
+    static func defaultSystemPrompt(inChatML source: String) -> String? {
+        let opening = "<|im_start|>system\n"
+        for literal in JinjaLiterals.strings(in: source) {
+            guard let open = literal.firstRange(of: opening),
+                  let close = literal[open.upperBound...].firstRange(of: "<|im_end|>")
+            else { continue }
+            let prompt = String(literal[open.upperBound..<close.lowerBound])
+            if !prompt.isEmpty { return prompt }
+        }
+        return nil
+    }
+}
+
+public enum ChatTemplateError: Error, CustomStringConvertible, Equatable {
+    case missingTemplate
+    case unrecognizedTemplate(start: String)
+
+    public var description: String {
+        switch self {
+        case .missingTemplate:
+            "the model has no chat template (tokenizer.chat_template is absent or empty)"
+        case .unrecognizedTemplate(let start):
+            "unrecognized chat template (supported: ChatML with <|im_start|>); it starts: \"\(start)\""
+        }
+    }
+}
+
+/// String literals inside the `{{ … }}` and `{% … %}` tags of Jinja source, with escapes resolved.
+enum JinjaLiterals {
+    static func strings(in source: String) -> [String] {
+        let s = Array(source.unicodeScalars)
+        var out: [String] = []
+        var i = 0
+        var inTag = false
+        while i < s.count {
+            let c = s[i]
+            if !inTag {
+                if c == "{", i + 1 < s.count, s[i + 1] == "{" || s[i + 1] == "%" { inTag = true; i += 2 } else { i += 1 }
+                continue
+            }
+            if (c == "}" || c == "%"), i + 1 < s.count, s[i + 1] == "}" { inTag = false; i += 2; continue }
+            guard c == "'" || c == "\"" else { i += 1; continue }
+            var value = String.UnicodeScalarView()
+            i += 1
+            while i < s.count, s[i] != c {
+                if s[i] == "\\", i + 1 < s.count {
+                    i += 1
+                    switch s[i] {
+                    case "n": value.append("\n")
+                    case "t": value.append("\t")
+                    case "r": value.append("\r")
+                    default: value.append(s[i])
+                    }
+                } else {
+                    value.append(s[i])
+                }
+                i += 1
+            }
+            i += 1
+            out.append(String(value))
+        }
+        return out
+    }
+}

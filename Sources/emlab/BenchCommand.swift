@@ -1,0 +1,72 @@
+import ArgumentParser
+import Bench
+import Foundation
+import Inference
+import ModelStore
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the engine against llama.cpp's figures on this machine kind.",
+        discussion: """
+        pp512, tg128: one sequence (llama-bench). batched_N: N sequences of 64 prompt tokens, 64 new \
+        tokens each, decoded together; generated tokens/s (llama-batched-bench's S_TG). icl: one \
+        2,000-token prefix, 8 questions × 16 samples × 64 tokens, with prefix sharing and without.
+        """)
+
+    @OptionGroup var options: ModelOptions
+
+    @Option(help: "Timed runs per single-stream figure (the median is reported).")
+    var runs = 5
+
+    @Option(help: "Comma-separated parts to run: pp, tg, batched, icl.")
+    var only = "pp,tg,batched,icl"
+
+    @Flag(help: "Run the unshared ICL scenario in full instead of scaling from 3 measured prompts (slow).")
+    var fullIcl = false
+
+    @Flag(help: "Print the figures as one JSON object.")
+    var json = false
+
+    func run() throws {
+        let parts = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let unknown = parts.subtracting(["pp", "tg", "batched", "icl"])
+        guard unknown.isEmpty else { throw ValidationError("unknown --only part(s): \(unknown.sorted().joined(separator: ", "))") }
+        let engine = try options.loadEngine()
+        let reference = Registry.entry(named: options.model).flatMap { ReferenceFigures.forModel(named: $0.name) }
+        let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: reference)
+        var results: [BenchResult] = []
+        func report(_ r: BenchResult) {
+            results.append(r)
+            if !json {
+                let ref = r.reference.map { String(format: "llama.cpp %.0f → %.2f×", $0, r.value / $0) } ?? ""
+                print(String(format: "%-15@ %9.2f %-10@ %@", r.name as NSString, r.value, r.unit as NSString, ref as NSString))
+            }
+        }
+        if !json { print("model \(options.model), \(options.threads) threads") }
+        if parts.contains("pp") { report(try bench.promptProcessing()) }
+        if parts.contains("tg") { report(try bench.textGeneration()) }
+        if parts.contains("batched") {
+            for n in [1, 8, 32, 64] { report(try bench.batched(sequences: n)) }
+        }
+        if parts.contains("icl") {
+            let (cached, uncached) = try bench.icl(fullUncached: fullIcl)
+            report(cached)
+            report(uncached)
+            if !json { print(String(format: "icl speed-up from sharing: %.1f×", uncached.value / cached.value)) }
+        }
+        let rss = peakResidentMegabytes()
+        if json {
+            var object: [String: Double] = [:]
+            for r in results {
+                object[r.name] = (r.value * 100).rounded() / 100
+                if let ratio = r.ratio { object[r.name + "_ratio"] = (ratio * 100).rounded() / 100 }
+            }
+            object["threads"] = Double(options.threads)
+            if let rss { object["peak_rss_mb"] = rss.rounded() }
+            try printJSON(object)
+        } else if let rss {
+            print(String(format: "peak_rss_mb     %9.0f", rss))
+        }
+    }
+}

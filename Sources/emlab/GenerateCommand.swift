@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Inference
+import Tokenizer
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Generate one answer to a user message (chat format) or a raw prompt.")
+
+    @OptionGroup var options: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
+
+    @Option(help: "The user message, formatted with the model's chat template.")
+    var prompt: String?
+
+    @Option(help: "System message (with --prompt).")
+    var system: String?
+
+    @Option(help: "Text fed to the model as is (special tokens such as <|im_start|> are parsed).")
+    var raw: String?
+
+    @Flag(help: "Print {\"prompt_ids\", \"token_ids\", \"text\"} as JSON instead of streaming text.")
+    var json = false
+
+    func validate() throws {
+        guard (prompt == nil) != (raw == nil) else { throw ValidationError("give exactly one of --prompt or --raw") }
+        if system != nil && raw != nil { throw ValidationError("--system goes with --prompt, not --raw") }
+    }
+
+    struct Output: Encodable {
+        let prompt_ids: [Int32]
+        let token_ids: [Int32]
+        let text: String
+        let finish_reason: String
+    }
+
+    func run() throws {
+        let engine = try options.loadEngine()
+        let promptIds: [Int32]
+        if let raw {
+            promptIds = engine.tokenizer.encode(raw, addSpecial: true, parseSpecial: true)
+        } else {
+            var messages: [ChatMessage] = []
+            if let system { messages.append(ChatMessage(role: .system, content: system)) }
+            messages.append(ChatMessage(role: .user, content: prompt!))
+            promptIds = try engine.chatPromptTokens(messages)
+        }
+        let stream: ((String) -> Bool)? = json ? nil : { piece in
+            FileHandle.standardOutput.write(Data(piece.utf8))
+            return true
+        }
+        let result = try engine.generate(promptTokens: promptIds, sampling: sampling.parameters,
+                                         maxTokens: sampling.maxTokens, stopStrings: sampling.stop, onText: stream)
+        if json {
+            try printJSON(Output(prompt_ids: result.promptTokens, token_ids: result.tokens, text: result.text,
+                                 finish_reason: result.finishReason.rawValue))
+        } else {
+            print()
+        }
+    }
+}

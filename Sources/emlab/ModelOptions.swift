@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import Inference
+import ModelStore
+
+/// `--model` and `--threads`, shared by every command that runs a model.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "A registered model name (see `emlab models list`) or a path to a .gguf file.")
+    var model: String = "smollm2-135m"
+
+    @Option(help: "Threads for the engine and BLAS.")
+    var threads: Int = 2
+
+    func validate() throws {
+        guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    func resolvedPath() throws -> URL { try ModelStore.fromEnvironment().resolve(model) }
+
+    func loadEngine() throws -> Engine {
+        Parallel.configure(threads: threads)
+        return try Engine(path: try resolvedPath().path)
+    }
+}
+
+/// Prints `message` to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Encodes a value as one line of JSON on standard output.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try enc.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import Tokenizer
+
+struct ChatTemplateTests {
+    /// SmolLM2's template as stored in its GGUF (real newlines inside the Jinja strings).
+    static let smolSource = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+
+    @Test func extractsDefaultSystemPrompt() throws {
+        #expect(try ChatTemplate(templateSource: Self.smolSource)
+                == .chatML(defaultSystemPrompt: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"))
+        // Escaped newlines, double quotes, another prompt.
+        let qwenLike = #"{%- if messages[0]["role"] != "system" %}{{- "<|im_start|>system\nYou are Qwen, a \"helpful\" assistant.<|im_end|>\n" }}{%- endif %}{%- for m in messages %}{{- '<|im_start|>' + m.role + '\n' + m.content + '<|im_end|>\n' }}{%- endfor %}"#
+        #expect(try ChatTemplate(templateSource: qwenLike) == .chatML(defaultSystemPrompt: #"You are Qwen, a "helpful" assistant."#))
+        // Plain ChatML: a system turn is only ever built from the caller's message.
+        let plain = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+        #expect(try ChatTemplate(templateSource: plain) == .chatML(defaultSystemPrompt: nil))
+    }
+
+    @Test func unknownTemplatesAreRefused() {
+        let llama2 = "{% for message in messages %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + message['content'] + ' [/INST]' }}{% endif %}{% endfor %}"
+        do {
+            _ = try ChatTemplate(templateSource: llama2)
+            Issue.record("an [INST] template was accepted")
+        } catch let error as ChatTemplateError {
+            #expect(error == .unrecognizedTemplate(start: String(llama2.prefix(120))))
+            #expect(error.description.contains("{% for message in messages %}{% if message['role'] == 'user' %}"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+        #expect(throws: ChatTemplateError.missingTemplate) { try ChatTemplate(templateSource: nil) }
+        #expect(throws: ChatTemplateError.missingTemplate) { try ChatTemplate.from(metadata: [:]) }
+        #expect(ChatTemplateError.missingTemplate.description.contains("tokenizer.chat_template"))
+    }
+
+    @Test func renderingRules() throws {
+        let t = try ChatTemplate(templateSource: Self.smolSource)
+        let sys = "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+        // Multi-turn, ending with the generation prompt.
+        let turns: [ChatMessage] = [.user("Hi"), .assistant("Hello!"), .user("Bye")]
+        #expect(t.render(turns) == sys + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n")
+        #expect(t.render(turns, includeDefaultSystemPrompt: false).hasPrefix("<|im_start|>user\nHi"))
+        // A given system message replaces the default one.
+        #expect(t.render([.system("Be brief."), .user("Hi")]) == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+        // Assistant prefix: last turn left open when no generation prompt is asked for.
+        let prefix: [ChatMessage] = [.user("Count"), .assistant("1, 2,")]
+        #expect(t.render(prefix, addGenerationPrompt: false, includeDefaultSystemPrompt: false)
+                == "<|im_start|>user\nCount<|im_end|>\n<|im_start|>assistant\n1, 2,")
+        #expect(t.renderClosed(prefix, includeDefaultSystemPrompt: false)
+                == "<|im_start|>user\nCount<|im_end|>\n<|im_start|>assistant\n1, 2,<|im_end|>\n")
+        #expect(t.render(prefix, includeDefaultSystemPrompt: false)
+                == "<|im_start|>user\nCount<|im_end|>\n<|im_start|>assistant\n1, 2,<|im_end|>\n<|im_start|>assistant\n")
+        #expect(t.render([.user("x")], addGenerationPrompt: false, includeDefaultSystemPrompt: false) == "<|im_start|>user\nx<|im_end|>\n")
+        #expect(t.endOfTurn == "<|im_end|>")
+    }
+
+    @Test func messagesAreCodable() throws {
+        let m = ChatMessage.assistant("hé \"quoted\"")
+        let json = try JSONEncoder().encode(m)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"role\":\"assistant\""))
+        #expect(try JSONDecoder().decode(ChatMessage.self, from: json) == m)
+    }
+}
