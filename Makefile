@@ -1,6 +1,9 @@
 # emlab — two entry points: `make demo` and `make test`. Both install what is missing first.
 SWIFT   ?= swift
 CONFIG  ?= release
+# Tests run optimized; -enable-testing lets test targets reach internals, and the CLI is built with
+# the same flags so that `make test` reuses the build instead of compiling everything twice.
+SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
 EMLAB   := .build/$(CONFIG)/emlab
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -17,7 +20,7 @@ deps:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-pip; }
 
 build: deps
-	$(SWIFT) build -c $(CONFIG) --product emlab
+	$(SWIFT) build $(SWIFTFLAGS) --product emlab
 
 ## The embedded model (SmolLM2-135M-Instruct Q4_1) into $$EMLAB_HOME/models (default ~/.cache/emlab/models).
 model: build
@@ -35,7 +38,7 @@ demo: model
 	@if [ -t 0 ]; then $(EMLAB) chat; else echo "(stdin is not a terminal: run '$(EMLAB) chat' yourself)"; fi
 
 test: model
-	$(SWIFT) test -c $(CONFIG)
+	$(SWIFT) test $(SWIFTFLAGS) --no-parallel
 
 bench: model
 	$(EMLAB) bench --threads 2

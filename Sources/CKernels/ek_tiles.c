@@ -278,6 +278,7 @@ EK_INLINE void tile_q4_K(const int hi5, const int V, int nb, const uint8_t *w, c
     const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
     for (int b = 0; b < nb; b++) {
         const uint8_t *p = w + b * wbs;
+        for (size_t o = 0; o < wbs; o += 64) _mm_prefetch((const char *)p + 4 * wbs + o, _MM_HINT_T0);
         const __m128 ddm = ek_h2f_pair(p);
         __m128i sc16;
         __m256i minp;
@@ -324,6 +325,7 @@ EK_INLINE void tile_q6_K(const int V, int nb, const uint8_t *w, const uint8_t *c
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
     for (int b = 0; b < nb; b++) {
         const ek_block_q6_K *wb = (const ek_block_q6_K *)w + b;
+        for (int o = 0; o < 210; o += 64) _mm_prefetch((const char *)(wb + 4) + o, _MM_HINT_T0);
         // d is the block's last field: load the 4 bytes ending there and take the upper half
         const float d = _mm_cvtss_f32(_mm_movehdup_ps(ek_h2f_pair((const uint8_t *)&wb->d - 2)));
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)wb->scales);

@@ -22,14 +22,14 @@ final class Attention: @unchecked Sendable {
 
     /// q: [T × heads × headDim]; out: same shape.
     func run(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows t: Int,
-             sequences: [KVSequence], positions: [Int], layer: Int, shape: Shape) {
+             sequences: [KVSequence], positions: [Int], layer: Int, shape: Shape, independentRows: Bool = false) {
         // Split the batch into runs: consecutive rows continuing the same sequence.
         var perRow: [Int] = []
         var r = 0
         while r < t {
             var end = r + 1
             while end < t, sequences[end] === sequences[r], positions[end] == positions[end - 1] + 1 { end += 1 }
-            if end - r >= gemmMinRun {
+            if end - r >= gemmMinRun && !independentRows {
                 runGEMM(q: q, out: out, rows: r..<end, sequence: sequences[r], firstPosition: positions[r],
                         layer: layer, shape: shape)
             } else {
@@ -50,21 +50,40 @@ final class Attention: @unchecked Sendable {
         let group = shape.heads / shape.kvHeads
         if segments.isEmpty { segments.append([]) }
         sequence.segments(layer: layer, end: ctx, into: &segments[0])
-        let threads = Parallel.threadCount
-        while scratch.count < threads { scratch.append(FloatBuffer()) }
-        for b in scratch { b.reserve(n * ctx) }
+        // One thread: OpenBLAS's results for a head must not depend on which pool thread ran it,
+        // and 8-bit activation rounding downstream would magnify any last-bit difference.
+        if scratch.isEmpty { scratch.append(FloatBuffer()) }
+        let scores = scratch[0].reserve(n * ctx)
         let qBase = q + rows.lowerBound * qDim, oBase = out + rows.lowerBound * qDim
-        let segs = segments[0]
-        scratch.withUnsafeBufferPointer { scr in
-            Parallel.run { ith, nth in
-                let scores = scr[ith].pointer
-                for h in (shape.heads * ith / nth)..<(shape.heads * (ith + 1) / nth) {
-                    Attention.headGEMM(q: qBase + h * hd, out: oBase + h * hd, rows: n, firstPosition: p0,
-                                       segments: segs, kvOffset: (h / group) * hd, qDim: qDim, kvDim: kvDim,
-                                       headDim: hd, scale: shape.scale, window: shape.window, scores: scores)
-                }
-            }
+        for h in 0..<shape.heads {
+            Attention.headGEMM(q: qBase + h * hd, out: oBase + h * hd, rows: n, firstPosition: p0,
+                               segments: segments[0], kvOffset: (h / group) * hd, qDim: qDim, kvDim: kvDim,
+                               headDim: hd, scale: shape.scale, window: shape.window, scores: scores)
         }
+    }
+
+    /// Key positions per matrix product: blocks start at multiples of this absolute position, so
+    /// a row's scores are computed by the same calls whether its prefix was shared or not.
+    static let keyBlock = 128
+
+    /// Blocks `[start, start+count)` of absolute key positions covering `0..<ctx`, each inside one
+    /// segment, as (keys, values, start, count).
+    private static func keyBlocks(_ segments: [(UnsafePointer<Float>, UnsafePointer<Float>, Int)], ctx: Int,
+                                  kvDim: Int) -> [(UnsafePointer<Float>, UnsafePointer<Float>, Int, Int)] {
+        var out: [(UnsafePointer<Float>, UnsafePointer<Float>, Int, Int)] = []
+        var segStart = 0
+        for (keys, values, count) in segments {
+            var p = segStart
+            let segEnd = min(ctx, segStart + count)
+            while p < segEnd {
+                let end = min(segEnd, (p / keyBlock + 1) * keyBlock)
+                let off = (p - segStart) * kvDim
+                out.append((keys + off, values + off, p, end - p))
+                p = end
+            }
+            segStart += count
+        }
+        return out
     }
 
     private static func headGEMM(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows n: Int,
@@ -72,11 +91,10 @@ final class Attention: @unchecked Sendable {
                                  kvOffset: Int, qDim: Int, kvDim: Int, headDim hd: Int, scale: Float, window: Int?,
                                  scores: UnsafeMutablePointer<Float>) {
         let ctx = p0 + n
-        var col = 0
-        for (keys, _, count) in segments {
+        let blocks = keyBlocks(segments, ctx: ctx, kvDim: kvDim)
+        for (keys, _, start, count) in blocks {
             BLAS.gemmABt(m: n, n: count, k: hd, a: q, lda: qDim, b: keys + kvOffset, ldb: kvDim,
-                         c: scores + col, ldc: ctx, alpha: scale)
-            col += count
+                         c: scores + start, ldc: ctx, alpha: scale)
         }
         // Causal (and sliding-window) mask, then softmax per row.
         for i in 0..<n {
@@ -98,11 +116,9 @@ final class Attention: @unchecked Sendable {
             let inv = 1 / sum
             for j in first...pos { row[j] *= inv }
         }
-        col = 0
-        for (_, values, count) in segments {
-            BLAS.gemmAB(m: n, n: hd, k: count, a: scores + col, lda: ctx, b: values + kvOffset, ldb: kvDim,
-                        c: out, ldc: qDim, beta: col == 0 ? 0 : 1)
-            col += count
+        for (_, values, start, count) in blocks {
+            BLAS.gemmAB(m: n, n: hd, k: count, a: scores + start, lda: ctx, b: values + kvOffset, ldb: kvDim,
+                        c: out, ldc: qDim, beta: start == 0 ? 0 : 1)
         }
     }
 

@@ -7,21 +7,24 @@ import CBLAS
 enum BLAS {
     static func setThreads(_ n: Int) { openblas_set_num_threads(1) }
 
-    /// `gemmABt` with the n output columns split across the pool's threads.
+    /// Output columns per `parallelGemmABt` chunk. Fixed, so that every chunk is the same OpenBLAS
+    /// call whatever the thread count: results do not depend on how many threads ran them.
+    static let columnChunk = 128
+
+    /// `gemmABt` with the n output columns split into fixed chunks spread over the pool's threads.
     static func parallelGemmABt(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let threads = Parallel.threadCount
-        if threads == 1 || m * n * k < 1 << 18 {
-            gemmABt(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+        let chunks = (n + columnChunk - 1) / columnChunk
+        let body = { (chunk: Int) in
+            let lo = chunk * columnChunk, hi = min(n, lo + columnChunk)
+            gemmABt(m: m, n: hi - lo, k: k, a: a, lda: lda, b: b + lo * ldb, ldb: ldb, c: c + lo, ldc: ldc)
+        }
+        if Parallel.threadCount == 1 || chunks == 1 {
+            for i in 0..<chunks { body(i) }
             return
         }
         Parallel.run { ith, nth in
-            // Column slices in multiples of 16 so that tile edges fall at the same places.
-            let blocks = (n + 15) / 16
-            let lo = min(n, blocks * ith / nth * 16), hi = min(n, blocks * (ith + 1) / nth * 16)
-            if lo < hi {
-                gemmABt(m: m, n: hi - lo, k: k, a: a, lda: lda, b: b + lo * ldb, ldb: ldb, c: c + lo, ldc: ldc)
-            }
+            for i in (chunks * ith / nth)..<(chunks * (ith + 1) / nth) { body(i) }
         }
     }
 

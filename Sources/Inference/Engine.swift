@@ -25,8 +25,10 @@ public final class Engine: @unchecked Sendable {
     public let chatTemplate: ChatTemplate?
     /// Tokens that end a turn (end-of-sequence, end-of-turn).
     public let stopTokens: Set<Int32>
-    /// Rows processed per forward pass while reading a prompt.
-    public var promptChunk = 512
+    /// Prompts are computed in chunks that start at multiples of this position. The chunk
+    /// boundaries depend only on positions, so a prompt's numbers depend only on its tokens: a
+    /// prompt continued from a cached prefix (cut at a boundary) gives the same bits as a fresh one.
+    public static let promptChunk = 128
 
     public init(file: GGUFFile) throws {
         self.file = file
@@ -58,13 +60,15 @@ public final class Engine: @unchecked Sendable {
         return tokenizer.encode(text, addSpecial: true, parseSpecial: true)
     }
 
-    /// Feeds `tokens` into `sequence` in chunks and returns the logits after the last one.
+    /// Feeds `tokens` into `sequence` in position-aligned chunks and returns the logits after the last one.
     public func prefill(_ tokens: [Int32], into sequence: KVSequence, hooks: Hooks? = nil) throws -> [Float] {
         guard !tokens.isEmpty else { throw EngineError.emptyPrompt }
+        let chunk = Engine.promptChunk
         var start = 0
         var last: [Float] = []
         while start < tokens.count {
-            let end = min(tokens.count, start + promptChunk)
+            let position = sequence.length
+            let end = min(tokens.count, start + (chunk - position % chunk))
             var batch = Batch()
             batch.append(Array(tokens[start..<end]), to: sequence, logitsForLast: end == tokens.count)
             let logits = try model.forward(batch, hooks: hooks)

@@ -3,16 +3,17 @@ import GGUF
 
 /// Computes `Y[T×rows] = X[T×cols] · Wᵀ` for a weight matrix in any supported format.
 ///
-/// Few rows (decoding) go to the C kernels on the quantized blocks, reading each weight once;
-/// many rows (prompt processing, big batches) go to OpenBLAS on dequantized weights. Dequantized
+/// Few rows (decoding) go to the C kernels on the quantized blocks with 8-bit activations, reading
+/// each weight once; many rows (prompt processing) go to OpenBLAS on dequantized weights with float
+/// activations. `independentRows` forces the kernels, whose per-row results do not depend on the
+/// other rows of the batch. Dequantized
 /// copies are cached when `cacheDense` is set (batch work), else rebuilt per call in one scratch buffer.
 final class MatMul: @unchecked Sendable {
     /// Row count from which the dense GEMM path is used.
-    var gemmMinRows = 12
+    var gemmMinRows = 2
     var cacheDense = false
 
     private let activations = FloatBuffer()
-    private let roundedActivations = FloatBuffer()
     private let denseScratch = FloatBuffer()
     private var denseCache: [String: FloatBuffer] = [:]
 
@@ -22,21 +23,17 @@ final class MatMul: @unchecked Sendable {
 
     func apply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>,
                independentRows: Bool = false) {
+        if t >= gemmMinRows && !independentRows {
+            let dense = denseWeights(w)
+            BLAS.parallelGemmABt(m: t, n: w.rows, k: w.cols, a: x, lda: w.cols, b: dense, ldb: w.cols, c: y, ldc: w.rows)
+            return
+        }
         let rowBytes = Kernels.activationRowBytes(for: w.type, cols: w.cols)
         let stride = (rowBytes + 63) & ~63
         let act = activations.reserve((stride * t + 3) / 4)
         let actRaw = UnsafeMutableRawPointer(act)
         for i in 0..<t {
             Kernels.quantizeActivation(for: w.type, x + i * w.cols, actRaw + i * stride, cols: w.cols)
-        }
-        if t >= gemmMinRows && !independentRows {
-            // The same 8-bit activations as the kernels, back in floats: both paths compute one function.
-            let xq = roundedActivations.reserve(t * w.cols)
-            let actType = Kernels.activationType(for: w.type)
-            for i in 0..<t { ek_dequantize_row(actType, actRaw + i * stride, xq + i * w.cols, Int32(w.cols)) }
-            let dense = denseWeights(w)
-            BLAS.parallelGemmABt(m: t, n: w.rows, k: w.cols, a: xq, lda: w.cols, b: dense, ldb: w.cols, c: y, ldc: w.rows)
-            return
         }
         ek_matmul(Int32(w.type.rawValue), w.base, Int32(w.rows), Int32(w.cols), actRaw, Int32(t), stride, y, Int32(w.rows))
     }

@@ -20,8 +20,10 @@ public final class PrefixCache: @unchecked Sendable {
     }
 
     public var budgetBytes: Int
-    /// Shortest shared prefix worth reusing.
-    public var minimumMatch = 16
+    /// Reused prefixes are cut to a multiple of this (the engine's prompt chunk), so that the rest
+    /// of the prompt is computed in the same chunks as it would be from scratch: reuse never
+    /// changes the numbers.
+    public var alignment = Engine.promptChunk
     public private(set) var statistics = Statistics()
     private var entries: [Entry] = []
     private var clock: UInt64 = 0
@@ -44,8 +46,9 @@ public final class PrefixCache: @unchecked Sendable {
         return total
     }
 
-    /// The cached sequence sharing the longest prefix with `tokens`, and that prefix's length
-    /// (at most `tokens.count - 1`, so that the caller still computes the last prompt token's logits).
+    /// The cached sequence sharing the longest prefix with `tokens`, and that prefix's length: a
+    /// multiple of `alignment`, at most `tokens.count - 1` (the caller still computes the last
+    /// prompt token's logits).
     public func lookup(_ tokens: [Int32]) -> (sequence: KVSequence, length: Int)? {
         var best: Int? = nil
         var bestLength = 0
@@ -54,9 +57,10 @@ public final class PrefixCache: @unchecked Sendable {
             let n = min(limit, e.tokens.count)
             var k = 0
             while k < n && e.tokens[k] == tokens[k] { k += 1 }
+            k -= k % alignment
             if k > bestLength { bestLength = k; best = i }
         }
-        guard let best, bestLength >= minimumMatch else {
+        guard let best, bestLength > 0 else {
             statistics.misses += 1
             return nil
         }

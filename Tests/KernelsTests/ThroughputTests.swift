@@ -93,17 +93,22 @@ struct ThroughputTests {
                 for c in 0..<copies { big.replaceSubrange((c * one.count)..<((c + 1) * one.count), with: one) }
                 let xq = quantizeActivation(for: t, randomActivations(cols, rng: &rng))
                 var y = [Float](repeating: 0, count: rows)
-                var next = 0
-                func run(_ offset: Int) {
-                    big.withUnsafeBytes { wp in
-                        xq.withUnsafeBytes { xp in
-                            y.withUnsafeMutableBufferPointer { ek_matvec(t.ek, wp.baseAddress! + offset, Int32(rows), Int32(cols), xp.baseAddress, $0.baseAddress) }
+                let iters = max(3, 200_000_000 / one.count)
+                // Pointers are taken once, outside the timed loops.
+                let (hot, cold) = big.withUnsafeBytes { wp in
+                    xq.withUnsafeBytes { xp in
+                        y.withUnsafeMutableBufferPointer { ybuf -> (Double, Double) in
+                            let yp = ybuf.baseAddress
+                            var next = 0
+                            func run(_ offset: Int) {
+                                ek_matvec(t.ek, wp.baseAddress! + offset, Int32(rows), Int32(cols), xp.baseAddress, yp)
+                            }
+                            let hot = Self.best(iterations: iters) { run(0) }
+                            let cold = Self.best(iterations: copies) { next = (next + 7) % copies; run(next * one.count) }
+                            return (hot, cold)
                         }
                     }
                 }
-                let iters = max(3, 200_000_000 / one.count)
-                let hot = Self.best(iterations: iters) { run(0) }
-                let cold = Self.best(iterations: copies) { next = (next + 7) % copies; run(next * one.count) }
                 print(String(format: "threads %d %@ %dx%d (%.2f MB): hot %8.1f us %6.2f GB/s | cold %8.1f us %6.2f GB/s",
                              threads, t.name, cols, rows, Double(one.count) / 1e6, hot * 1e6, Double(one.count) / hot / 1e9,
                              cold * 1e6, Double(one.count) / cold / 1e9))

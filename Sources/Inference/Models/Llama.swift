@@ -19,8 +19,8 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
     private let output: WeightMatrix
     private let invFreq: [Float]
 
-    private let matmul = MatMul()
-    private let attention = Attention()
+    let matmul = MatMul()
+    let attention = Attention()
     // Activations for the current batch, [rows × width].
     private let x = FloatBuffer(), xb = FloatBuffer(), q = FloatBuffer(), k = FloatBuffer(), v = FloatBuffer()
     private let att = FloatBuffer(), hb = FloatBuffer(), hb2 = FloatBuffer(), logits = FloatBuffer()
@@ -93,7 +93,7 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
                 }
             }
             attention.run(q: q, out: att, rows: t, sequences: batch.sequences, positions: batch.positions,
-                          layer: l, shape: shape)
+                          layer: l, shape: shape, independentRows: ir)
             matmul.apply(b.wo, att, rows: t, xb, independentRows: ir)
             hooks?.apply(.attentionOutput(layer: l), xb, rows: t, width: d)
             Ops.add(x, xb, count: t * d)
