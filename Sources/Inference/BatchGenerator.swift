@@ -174,13 +174,19 @@ public final class BatchGenerator: @unchecked Sendable {
             statistics.decodeSeconds += Stopwatch.seconds(since: started)
         }
         let vocab = engine.model.config.vocabularySize
-        var index = 0
-        var finished: [Int] = []
-        for i in live.indices {
-            let row = UnsafeBufferPointer(rebasing: logits[(index * vocab)..<((index + 1) * vocab)])
-            index += 1
-            if !accept(live[i].sampler.sample(row), at: i) { finished.append(i) }
+        // Each sequence owns its sampler: draw all rows in parallel, then record them in order.
+        var drawn = [Int32](repeating: 0, count: live.count)
+        live.withUnsafeMutableBufferPointer { seqs in
+            drawn.withUnsafeMutableBufferPointer { out in
+                Parallel.forRange(seqs.count) { range in
+                    for i in range {
+                        out[i] = seqs[i].sampler.sample(UnsafeBufferPointer(rebasing: logits[(i * vocab)..<((i + 1) * vocab)]))
+                    }
+                }
+            }
         }
+        var finished: [Int] = []
+        for i in live.indices where !accept(drawn[i], at: i) { finished.append(i) }
         for i in finished.reversed() { live.remove(at: i) }
         return !isIdle
     }

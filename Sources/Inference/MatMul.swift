@@ -32,8 +32,8 @@ final class MatMul: @unchecked Sendable {
         let stride = (rowBytes + 63) & ~63
         let act = activations.reserve((stride * t + 3) / 4)
         let actRaw = UnsafeMutableRawPointer(act)
-        for i in 0..<t {
-            Kernels.quantizeActivation(for: w.type, x + i * w.cols, actRaw + i * stride, cols: w.cols)
+        Parallel.forRange(t) { range in
+            for i in range { Kernels.quantizeActivation(for: w.type, x + i * w.cols, actRaw + i * stride, cols: w.cols) }
         }
         ek_matmul(Int32(w.type.rawValue), w.base, Int32(w.rows), Int32(w.cols), actRaw, Int32(t), stride, y, Int32(w.rows))
     }

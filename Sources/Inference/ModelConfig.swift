@@ -92,6 +92,10 @@ public struct ModelConfig: Sendable, Equatable {
             throw ModelError.invalidMetadata(key: "\(arch).attention.head_count_kv",
                                              reason: "\(kvHeadCount) does not divide head_count \(headCount)")
         }
+        guard headDimension % 8 == 0, headCount / kvHeadCount <= 8 else {
+            throw ModelError.invalidMetadata(key: "\(arch).attention.head_count",
+                                             reason: "head dimension \(headDimension) must be a multiple of 8 and at most 8 query heads may share a KV head")
+        }
         guard ropeDimensions <= headDimension, ropeDimensions % 2 == 0 else {
             throw ModelError.invalidMetadata(key: "\(arch).rope.dimension_count",
                                              reason: "\(ropeDimensions) must be even and at most the head dimension")

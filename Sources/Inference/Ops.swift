@@ -2,10 +2,15 @@ import Foundation
 
 /// Element-wise pieces shared by architectures. Plain pointer loops: the optimizer vectorizes them.
 enum Ops {
-    /// out = x / rms(x) * weight, for `rows` rows of `n`.
+    /// out = x / rms(x) * weight, for `rows` rows of `n` (rows split over the pool).
     static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
                         rows: Int, n: Int, eps: Float) {
-        for r in 0..<rows {
+        Parallel.forRange(rows) { range in rmsNormRows(x, weight, out, rows: range, n: n, eps: eps) }
+    }
+
+    private static func rmsNormRows(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                                    _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, n: Int, eps: Float) {
+        for r in rows {
             let xr = x + r * n, o = out + r * n
             var ss: Float = 0
             for i in 0..<n { ss += xr[i] * xr[i] }
@@ -19,11 +24,13 @@ enum Ops {
         for i in 0..<count { x[i] += y[i] }
     }
 
-    /// gate = silu(gate) * up over `count` floats.
-    static func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + exp(-g)) * up[i]
+    /// gate = silu(gate) * up over `rows` rows of `n` floats (rows split over the pool).
+    static func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, rows: Int, n: Int) {
+        Parallel.forRange(rows) { range in
+            for i in (range.lowerBound * n)..<(range.upperBound * n) {
+                let g = gate[i]
+                gate[i] = g / (1 + exp(-g)) * up[i]
+            }
         }
     }
 

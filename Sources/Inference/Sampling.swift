@@ -80,32 +80,42 @@ public struct Sampler: Sendable {
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         let p = parameters
         if p.temperature <= 0 || p.topK == 1 { return Sampler.argmax(logits) }
-        // Softmax at temperature over all tokens, then filters, then draw.
         var maxLogit = -Float.infinity
         for l in logits where l > maxLogit { maxLogit = l }
-        candidates.removeAll(keepingCapacity: true)
         let invT = 1 / p.temperature
+        let filtered = p.topK > 0 || p.topP < 1 || p.minP > 0
+        if !filtered {
+            // Plain temperature sampling: one pass for the total, one to find the draw.
+            var total: Float = 0
+            for l in logits { total += exp((l - maxLogit) * invT) }
+            var r = rng.nextUnit() * total
+            for i in 0..<logits.count {
+                r -= exp((logits[i] - maxLogit) * invT)
+                if r < 0 { return Int32(i) }
+            }
+            return Sampler.argmax(logits)
+        }
+        // Filters need the candidates in order of probability. Tokens below 1e-7 of the top one are
+        // left out when top-p or min-p is set: together they weigh under vocabulary × 1e-7 of the
+        // top token, so top-p up to 0.995 keeps exactly the same set.
+        candidates.removeAll(keepingCapacity: true)
+        let floor = (p.minP > 0 ? max(p.minP, 1e-7) : 1e-7)
         for i in 0..<logits.count {
             let e = exp((logits[i] - maxLogit) * invT)
-            if e > 0 { candidates.append((Int32(i), e)) }
+            if e >= floor || p.topP >= 1 && p.minP == 0 { candidates.append((Int32(i), e)) }
         }
-        let k = p.topK > 0 ? min(p.topK, candidates.count) : candidates.count
-        if k < candidates.count || p.topP < 1 || p.minP > 0 {
-            candidates.sort { $0.p > $1.p || ($0.p == $1.p && $0.id < $1.id) }
-            candidates.removeSubrange(k...)
-            if p.minP > 0, let top = candidates.first?.p {
-                let floor = top * p.minP
-                if let cut = candidates.firstIndex(where: { $0.p < floor }) { candidates.removeSubrange(cut...) }
-            }
-            if p.topP < 1 {
-                let total = candidates.reduce(0) { $0 + $1.p }
-                var cumulative: Float = 0
-                for (i, c) in candidates.enumerated() {
-                    cumulative += c.p
-                    if cumulative >= p.topP * total {
-                        candidates.removeSubrange((i + 1)...)
-                        break
-                    }
+        candidates.sort { $0.p > $1.p || ($0.p == $1.p && $0.id < $1.id) }
+        if p.topK > 0 && p.topK < candidates.count { candidates.removeSubrange(p.topK...) }
+        if p.topP < 1 {
+            // The mass of the whole distribution, not only of the kept candidates.
+            var total: Float = 0
+            for l in logits { total += exp((l - maxLogit) * invT) }
+            var cumulative: Float = 0
+            for (i, c) in candidates.enumerated() {
+                cumulative += c.p
+                if cumulative >= p.topP * total {
+                    candidates.removeSubrange((i + 1)...)
+                    break
                 }
             }
         }

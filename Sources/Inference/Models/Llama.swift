@@ -101,7 +101,7 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
             Ops.rmsNorm(x, b.ffnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
             matmul.apply(b.gate, xb, rows: t, hb, independentRows: ir)
             matmul.apply(b.up, xb, rows: t, hb2, independentRows: ir)
-            Ops.swiGLU(hb, hb2, count: t * c.feedForwardLength)
+            Ops.swiGLU(hb, hb2, rows: t, n: c.feedForwardLength)
             matmul.apply(b.down, hb, rows: t, xb, independentRows: ir)
             hooks?.apply(.mlpOutput(layer: l), xb, rows: t, width: d)
             Ops.add(x, xb, count: t * d)
