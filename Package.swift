@@ -43,9 +43,9 @@ let package = Package(
         ], path: "Sources/emlab"),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF"], path: "Tests/GGUFTests"),
-        .testTarget(name: "KernelsTests", dependencies: ["CKernels", "GGUF", "CBLAS"], path: "Tests/KernelsTests"),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF"], path: "Tests/TokenizerTests"),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], path: "Tests/GGUFTests"),
+        .testTarget(name: "KernelsTests", dependencies: ["CKernels", "GGUF", "CBLAS", "TestSupport"], path: "Tests/KernelsTests"),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "TestSupport"], path: "Tests/TokenizerTests"),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tokenizer", "GGUF", "TestSupport"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),

@@ -21,7 +21,7 @@ struct ChatCommand: ParsableCommand {
         let interactive = isatty(STDIN_FILENO) != 0
         var turn: UInt64 = 0
         while true {
-            if interactive { FileHandle.standardOutput.write(Data("> ".utf8)) }
+            if interactive { emit("> ") }
             guard let line = readLine() else { break }
             let text = line.trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
@@ -39,7 +39,7 @@ struct ChatCommand: ParsableCommand {
                 promptTokens: try engine.chatPromptTokens(messages), sampling: params,
                 maxTokens: sampling.maxTokens, stopStrings: sampling.stop
             ) { piece in
-                FileHandle.standardOutput.write(Data(piece.utf8))
+                emit(piece)
                 return true
             }
             print()

@@ -46,7 +46,7 @@ struct GenerateCommand: ParsableCommand {
             promptIds = try engine.chatPromptTokens(messages)
         }
         let stream: ((String) -> Bool)? = json ? nil : { piece in
-            FileHandle.standardOutput.write(Data(piece.utf8))
+            emit(piece)
             return true
         }
         let result = try engine.generate(promptTokens: promptIds, sampling: sampling.parameters,

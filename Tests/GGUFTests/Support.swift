@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import GGUF
 
 /// Builds GGUF bytes field by field, independently of `GGUFWriter`, so tests can craft exact
@@ -35,18 +36,6 @@ struct RawGGUF {
     }
 }
 
-/// Deterministic PRNG (SplitMix64) so fuzz and random-data tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The parse error for `bytes`, or nil if they parse.
 func parseError(_ bytes: [UInt8]) -> GGUFError? {
@@ -66,15 +55,9 @@ func bytesOf(_ floats: [Float]) -> [UInt8] {
 enum RealModel {
     static let fileName = "smollm2-135m-instruct-q4_1.gguf"
 
-    static var expectedPath: String {
-        let env = ProcessInfo.processInfo.environment
-        let home = env["EMLAB_HOME"] ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.cache/emlab")
-        return home + "/models/" + fileName
-    }
+    static var expectedPath: String { TestResources.expectedModelPath(fileName) }
 
-    static var path: String? {
-        FileManager.default.isReadableFile(atPath: expectedPath) ? expectedPath : nil
-    }
+    static var path: String? { TestResources.modelPath(fileName) }
 
     static var isPresent: Bool { path != nil }
 }

@@ -1,6 +1,7 @@
 import CKernels
 import GGUF
 import Testing
+import TestSupport
 
 @Suite("Dot products")
 struct DotTests {

@@ -1,6 +1,7 @@
 import CKernels
 import GGUF
 import Testing
+import TestSupport
 
 @Suite("Formats and conversions")
 struct FormatTests {

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import TestSupport
 import GGUF
 import Testing
 

@@ -1,6 +1,7 @@
 import CKernels
 import GGUF
 import Testing
+import TestSupport
 
 @Suite("Real model weights", .enabled(if: modelPresent, "model file not found at \(modelPath); set EMLAB_HOME"))
 struct RealModelTests {

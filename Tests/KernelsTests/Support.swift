@@ -1,19 +1,8 @@
 import CKernels
 import Foundation
+import TestSupport
 import GGUF
 
-/// Deterministic PRNG (SplitMix64) so random-data tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Weight types with a dot product; plus the activation-only formats for dequantization.
 let weightTypes: [GGMLType] = [.f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
@@ -112,9 +101,5 @@ func ekDot(_ type: GGMLType, _ n: Int, _ w: UnsafeRawPointer, _ x: UnsafeRawPoin
 }
 
 /// The real model file, if present (EMLAB_HOME, default ~/.cache/emlab).
-let modelPath: String = {
-    let home = ProcessInfo.processInfo.environment["EMLAB_HOME"]
-        ?? (NSHomeDirectory() as NSString).appendingPathComponent(".cache/emlab")
-    return (home as NSString).appendingPathComponent("models/smollm2-135m-instruct-q4_1.gguf")
-}()
-let modelPresent = FileManager.default.fileExists(atPath: modelPath)
+let modelPath = TestResources.expectedModelPath()
+let modelPresent = TestResources.modelPath() != nil

@@ -1,6 +1,7 @@
 import CBLAS
 import CKernels
 import Foundation
+import TestSupport
 import GGUF
 import Testing
 

@@ -2,13 +2,18 @@ import Foundation
 
 /// Locations of the real model and of the recorded llama.cpp references, for tests.
 public enum TestResources {
-    /// `$EMLAB_HOME/models/<file>` (default `~/.cache/emlab/models`), if present.
-    public static func modelPath(_ fileName: String = "smollm2-135m-instruct-q4_1.gguf") -> String? {
+    /// Where the model file should be: `$EMLAB_HOME/models/<file>` (default `~/.cache/emlab/models`).
+    public static func expectedModelPath(_ fileName: String = "smollm2-135m-instruct-q4_1.gguf") -> String {
         let env = ProcessInfo.processInfo.environment
         let home = env["EMLAB_HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/emlab")
-        let path = home.appendingPathComponent("models/\(fileName)").path
-        return FileManager.default.fileExists(atPath: path) ? path : nil
+        return home.appendingPathComponent("models/\(fileName)").path
+    }
+
+    /// The model file's path if it is present.
+    public static func modelPath(_ fileName: String = "smollm2-135m-instruct-q4_1.gguf") -> String? {
+        let path = expectedModelPath(fileName)
+        return FileManager.default.isReadableFile(atPath: path) ? path : nil
     }
 
     public static var smolLM2: String? { modelPath() }
@@ -71,10 +76,29 @@ public struct GreedyReference: Sendable {
         return out
     }
 
-    /// JSON-style string literal → String.
-    static func unquote(_ s: String) -> String {
-        let data = Data(s.utf8)
-        return (try? JSONDecoder().decode(String.self, from: data)) ?? s
+    /// A double-quoted literal of the reference file (escapes \n \t \r \" \\ \xHH) → String.
+    public static func unquote(_ s: String) -> String {
+        var bytes: [UInt8] = []
+        let u = Array(s.utf8)
+        var i = 1  // skip the opening quote
+        while i < u.count - 1 {
+            if u[i] == UInt8(ascii: "\\") {
+                i += 1
+                switch u[i] {
+                case UInt8(ascii: "n"): bytes.append(10)
+                case UInt8(ascii: "t"): bytes.append(9)
+                case UInt8(ascii: "r"): bytes.append(13)
+                case UInt8(ascii: "x"):
+                    bytes.append(UInt8(String(decoding: u[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)!)
+                    i += 2
+                default: bytes.append(u[i])
+                }
+            } else {
+                bytes.append(u[i])
+            }
+            i += 1
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func ids(_ line: String) -> [Int32] {
@@ -120,5 +144,18 @@ public struct GreedyReference: Sendable {
               let paren = ru.firstIndex(of: "("), let ruId = Int32(ru[..<paren]),
               let ruLogit = Float(ru[ru.index(after: paren)...].dropLast()) else { return nil }
         return Step(id: id, logit: logit, runnerUp: ruId, runnerUpLogit: ruLogit, margin: margin)
+    }
+}
+
+/// Deterministic PRNG (SplitMix64) so random-data and fuzz tests are reproducible.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

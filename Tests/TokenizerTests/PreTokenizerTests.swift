@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Tokenizer
 
 /// Splits worked out by hand from the regexes llama.cpp lists for each `tokenizer.ggml.pre`.
@@ -59,7 +60,7 @@ struct PreTokenizerTests {
 
     /// Pieces always tile the input, whatever it holds.
     @Test func piecesCoverInput() throws {
-        var rng = SplitMix(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let alphabet: [Unicode.Scalar] = ["a", "Z", " ", " ", "\n", "\t", "1", "'", "s", "!", "é", "北", "😀", "\u{301}", "\u{A0}", "²"]
         for name in ["smollm", "gpt2", "default"] {
             let pre = try PreTokenizer(name: name)

@@ -1,5 +1,6 @@
 import GGUF
 import Testing
+import TestSupport
 @testable import Tokenizer
 
 /// A hand-made byte-level vocabulary: ids 0–255 are the single bytes in GPT-2 spelling, then the
@@ -77,7 +78,7 @@ struct BPEMergeTests {
     @Test func heapAndLinearPathsAgree() throws {
         let v = TinyVocabulary(merges: ["a b", "b a", "ab a", "a a", "ba b", "aa b", "ab ab", "b b", "aba b"])
         let tok = try v.tokenizer()
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<300 {
             let n = Int(rng.next() % 80) + 1
             var word = ""
@@ -221,15 +222,3 @@ struct TokenizerErrorTests {
     }
 }
 
-/// Deterministic generator for property tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
