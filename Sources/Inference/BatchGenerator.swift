@@ -85,7 +85,14 @@ public final class BatchGenerator: @unchecked Sendable {
     private var live: [Live] = []
     private var nextId = 0
     private var results: [SampleResult] = []
+    /// Called with each finished sample.
     public var onFinish: ((SampleResult) -> Void)?
+    /// Streaming: called with (request, sample, text) as text becomes final (complete UTF-8, never
+    /// part of a stop string); returning false ends that sample (`.cancelled`).
+    public var onText: ((_ request: Int, _ sample: Int, _ text: String) -> Bool)?
+    /// Activation edits and captures applied to every forward pass. Prompts computed under hooks
+    /// neither use nor fill the prefix cache (their keys and values depend on the edits).
+    public var hooks: Hooks?
 
     public init(engine: Engine, prefixCache: PrefixCache? = PrefixCache(), maxBatch: Int = 128,
                 kvBudgetBytes: Int = 4 << 30) {
@@ -167,7 +174,7 @@ public final class BatchGenerator: @unchecked Sendable {
         var batch = Batch()
         batch.independentRows = true
         for l in live { batch.append([l.next], to: l.sequence) }
-        let logits = try engine.model.forward(batch, hooks: nil)
+        let logits = try engine.model.forward(batch, hooks: hooks)
         defer {
             statistics.decodeSteps += 1
             statistics.tokensGenerated += batch.count
@@ -193,13 +200,16 @@ public final class BatchGenerator: @unchecked Sendable {
 
     /// Records a sampled token for live sequence `i`; returns false when the sequence finished.
     private func accept(_ token: Int32, at i: Int) -> Bool {
+        let (request, sample) = (live[i].request, live[i].sample)
         var finish: FinishReason? = nil
         if engine.stopTokens.contains(token) && !live[i].ignoreEndOfTurn {
             finish = .endOfTurn
         } else {
             live[i].tokens.append(token)
-            let (_, stopped) = live[i].stopper.push(live[i].decoder.push(token))
-            if stopped {
+            let (ready, stopped) = live[i].stopper.push(live[i].decoder.push(token))
+            if !ready.isEmpty, let onText, !onText(request, sample, ready) {
+                finish = .cancelled
+            } else if stopped {
                 finish = .stopString
             } else if live[i].tokens.count >= live[i].maxTokens
                         || live[i].sequence.length + 1 >= engine.model.config.contextLength {
@@ -210,8 +220,11 @@ public final class BatchGenerator: @unchecked Sendable {
             live[i].next = token
             return true
         }
-        if finish != .stopString { _ = live[i].stopper.finish(live[i].decoder.flush()) }
-        let result = SampleResult(request: live[i].request, sample: live[i].sample, tokens: live[i].tokens,
+        if finish == .endOfTurn || finish == .length {
+            let rest = live[i].stopper.finish(live[i].decoder.flush())
+            if !rest.isEmpty { _ = onText?(request, sample, rest) }
+        }
+        let result = SampleResult(request: request, sample: sample, tokens: live[i].tokens,
                                   text: live[i].stopper.text, finishReason: finish)
         results.append(result)
         onFinish?(result)
@@ -244,7 +257,8 @@ public final class BatchGenerator: @unchecked Sendable {
     public func computePrompt(_ tokens: [Int32]) throws -> (sequence: KVSequence, logits: [Float]) {
         let seq: KVSequence
         var start = 0
-        if let hit = prefixCache?.lookup(tokens) {
+        let cache = hooks == nil ? prefixCache : nil
+        if let hit = cache?.lookup(tokens) {
             seq = KVSequence(layers: hit.sequence.layers, kvDimension: hit.sequence.kvDim, parent: hit.sequence,
                              parentLength: hit.length, reserve: tokens.count - hit.length)
             start = hit.length
@@ -252,10 +266,10 @@ public final class BatchGenerator: @unchecked Sendable {
             seq = engine.model.newSequence(reserve: tokens.count)
         }
         let started = Stopwatch.now
-        let logits = try engine.prefill(Array(tokens[start...]), into: seq)
+        let logits = try engine.prefill(Array(tokens[start...]), into: seq, hooks: hooks)
         statistics.promptTokensComputed += tokens.count - start
         statistics.promptSeconds += Stopwatch.seconds(since: started)
-        prefixCache?.insert(tokens, seq)
+        cache?.insert(tokens, seq)
         return (seq, logits)
     }
 }

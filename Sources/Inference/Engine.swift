@@ -7,6 +7,7 @@ public enum FinishReason: String, Sendable, Codable {
     case endOfTurn = "stop"        // an end-of-turn / end-of-sequence token
     case stopString = "stop_string"
     case length
+    case cancelled                  // the caller's streaming callback asked to stop
 }
 
 public struct Generation: Sendable {
@@ -78,42 +79,20 @@ public final class Engine: @unchecked Sendable {
         return last
     }
 
-    /// Generates a continuation of `promptTokens`. `onText` receives text as it becomes final
-    /// (complete UTF-8, never part of a stop string); returning false stops early.
+    /// Generates one continuation of `promptTokens` (sample 0 of a batched request with the same
+    /// seed: the same text). `onText` receives text as it becomes final (complete UTF-8, never part
+    /// of a stop string); returning false stops early.
     public func generate(promptTokens: [Int32], sampling: SamplingParameters = .init(), maxTokens: Int = 256,
                          stopStrings: [String] = [], hooks: Hooks? = nil,
                          onText: ((String) -> Bool)? = nil) throws -> Generation {
-        let sequence = model.newSequence(reserve: promptTokens.count + maxTokens)
-        var logits = try prefill(promptTokens, into: sequence, hooks: hooks)
-        var sampler = Sampler(sampling)
-        var decoder = StreamingDecoder(tokenizer: tokenizer)
-        var stopper = StopStringFilter(stopStrings)
-        var tokens: [Int32] = []
-        var finish = FinishReason.length
-        while tokens.count < maxTokens {
-            let next = logits.withUnsafeBufferPointer { sampler.sample($0) }
-            if stopTokens.contains(next) {
-                finish = .endOfTurn
-                break
-            }
-            tokens.append(next)
-            let (ready, stopped) = stopper.push(decoder.push(next))
-            if !ready.isEmpty, let onText, !onText(ready) { break }
-            if stopped {
-                finish = .stopString
-                break
-            }
-            if tokens.count == maxTokens { break }
-            if sequence.length >= model.config.contextLength { break }
-            var batch = Batch()
-            batch.append([next], to: sequence)
-            logits = Array(try model.forward(batch, hooks: hooks))
-        }
-        if finish != .stopString {
-            let rest = stopper.finish(decoder.flush())
-            if !rest.isEmpty { _ = onText?(rest) }
-        }
-        return Generation(promptTokens: promptTokens, tokens: tokens, text: stopper.text, finishReason: finish)
+        let generator = BatchGenerator(engine: self, prefixCache: nil, maxBatch: 1)
+        generator.hooks = hooks
+        if let onText { generator.onText = { _, _, text in onText(text) } }
+        let request = GenerationRequest(promptTokens: promptTokens, samples: 1, sampling: sampling,
+                                        maxTokens: maxTokens, stopStrings: stopStrings)
+        let result = try generator.generate([request])[0][0]
+        return Generation(promptTokens: promptTokens, tokens: result.tokens, text: result.text,
+                          finishReason: result.finishReason)
     }
 }
 

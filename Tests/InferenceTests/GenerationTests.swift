@@ -26,6 +26,26 @@ struct GenerationTests {
         #expect(g.finishReason == .stopString)
     }
 
+    @Test func streamingCallbackCanStop() throws {
+        var pieces = 0
+        let g = try Self.engine.generate(promptTokens: Self.france, sampling: .greedy, maxTokens: 40) { _ in
+            pieces += 1
+            return pieces < 2
+        }
+        #expect(g.finishReason == .cancelled)
+        #expect(g.tokens.count == 2)
+    }
+
+    /// Steering applies to generation too: a strong push at one layer changes the greedy answer.
+    @Test func hooksApplyDuringGeneration() throws {
+        let d = Self.engine.model.config.embeddingLength
+        let hooks = Hooks()
+        hooks.add((0..<d).map { Float(($0 % 7) - 3) }, scale: 4, at: .residualIn(layer: 5))
+        let steered = try Self.engine.generate(promptTokens: Self.france, sampling: .greedy, maxTokens: 8, hooks: hooks)
+        let plain = try Self.engine.generate(promptTokens: Self.france, sampling: .greedy, maxTokens: 8)
+        #expect(steered.tokens != plain.tokens)
+    }
+
     @Test func tokenLimit() throws {
         let g = try Self.engine.generate(promptTokens: Self.france, sampling: .greedy, maxTokens: 3)
         #expect(g.tokens.count == 3)
