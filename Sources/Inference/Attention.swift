@@ -64,7 +64,7 @@ final class Attention: @unchecked Sendable {
 
     /// Key positions per matrix product: blocks start at multiples of this absolute position, so
     /// a row's scores are computed by the same calls whether its prefix was shared or not.
-    static let keyBlock = 128
+    static let keyBlock = KVSequence.alignment
 
     /// Blocks `[start, start+count)` of absolute key positions covering `0..<ctx`, each inside one
     /// segment, as (keys, values, start, count).

@@ -26,10 +26,9 @@ public final class Engine: @unchecked Sendable {
     public let chatTemplate: ChatTemplate?
     /// Tokens that end a turn (end-of-sequence, end-of-turn).
     public let stopTokens: Set<Int32>
-    /// Prompts are computed in chunks that start at multiples of this position. The chunk
-    /// boundaries depend only on positions, so a prompt's numbers depend only on its tokens: a
-    /// prompt continued from a cached prefix (cut at a boundary) gives the same bits as a fresh one.
-    public static let promptChunk = 128
+    /// Prompts are computed in chunks that start at multiples of this position (see
+    /// `KVSequence.alignment`): a prompt continued from a cached prefix gives the same bits as a fresh one.
+    public static let promptChunk = KVSequence.alignment
 
     public init(file: GGUFFile) throws {
         self.file = file

@@ -4,6 +4,12 @@
 /// are read from the parent, which is never written again; only the sequence's own positions are
 /// stored here. Many samples of one prompt therefore share one copy of the prompt's cache.
 public final class KVSequence: @unchecked Sendable {
+    /// Positions are grouped in blocks of this many, starting at 0: prompts are computed one block
+    /// at a time, attention products cover one block of keys each, and cached prefixes are reused
+    /// in whole blocks. Because the grouping depends only on positions, a prompt's numbers depend
+    /// only on its tokens — never on what was cached or batched beside it.
+    public static let alignment = 256
+
     public let parent: KVSequence?
     /// Positions inherited from the parent chain.
     public let parentLength: Int

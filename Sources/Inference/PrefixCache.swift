@@ -23,7 +23,7 @@ public final class PrefixCache: @unchecked Sendable {
     /// Reused prefixes are cut to a multiple of this (the engine's prompt chunk), so that the rest
     /// of the prompt is computed in the same chunks as it would be from scratch: reuse never
     /// changes the numbers.
-    public var alignment = Engine.promptChunk
+    public let alignment = KVSequence.alignment
     public private(set) var statistics = Statistics()
     private var entries: [Entry] = []
     private var clock: UInt64 = 0

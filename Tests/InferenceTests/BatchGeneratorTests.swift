@@ -50,7 +50,7 @@ struct BatchGeneratorTests {
         let before = gen.statistics.promptTokensComputed
         let second = try gen.generate([request(head + [30, 2, 198, 1, 520], samples: 2)])
         #expect(cache.statistics.hits == 1)
-        // Reuse is cut at a chunk boundary: 256 of the 300 shared tokens.
+        // Reuse is cut at a block boundary (KVSequence.alignment = 256): 256 of the 300 shared tokens.
         #expect(cache.statistics.reusedTokens == 256)
         #expect(gen.statistics.promptTokensComputed - before == 305 - 256)
         // Reuse gives the same answers as computing from scratch.
