@@ -122,7 +122,8 @@ final class Attention: @unchecked Sendable {
         }
     }
 
-    /// Rows one by one (decoding): work split over (row, KV head) pairs on the pool.
+    /// Rows one by one (decoding): work split over (row, KV head) pairs on the pool. The query heads
+    /// that share a KV head go through the same matrix products, one block of keys at a time.
     private func runRows(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [Int],
                          sequences: [KVSequence], positions: [Int], layer: Int, shape: Shape) {
         let t = rows.count
@@ -135,11 +136,12 @@ final class Attention: @unchecked Sendable {
         let group = shape.heads / shape.kvHeads
         let threads = Parallel.threadCount
         while scratch.count < threads { scratch.append(FloatBuffer()) }
-        for b in scratch { b.reserve(longest) }
+        for b in scratch { b.reserve(group * longest) }
 
         let items = t * shape.kvHeads
-        let kvDim = shape.kvHeads * shape.headDim
-        let qDim = shape.heads * shape.headDim
+        let hd = shape.headDim
+        let kvDim = shape.kvHeads * hd
+        let qDim = shape.heads * hd
         segments.withUnsafeBufferPointer { segs in
             scratch.withUnsafeBufferPointer { scr in
                 Parallel.run { ith, nth in
@@ -151,11 +153,10 @@ final class Attention: @unchecked Sendable {
                         let r = rows[i]
                         let pos = positions[r]
                         let first = shape.window.map { max(0, pos - $0 + 1) } ?? 0
-                        for h in (g * group)..<((g + 1) * group) {
-                            Attention.head(q: q + r * qDim + h * shape.headDim, out: out + r * qDim + h * shape.headDim,
-                                           segments: segs[i], kvOffset: g * shape.headDim, kvDim: kvDim,
-                                           headDim: shape.headDim, first: first, scale: shape.scale, scores: scores)
-                        }
+                        Attention.headGroup(q: q + r * qDim + g * group * hd, out: out + r * qDim + g * group * hd,
+                                            heads: group, position: pos, first: first, segments: segs[i],
+                                            kvOffset: g * hd, kvDim: kvDim, headDim: hd, scale: shape.scale,
+                                            scores: scores)
                         item += 1
                     }
                 }
@@ -163,58 +164,39 @@ final class Attention: @unchecked Sendable {
         }
     }
 
-    @inline(__always)
-    private static func head(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-                             segments: [(UnsafePointer<Float>, UnsafePointer<Float>, Int)],
-                             kvOffset: Int, kvDim: Int, headDim: Int, first: Int, scale: Float,
-                             scores: UnsafeMutablePointer<Float>) {
-        // Scores over all positions, in order.
-        var n = 0, pos = 0, maxScore = -Float.infinity
-        for (keys, _, count) in segments {
-            for j in 0..<count {
-                if pos + j >= first {
-                    let s = dot(q, keys + j * kvDim + kvOffset, headDim) * scale
-                    scores[n] = s
-                    if s > maxScore { maxScore = s }
-                    n += 1
-                }
+    /// One query position: `heads` query heads (contiguous in `q`) against one KV head, keys
+    /// `first...position`. S = QKᵀ and O = SV one key block at a time; the blocks depend only on
+    /// positions, so a row's numbers do not depend on the batch it is in.
+    private static func headGroup(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int,
+                                  position pos: Int, first: Int,
+                                  segments: [(UnsafePointer<Float>, UnsafePointer<Float>, Int)],
+                                  kvOffset: Int, kvDim: Int, headDim hd: Int, scale: Float,
+                                  scores: UnsafeMutablePointer<Float>) {
+        let ctx = pos + 1
+        let blocks = keyBlocks(segments, ctx: ctx, kvDim: kvDim)
+        for (keys, _, start, count) in blocks where start + count > first {
+            BLAS.gemmABt(m: heads, n: count, k: hd, a: q, lda: hd, b: keys + kvOffset, ldb: kvDim,
+                         c: scores + start, ldc: ctx, alpha: scale)
+        }
+        for h in 0..<heads {
+            let row = scores + h * ctx
+            var m = -Float.infinity
+            for j in first..<ctx where row[j] > m { m = row[j] }
+            var sum: Float = 0
+            for j in first..<ctx {
+                let e = exp(row[j] - m)
+                row[j] = e
+                sum += e
             }
-            pos += count
+            let inv = 1 / sum
+            for j in 0..<first { row[j] = 0 }
+            for j in first..<ctx { row[j] *= inv }
         }
-        var sum: Float = 0
-        for i in 0..<n {
-            let e = exp(scores[i] - maxScore)
-            scores[i] = e
-            sum += e
+        var beta: Float = 0
+        for (_, values, start, count) in blocks where start + count > first {
+            BLAS.gemmAB(m: heads, n: hd, k: count, a: scores + start, lda: ctx, b: values + kvOffset, ldb: kvDim,
+                        c: out, ldc: hd, beta: beta)
+            beta = 1
         }
-        let inv = 1 / sum
-        for d in 0..<headDim { out[d] = 0 }
-        n = 0
-        pos = 0
-        for (_, values, count) in segments {
-            for j in 0..<count where pos + j >= first {
-                let w = scores[n] * inv
-                let v = values + j * kvDim + kvOffset
-                for d in 0..<headDim { out[d] += w * v[d] }
-                n += 1
-            }
-            pos += count
-        }
-    }
-
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD8<Float>()
-        var i = 0
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        while i + 8 <= n {
-            let va = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            let vb = rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            acc.addProduct(va, vb)
-            i += 8
-        }
-        var s = acc.sum()
-        while i < n { s += a[i] * b[i]; i += 1 }
-        return s
     }
 }

@@ -42,10 +42,6 @@ public protocol CausalLM: AnyObject, Sendable {
 
     /// Applies the final norm and output head to one residual-stream vector (after the last block).
     func unembed(_ residual: [Float]) -> [Float]
-
-    /// Whether prompt-sized matrix products may keep dequantized weight copies (faster batch work,
-    /// more memory).
-    var cachesDenseWeights: Bool { get set }
 }
 
 extension CausalLM {

@@ -3,23 +3,17 @@ import GGUF
 
 /// Computes `Y[T×rows] = X[T×cols] · Wᵀ` for a weight matrix in any supported format.
 ///
-/// Few rows (decoding) go to the C kernels on the quantized blocks with 8-bit activations, reading
-/// each weight once; many rows (prompt processing) go to OpenBLAS on dequantized weights with float
+/// One row (decoding) goes to the C kernels on the quantized blocks with 8-bit activations, reading
+/// each weight once; several rows (prompt processing) go to OpenBLAS on weights dequantized per call
+/// into one scratch buffer (cheap next to the product; the weights stay mapped), with float
 /// activations. `independentRows` forces the kernels, whose per-row results do not depend on the
-/// other rows of the batch. Dequantized
-/// copies are cached when `cacheDense` is set (batch work), else rebuilt per call in one scratch buffer.
+/// other rows of the batch.
 final class MatMul: @unchecked Sendable {
-    /// Row count from which the dense GEMM path is used.
-    var gemmMinRows = 2
-    var cacheDense = false
+    /// Row count from which the OpenBLAS path is used.
+    let gemmMinRows = 2
 
     private let activations = FloatBuffer()
     private let denseScratch = FloatBuffer()
-    private var denseCache: [String: FloatBuffer] = [:]
-
-    var denseCacheBytes: Int { denseCache.values.reduce(0) { $0 + $1.capacity * 4 } }
-
-    func dropDenseCache() { denseCache.removeAll() }
 
     func apply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>,
                independentRows: Bool = false) {
@@ -40,16 +34,7 @@ final class MatMul: @unchecked Sendable {
 
     private func denseWeights(_ w: WeightMatrix) -> UnsafePointer<Float> {
         if w.type == .f32 { return w.base.assumingMemoryBound(to: Float.self) }
-        if cacheDense, let cached = denseCache[w.name] { return UnsafePointer(cached.pointer) }
-        let buffer: FloatBuffer
-        if cacheDense {
-            buffer = FloatBuffer(w.rows * w.cols)
-            denseCache[w.name] = buffer
-        } else {
-            buffer = denseScratch
-            buffer.reserve(w.rows * w.cols)
-        }
-        let dst = buffer.pointer
+        let dst = denseScratch.reserve(w.rows * w.cols)
         Parallel.forRange(w.rows) { range in
             for r in range { w.dequantizeRow(r, into: dst + r * w.cols) }
         }

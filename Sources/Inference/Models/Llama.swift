@@ -25,11 +25,6 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
     private let x = FloatBuffer(), xb = FloatBuffer(), q = FloatBuffer(), k = FloatBuffer(), v = FloatBuffer()
     private let att = FloatBuffer(), hb = FloatBuffer(), hb2 = FloatBuffer(), logits = FloatBuffer()
 
-    public var cachesDenseWeights: Bool {
-        get { matmul.cacheDense }
-        set { matmul.cacheDense = newValue; if !newValue { matmul.dropDenseCache() } }
-    }
-
     public init(file: GGUFFile) throws {
         let c = try ModelConfig(gguf: file)
         guard c.architecture == "llama" else { throw ModelError.unsupportedArchitecture(c.architecture) }
