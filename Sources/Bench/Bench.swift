@@ -155,7 +155,7 @@ extension Benchmark {
             }
             let perPrompt = promptSeconds / Double(uncachedProbe)
             let decoder = BatchGenerator(engine: engine, prefixCache: PrefixCache(), maxBatch: requests.count)
-            for (i, p) in prompts.enumerated() { _ = try decoder.computePrompt(p); _ = i }
+            for p in prompts { _ = try decoder.computePrompt(p) }
             decoder.resetStatistics()
             let start = Stopwatch.now
             for (i, p) in requests { try decoder.submit(request(p, samples: 1, seed: UInt64(i))) }
