@@ -98,28 +98,29 @@ final class Attention: @unchecked Sendable {
         }
         // Causal (and sliding-window) mask, then softmax per row.
         for i in 0..<n {
-            let row = scores + i * ctx
             let pos = p0 + i
-            let first = window.map { max(0, pos - $0 + 1) } ?? 0
-            var m = -Float.infinity
-            for j in first...pos where row[j] > m { m = row[j] }
-            var sum: Float = 0
-            for j in 0..<ctx {
-                if j < first || j > pos {
-                    row[j] = 0
-                } else {
-                    let e = exp(row[j] - m)
-                    row[j] = e
-                    sum += e
-                }
-            }
-            let inv = 1 / sum
-            for j in first...pos { row[j] *= inv }
+            maskedSoftmax(scores + i * ctx, count: ctx, first: window.map { max(0, pos - $0 + 1) } ?? 0, last: pos)
         }
         for (_, values, start, count) in blocks {
             BLAS.gemmAB(m: n, n: hd, k: count, a: scores + start, lda: ctx, b: values + kvOffset, ldb: kvDim,
                         c: out, ldc: qDim, beta: start == 0 ? 0 : 1)
         }
+    }
+
+    /// Softmax of `row[first...last]` in place; the other entries of the `count` become 0.
+    private static func maskedSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int, first: Int, last: Int) {
+        var m = -Float.infinity
+        for j in first...last where row[j] > m { m = row[j] }
+        var sum: Float = 0
+        for j in first...last {
+            let e = exp(row[j] - m)
+            row[j] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for j in 0..<first { row[j] = 0 }
+        for j in first...last { row[j] *= inv }
+        for j in (last + 1)..<max(last + 1, count) { row[j] = 0 }
     }
 
     /// Rows one by one (decoding): work split over (row, KV head) pairs on the pool. The query heads
@@ -178,20 +179,7 @@ final class Attention: @unchecked Sendable {
             BLAS.gemmABt(m: heads, n: count, k: hd, a: q, lda: hd, b: keys + kvOffset, ldb: kvDim,
                          c: scores + start, ldc: ctx, alpha: scale)
         }
-        for h in 0..<heads {
-            let row = scores + h * ctx
-            var m = -Float.infinity
-            for j in first..<ctx where row[j] > m { m = row[j] }
-            var sum: Float = 0
-            for j in first..<ctx {
-                let e = exp(row[j] - m)
-                row[j] = e
-                sum += e
-            }
-            let inv = 1 / sum
-            for j in 0..<first { row[j] = 0 }
-            for j in first..<ctx { row[j] *= inv }
-        }
+        for h in 0..<heads { maskedSoftmax(scores + h * ctx, count: ctx, first: first, last: pos) }
         var beta: Float = 0
         for (_, values, start, count) in blocks where start + count > first {
             BLAS.gemmAB(m: heads, n: hd, k: count, a: scores + start, lda: ctx, b: values + kvOffset, ldb: kvDim,
