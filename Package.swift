@@ -36,9 +36,12 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], path: "Sources/ModelStore"),
         .target(name: "Bench", dependencies: ["Inference", "ModelStore"], path: "Sources/Bench"),
+        // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
+        .target(name: "LanguageModels", dependencies: ["Inference", "Tokenizer", "ModelStore"],
+                path: "Sources/LanguageModels"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench",
+            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -49,5 +52,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tokenizer", "GGUF", "TestSupport"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
+        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "TestSupport"],
+                    path: "Tests/LanguageModelsTests"),
     ]
 )

@@ -9,16 +9,41 @@ public struct GenerationRequest: Sendable {
     public var stopStrings: [String]
     /// Keep going through end-of-turn tokens (benchmarks that need a fixed length).
     public var ignoreEndOfTurn: Bool
+    /// Record each generated token's log-probability and this many most likely alternatives
+    /// (from the model's distribution before temperature and filters, as OpenAI's API reports them).
+    /// nil: record nothing.
+    public var topLogprobs: Int?
+    /// Sample `s` draws from random stream `firstStream + s` of the seed (resuming part of a request).
+    public var firstStream: Int
 
     public init(promptTokens: [Int32], samples: Int = 1, sampling: SamplingParameters = .init(),
-                maxTokens: Int = 256, stopStrings: [String] = [], ignoreEndOfTurn: Bool = false) {
+                maxTokens: Int = 256, stopStrings: [String] = [], ignoreEndOfTurn: Bool = false,
+                topLogprobs: Int? = nil, firstStream: Int = 0) {
         self.promptTokens = promptTokens
         self.samples = samples
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopStrings = stopStrings
         self.ignoreEndOfTurn = ignoreEndOfTurn
+        self.topLogprobs = topLogprobs
+        self.firstStream = firstStream
     }
+}
+
+/// A token with its natural-log probability.
+public struct TokenProbability: Sendable, Equatable {
+    public var token: Int32
+    public var logProbability: Float
+    public init(token: Int32, logProbability: Float) {
+        self.token = token
+        self.logProbability = logProbability
+    }
+}
+
+/// A generated token's log-probability and the most likely alternatives at its position.
+public struct TokenLogprobs: Sendable, Equatable {
+    public var chosen: TokenProbability
+    public var top: [TokenProbability]
 }
 
 /// One finished answer.
@@ -28,6 +53,8 @@ public struct SampleResult: Sendable {
     public var tokens: [Int32]
     public var text: String
     public var finishReason: FinishReason
+    /// One entry per generated token (end-of-turn included) when the request asked for log-probabilities.
+    public var logprobs: [TokenLogprobs]?
 }
 
 public enum BatchError: Error, CustomStringConvertible, Equatable {
@@ -67,6 +94,8 @@ public final class BatchGenerator: @unchecked Sendable {
         var next: Int32 = 0
         let maxTokens: Int
         let ignoreEndOfTurn: Bool
+        let topLogprobs: Int?
+        var logprobs: [TokenLogprobs] = []
     }
 
     /// Work done so far, for reports and benchmarks.
@@ -142,6 +171,16 @@ public final class BatchGenerator: @unchecked Sendable {
         return out
     }
 
+    /// Drops every pending and live request (after a failed step); returns their ids.
+    @discardableResult
+    public func cancelAll() -> Set<Int> {
+        let ids = Set(pending.map(\.id) + live.map(\.request))
+        pending.removeAll()
+        live.removeAll()
+        results.removeAll()
+        return ids
+    }
+
     /// Convenience: all requests at once; result `[i][j]` is sample `j` of request `i`.
     public func generate(_ requests: [GenerationRequest]) throws -> [[SampleResult]] {
         let ids = try requests.map { try submit($0) }
@@ -193,7 +232,13 @@ public final class BatchGenerator: @unchecked Sendable {
             }
         }
         var finished: [Int] = []
-        for i in live.indices where !accept(drawn[i], at: i) { finished.append(i) }
+        for i in live.indices {
+            if let k = live[i].topLogprobs {
+                live[i].logprobs.append(LogSoftmax.describe(UnsafeBufferPointer(rebasing: logits[(i * vocab)..<((i + 1) * vocab)]),
+                                                            chosen: drawn[i], top: k))
+            }
+            if !accept(drawn[i], at: i) { finished.append(i) }
+        }
         for i in finished.reversed() { live.remove(at: i) }
         return !isIdle
     }
@@ -225,7 +270,8 @@ public final class BatchGenerator: @unchecked Sendable {
             if !rest.isEmpty { _ = onText?(request, sample, rest) }
         }
         let result = SampleResult(request: request, sample: sample, tokens: live[i].tokens,
-                                  text: live[i].stopper.text, finishReason: finish)
+                                  text: live[i].stopper.text, finishReason: finish,
+                                  logprobs: live[i].topLogprobs == nil ? nil : live[i].logprobs)
         results.append(result)
         onFinish?(result)
         return false
@@ -242,11 +288,14 @@ public final class BatchGenerator: @unchecked Sendable {
             let prompt = try computePrompt(r.promptTokens)
             for s in 0..<r.samples {
                 let child = prompt.sequence.fork(reserve: min(r.maxTokens, 256))
-                var l = Live(request: id, sample: s, sequence: child, sampler: Sampler(r.sampling, stream: UInt64(s)),
+                var l = Live(request: id, sample: s, sequence: child, sampler: Sampler(r.sampling, stream: UInt64(r.firstStream + s)),
                              decoder: StreamingDecoder(tokenizer: engine.tokenizer),
                              stopper: StopStringFilter(r.stopStrings), maxTokens: r.maxTokens,
-                             ignoreEndOfTurn: r.ignoreEndOfTurn)
+                             ignoreEndOfTurn: r.ignoreEndOfTurn, topLogprobs: r.topLogprobs)
                 let first = prompt.logits.withUnsafeBufferPointer { l.sampler.sample($0) }
+                if let k = r.topLogprobs {
+                    l.logprobs.append(prompt.logits.withUnsafeBufferPointer { LogSoftmax.describe($0, chosen: first, top: k) })
+                }
                 live.append(l)
                 if !accept(first, at: live.count - 1) { live.removeLast() }
             }

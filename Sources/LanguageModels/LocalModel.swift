@@ -1,0 +1,180 @@
+import Foundation
+import Inference
+import Tokenizer
+
+/// The embedded engine as a `LanguageModel`.
+///
+/// One worker thread owns the batch generator. Requests from any number of tasks are queued to it
+/// and join the running batch between decoding steps (continuous batching), so concurrent callers
+/// (an evaluation's questions, a server's clients) share every forward pass.
+public final class LocalModel: LanguageModel, @unchecked Sendable {
+    public let identity: ModelIdentity
+    public let engine: Engine
+    public var supportsLogprobs: Bool { true }
+
+    private let generator: BatchGenerator
+    private let condition = NSCondition()
+    private var jobs: [() -> Void] = []          // run on the worker between steps
+    private var inFlight: [Int: InFlight] = [:]  // generator request id → its caller (worker only)
+    private var stopped = false
+    /// Tokens whose text starts with a letter or digit: they would extend an answer like "85".
+    private let continuingTokens: Set<Int32>
+
+    private final class InFlight {
+        let continuation: CheckedContinuation<Completion, any Error>
+        let onChoice: ChoiceHandler?
+        let onText: TextHandler?
+        let promptTokens: Int
+        let wantLogprobs: Bool
+        var choices: [CompletionChoice?]
+        var remaining: Int
+        init(continuation: CheckedContinuation<Completion, any Error>, n: Int, promptTokens: Int, wantLogprobs: Bool,
+             onChoice: ChoiceHandler?, onText: TextHandler?) {
+            self.continuation = continuation
+            self.choices = Array(repeating: nil, count: n)
+            self.remaining = n
+            self.promptTokens = promptTokens
+            self.wantLogprobs = wantLogprobs
+            self.onChoice = onChoice
+            self.onText = onText
+        }
+    }
+
+    /// - Parameters:
+    ///   - maxBatch: most sequences decoded together.
+    ///   - kvBudgetBytes: KV-cache memory for live sequences; a request that could never fit is refused.
+    public init(engine: Engine, identity: ModelIdentity, maxBatch: Int = 64, kvBudgetBytes: Int = 4 << 30,
+                prefixCacheBytes: Int = 512 << 20) {
+        self.engine = engine
+        self.identity = identity
+        generator = BatchGenerator(engine: engine, prefixCache: PrefixCache(budgetBytes: prefixCacheBytes),
+                                   maxBatch: maxBatch, kvBudgetBytes: kvBudgetBytes)
+        var continuing = Set<Int32>()
+        let tokenizer = engine.tokenizer
+        for id in 0..<Int32(tokenizer.vocabularySize) where !tokenizer.isControl(id) {
+            if let c = tokenizer.decode([id]).unicodeScalars.first, CharacterSet.alphanumerics.contains(c) {
+                continuing.insert(id)
+            }
+        }
+        continuingTokens = continuing
+        generator.onFinish = { [unowned self] in self.finished($0) }
+        generator.onText = { [unowned self] request, sample, text in
+            self.inFlight[request]?.onText?(sample, text) ?? true
+        }
+        // The worker holds the model until `shutdown()`.
+        let thread = Thread { self.work() }
+        thread.name = "emlab-engine"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Stops the worker thread once the queued work is done. The model cannot be used afterwards.
+    public func shutdown() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Statistics of the prefix cache (hits, misses, reused tokens).
+    public func prefixCacheStatistics() async throws -> PrefixCache.Statistics? {
+        try await perform { $0.prefixCache?.statistics }
+    }
+
+    /// Runs `body` on the worker thread between decoding steps.
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (BatchGenerator) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+            enqueue { [generator] in c.resume(with: Result { try body(generator) }) }
+        }
+    }
+
+    // MARK: LanguageModel
+
+    public func complete(_ request: CompletionRequest, onChoice: ChoiceHandler?, onText: TextHandler?) async throws -> Completion {
+        guard request.n >= 1 else { throw LanguageModelError.invalidRequest("n must be at least 1") }
+        guard request.maxTokens >= 1 else { throw LanguageModelError.invalidRequest("max_tokens must be at least 1") }
+        if let k = request.topLogprobs, !(0...20).contains(k) {
+            throw LanguageModelError.invalidRequest("top_logprobs must be between 0 and 20")
+        }
+        let prompt = try engine.chatPromptTokens(request.messages)
+        let sampling = SamplingParameters(temperature: Float(request.temperature), topP: Float(request.topP),
+                                          seed: request.seed ?? UInt64.random(in: 0...UInt64.max))
+        let generation = GenerationRequest(promptTokens: prompt, samples: request.n, sampling: sampling,
+                                           maxTokens: request.maxTokens, stopStrings: request.stop,
+                                           topLogprobs: request.topLogprobs, firstStream: request.firstChoiceStream)
+        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Completion, any Error>) in
+            enqueue { [self] in
+                do {
+                    let id = try generator.submit(generation)
+                    inFlight[id] = InFlight(continuation: c, n: request.n, promptTokens: prompt.count,
+                                            wantLogprobs: request.topLogprobs != nil, onChoice: onChoice, onText: onText)
+                } catch {
+                    c.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    public func answerProbabilities(messages: [ChatMessage], answers: [String]) async throws -> [Double]? {
+        let prompt = try engine.chatPromptTokens(messages)
+        let tokenized = answers.map { engine.tokenizer.encode($0) }
+        let continuing = continuingTokens
+        let logs = try await perform { try $0.answerLogProbabilities(prompt: prompt, answers: tokenized, continuing: continuing) }
+        return logs.map { exp($0) }
+    }
+
+    // MARK: Worker
+
+    private func enqueue(_ job: @escaping () -> Void) {
+        condition.lock()
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty && generator.isIdle && !stopped { condition.wait() }
+            if stopped && jobs.isEmpty && generator.isIdle {
+                condition.unlock()
+                return
+            }
+            let batch = jobs
+            jobs.removeAll()
+            condition.unlock()
+            for job in batch { job() }
+            guard !generator.isIdle else { continue }
+            do {
+                _ = try generator.step()
+            } catch {
+                for id in generator.cancelAll() {
+                    inFlight.removeValue(forKey: id)?.continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private func finished(_ result: SampleResult) {
+        guard let f = inFlight[result.request] else { return }
+        let tokenizer = engine.tokenizer
+        let logprobs = f.wantLogprobs ? result.logprobs?.map { entry in
+            GeneratedToken(token: tokenizer.decode([entry.chosen.token], includeSpecial: true),
+                           logprob: Double(entry.chosen.logProbability),
+                           top: entry.top.map { TokenAlternative(token: tokenizer.decode([$0.token], includeSpecial: true),
+                                                                 logprob: Double($0.logProbability)) })
+        } : nil
+        let choice = CompletionChoice(index: result.sample, text: result.text,
+                                      finishReason: result.finishReason == .length ? "length" : "stop",
+                                      completionTokens: result.tokens.count, logprobs: logprobs)
+        f.choices[result.sample] = choice
+        f.remaining -= 1
+        f.onChoice?(choice)
+        if f.remaining == 0 {
+            inFlight.removeValue(forKey: result.request)
+            let choices = f.choices.compactMap { $0 }
+            let usage = TokenUsage(promptTokens: f.promptTokens, completionTokens: choices.reduce(0) { $0 + $1.completionTokens })
+            f.continuation.resume(returning: Completion(choices: choices, usage: usage))
+        }
+    }
+}
