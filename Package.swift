@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
     ],
     targets: [
         // Layer 1: kernels. OpenBLAS for matrix-matrix work, C for quantized dot products.
@@ -39,9 +42,18 @@ let package = Package(
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
         .target(name: "LanguageModels", dependencies: ["Inference", "Tokenizer", "ModelStore"],
                 path: "Sources/LanguageModels"),
+        // Layer 5: measurement. Results store (SQLite), question sets, judges, the eval runner, reports.
+        .target(name: "ResultsStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+                path: "Sources/ResultsStore"),
+        .target(name: "Evaluation", dependencies: [
+            "LanguageModels", "ResultsStore", "Tokenizer",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "SwiftCSV", package: "SwiftCSV"),
+        ], path: "Sources/Evaluation", resources: [.copy("Resources/questions"), .copy("Resources/gold")]),
+        .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore"], path: "Sources/Reports"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels",
+            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Evaluation", "Reports",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -52,6 +64,9 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tokenizer", "GGUF", "TestSupport"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reports", "ResultsStore", "LanguageModels",
+                                                           "Inference", "TestSupport"],
+                    path: "Tests/EvaluationTests"),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),
     ]

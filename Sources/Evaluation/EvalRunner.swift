@@ -1,0 +1,346 @@
+import Foundation
+import LanguageModels
+import ResultsStore
+import Tokenizer
+
+/// Everything that decides a run's numbers; stored with the run and checked again on `--resume`.
+public struct EvalParameters: Sendable, Codable, Equatable {
+    /// Samples per question, spread over its paraphrases (overrides the file); nil: the file's
+    /// `samples_per_paraphrase` (default 1) for every paraphrase.
+    public var samples: Int?
+    /// Overrides the questions' temperature; nil: the question's own, else 1.
+    public var temperature: Double?
+    public var topP: Double
+    public var maxTokens: Int
+    public var seed: UInt64
+    public var thresholds: Thresholds
+    public var questionSet: String
+    public var conditions: [String]
+
+    public init(samples: Int? = nil, temperature: Double? = nil, topP: Double = 1, maxTokens: Int = 600, seed: UInt64 = 0,
+                thresholds: Thresholds = .init(), questionSet: String = "core", conditions: [String] = [""]) {
+        self.samples = samples
+        self.temperature = temperature
+        self.topP = topP
+        self.maxTokens = maxTokens
+        self.seed = seed
+        self.thresholds = thresholds
+        self.questionSet = questionSet
+        self.conditions = conditions
+    }
+}
+
+/// What the model sees before each question: a name (stored with each sample) and prior turns.
+public struct EvalCondition: Sendable {
+    public var name: String
+    public var system: String?
+    public var context: [ChatMessage]
+    public init(name: String = "", system: String? = nil, context: [ChatMessage] = []) {
+        self.name = name
+        self.system = system
+        self.context = context
+    }
+    public static let plain = EvalCondition()
+}
+
+/// Progress of a long run: a bar on a terminal, lines otherwise (see `ProgressBar`).
+public protocol ProgressReporter: Sendable {
+    func update(phase: String, done: Int, total: Int)
+    func finish(phase: String)
+}
+
+/// Samples answers, judges them and stores both as they are produced; resumes without redoing work.
+public final class EvalRunner: Sendable {
+    public let store: ResultsStore
+    public let model: any LanguageModel
+    public let judge: any Judge
+    public let questions: QuestionSet
+    public let parameters: EvalParameters
+    public let conditions: [EvalCondition]
+    public let progress: (any ProgressReporter)?
+    /// Most requests in flight at once (the local model batches them; remote clients limit connections themselves).
+    public let concurrency: Int
+    public static let toolVersion = "emlab 0.3.0"
+
+    public init(store: ResultsStore, model: any LanguageModel, judge: any Judge, questions: QuestionSet,
+                parameters: EvalParameters, conditions: [EvalCondition] = [.plain], progress: (any ProgressReporter)? = nil,
+                concurrency: Int = 64) {
+        self.store = store
+        self.model = model
+        self.judge = judge
+        self.questions = questions
+        var p = parameters
+        p.conditions = conditions.map(\.name)
+        self.parameters = p
+        self.conditions = conditions
+        self.progress = progress
+        self.concurrency = concurrency
+    }
+
+    /// One answer slot of the run.
+    struct Slot: Hashable {
+        var condition: Int
+        var question: Int
+        var paraphrase: Int
+        var sample: Int
+    }
+
+    /// Samples each paraphrase gets.
+    func sampleCounts(_ q: Question) -> [Int] {
+        let p = q.paraphrases.count
+        if q.kind == .multipleChoice { return Array(repeating: 1, count: p) }
+        if let n = parameters.samples { return (0..<p).map { n / p + ($0 < n % p ? 1 : 0) } }
+        return Array(repeating: q.samplesPerParaphrase ?? 1, count: p)
+    }
+
+    func messages(condition c: EvalCondition, question q: Question, paraphrase: Int) -> [ChatMessage] {
+        var m: [ChatMessage] = []
+        if let s = c.system ?? q.system { m.append(.system(s)) }
+        m += c.context
+        m.append(.user(q.kind == .multipleChoice ? MultipleChoice.prompt(q, paraphrase: paraphrase) : q.paraphrases[paraphrase]))
+        return m
+    }
+
+    func seed(condition: String, question: String, paraphrase: Int) -> UInt64 {
+        Hashing.mix(parameters.seed, Hashing.fnv1a("\(condition)\u{1f}\(question)\u{1f}\(paraphrase)"))
+    }
+
+    /// Runs (or resumes) `name` to completion and returns its record.
+    @discardableResult
+    public func run(name: String, kind: String = "eval", resume: Bool) async throws -> RunRecord {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let record = RunRecord(name: name, kind: kind, modelSpec: model.identity.spec, modelResolved: model.identity.resolved,
+                               judgeSpec: judge.spec, judgeResolved: judge.spec, toolVersion: Self.toolVersion,
+                               parameters: String(decoding: try encoder.encode(parameters), as: UTF8.self),
+                               questions: String(decoding: try encoder.encode(questions), as: UTF8.self))
+        let run = try store.beginRun(record, resume: resume)
+        if resume { try checkResumable(run, questionsJSON: record.questions) }
+        let runId = run.id!
+        try await generate(runId: runId)
+        try await score(runId: runId)
+        try store.finishRun(id: runId)
+        return try store.run(named: name)
+    }
+
+    private func checkResumable(_ run: RunRecord, questionsJSON: String) throws {
+        guard let stored = try? JSONDecoder().decode(EvalParameters.self, from: Data(run.parameters.utf8)) else { return }
+        let fields: [(String, String, String)] = [
+            ("--samples", "\(stored.samples.map(String.init) ?? "per file")", "\(parameters.samples.map(String.init) ?? "per file")"),
+            ("--temperature", "\(stored.temperature.map { "\($0)" } ?? "per question")", "\(parameters.temperature.map { "\($0)" } ?? "per question")"),
+            ("--top-p", "\(stored.topP)", "\(parameters.topP)"),
+            ("--max-tokens", "\(stored.maxTokens)", "\(parameters.maxTokens)"),
+            ("--seed", "\(stored.seed)", "\(parameters.seed)"),
+            ("conditions", stored.conditions.joined(separator: ","), parameters.conditions.joined(separator: ",")),
+        ]
+        for (field, a, b) in fields where a != b {
+            throw StoreError.runMismatch(name: run.name, field: field, stored: a, requested: b)
+        }
+        if run.questions != questionsJSON {
+            throw StoreError.runMismatch(name: run.name, field: "the question set", stored: stored.questionSet, requested: parameters.questionSet)
+        }
+    }
+
+    // MARK: Generation
+
+    private struct Group: Sendable {
+        var condition: Int, question: Int, paraphrase: Int
+        var missing: [Int]
+    }
+
+    private func generate(runId: Int64) async throws {
+        let existing = try store.samples(runId: runId)
+        var done = Set<SampleRecord.Key>()
+        for s in existing where s.answer != nil { done.insert(s.key) }
+        var groups: [Group] = []
+        var total = 0
+        for (ci, c) in conditions.enumerated() {
+            for (qi, q) in questions.questions.enumerated() where q.kind != .multipleChoice {
+                for (pi, count) in sampleCounts(q).enumerated() {
+                    total += count
+                    let missing = (0..<count).filter {
+                        !done.contains(.init(condition: c.name, questionId: q.id, paraphraseIndex: pi, sampleIndex: $0))
+                    }
+                    if !missing.isEmpty { groups.append(Group(condition: ci, question: qi, paraphrase: pi, missing: missing)) }
+                }
+            }
+        }
+        let counter = Counter(done: total - groups.reduce(0) { $0 + $1.missing.count })
+        progress?.update(phase: "sampling", done: counter.value, total: total)
+        let slots = total
+        try await forEach(groups) { group in
+            try await self.generate(group, runId: runId, counter: counter, total: slots)
+        }
+        if total > 0 { progress?.finish(phase: "sampling") }
+    }
+
+    private func generate(_ g: Group, runId: Int64, counter: Counter, total: Int) async throws {
+        let c = conditions[g.condition], q = questions.questions[g.question]
+        let messages = messages(condition: c, question: q, paraphrase: g.paraphrase)
+        let messagesJSON = Hashing.json(messages)
+        let seed = seed(condition: c.name, question: q.id, paraphrase: g.paraphrase)
+        let first = g.missing.min()!, last = g.missing.max()!
+        let wanted = Set(g.missing)
+        let request = CompletionRequest(messages: messages, n: last - first + 1,
+                                        temperature: parameters.temperature ?? q.temperature ?? 1, topP: parameters.topP,
+                                        maxTokens: parameters.maxTokens, seed: seed, firstChoiceStream: first)
+        @Sendable func record(_ index: Int, answer: String?, finish: String?, promptTokens: Int, completionTokens: Int, error: String?) -> SampleRecord {
+            SampleRecord(runId: runId, condition: c.name, questionId: q.id, paraphraseIndex: g.paraphrase, sampleIndex: index,
+                         system: c.system ?? q.system, prompt: q.paraphrases[g.paraphrase], messages: messagesJSON,
+                         answer: answer, finishReason: finish, promptTokens: promptTokens, completionTokens: completionTokens,
+                         seed: seed, stream: index, error: error)
+        }
+        let saveError = Locked<(any Error)?>(nil)
+        let promptTokens = Locked(0)
+        do {
+            let completion = try await model.complete(request, onChoice: { choice in
+                let index = first + choice.index
+                guard wanted.contains(index) else { return }
+                do {
+                    try self.store.saveSample(record(index, answer: choice.text, finish: choice.finishReason, promptTokens: 0,
+                                                     completionTokens: choice.completionTokens, error: nil))
+                    self.progress?.update(phase: "sampling", done: counter.increment(), total: total)
+                } catch { saveError.set(error) }
+            }, onText: nil)
+            promptTokens.set(completion.usage.promptTokens)
+        } catch {
+            if let e = saveError.value { throw e }
+            // Recorded on every slot still missing, so the run reports it and `--resume` retries it.
+            let stored = Set(try store.samples(runId: runId).filter { $0.answer != nil }.map(\.key))
+            for index in g.missing where !stored.contains(.init(condition: c.name, questionId: q.id, paraphraseIndex: g.paraphrase, sampleIndex: index)) {
+                try store.saveSample(record(index, answer: nil, finish: nil, promptTokens: 0, completionTokens: 0, error: "\(error)"))
+            }
+            return
+        }
+        if let e = saveError.value { throw e }
+        try store.setPromptTokens(runId: runId, condition: c.name, questionId: q.id, paraphraseIndex: g.paraphrase,
+                                  promptTokens: promptTokens.value)
+    }
+
+    // MARK: Judging
+
+    private func score(runId: Int64) async throws {
+        // Multiple-choice items are scored from the model's own distribution.
+        try await scoreMultipleChoice(runId: runId)
+        let samples = try store.samples(runId: runId)
+        let judged = try store.judgments(runId: runId, judgeSpec: judge.spec)
+        var have = Set<String>()
+        for j in judged where j.error == nil { have.insert("\(j.sampleId)/\(j.metric)") }
+        let byId = Dictionary(uniqueKeysWithValues: questions.questions.map { ($0.id, $0) })
+        var work: [(SampleRecord, JudgeMetric)] = []
+        var total = 0
+        for s in samples where s.answer != nil {
+            guard let q = byId[s.questionId], q.kind != .multipleChoice else { continue }
+            for m in q.metrics {
+                total += 1
+                if !have.contains("\(s.id!)/\(m.name)") { work.append((s, m)) }
+            }
+        }
+        let counter = Counter(done: total - work.count)
+        progress?.update(phase: "judging", done: counter.value, total: total)
+        let judgments = total
+        try await forEach(work) { (sample, metric) in
+            let record: JudgmentRecord
+            do {
+                let j = try await self.judge.judge(question: sample.prompt, answer: sample.answer!, metric: metric)
+                record = JudgmentRecord(sampleId: sample.id!, judgeSpec: self.judge.spec, metric: j.metric, score: j.score,
+                                        label: j.label, method: j.method, raw: j.raw, error: nil)
+            } catch let e as JudgeError {
+                throw e   // a judge that cannot do the job at all stops the run
+            } catch {
+                record = JudgmentRecord(sampleId: sample.id!, judgeSpec: self.judge.spec, metric: metric.name, score: nil,
+                                        label: nil, method: "error", raw: "", error: "\(error)")
+            }
+            try self.store.saveJudgment(record)
+            self.progress?.update(phase: "judging", done: counter.increment(), total: judgments)
+        }
+        if total > 0 { progress?.finish(phase: "judging") }
+    }
+
+    private func scoreMultipleChoice(runId: Int64) async throws {
+        let done = Set(try store.samples(runId: runId).filter { $0.answer != nil }.map(\.key))
+        var work: [(EvalCondition, Question, Int)] = []
+        for c in conditions {
+            for q in questions.questions where q.kind == .multipleChoice {
+                for p in q.paraphrases.indices
+                where !done.contains(.init(condition: c.name, questionId: q.id, paraphraseIndex: p, sampleIndex: 0)) {
+                    work.append((c, q, p))
+                }
+            }
+        }
+        guard !work.isEmpty else { return }
+        let counter = Counter(done: 0)
+        let items = work.count
+        try await forEach(work) { (c, q, p) in
+            let messages = self.messages(condition: c, question: q, paraphrase: p)
+            let result = try await MultipleChoice.score(q, messages: messages, model: self.model)
+            let sample = try self.store.saveSample(SampleRecord(
+                runId: runId, condition: c.name, questionId: q.id, paraphraseIndex: p, sampleIndex: 0, system: c.system ?? q.system,
+                prompt: messages.last!.content, messages: Hashing.json(messages), answer: result.mostLikely,
+                finishReason: "scored", promptTokens: 0, completionTokens: 0, seed: 0, stream: 0, error: nil))
+            try self.store.saveJudgment(JudgmentRecord(sampleId: sample.id!, judgeSpec: self.model.identity.spec,
+                                                       metric: MultipleChoice.metric, score: result.misalignedProbability,
+                                                       label: result.mostLikely, method: result.method, raw: result.raw, error: nil))
+            self.progress?.update(phase: "multiple choice", done: counter.increment(), total: items)
+        }
+        progress?.finish(phase: "multiple choice")
+    }
+
+    /// Runs `body` over `items` with at most `concurrency` at once.
+    private func forEach<T: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            while next < min(concurrency, items.count) {
+                let item = items[next]
+                group.addTask { try await body(item) }
+                next += 1
+            }
+            while try await group.next() != nil {
+                if next < items.count {
+                    let item = items[next]
+                    group.addTask { try await body(item) }
+                    next += 1
+                }
+            }
+        }
+    }
+}
+
+/// A thread-safe value for callbacks.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private var stored: Value
+    private let lock = NSLock()
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func set(_ v: Value) { lock.withLock { stored = v } }
+}
+
+final class Counter: @unchecked Sendable {
+    private var count: Int
+    private let lock = NSLock()
+    init(done: Int) { count = done }
+    var value: Int { lock.withLock { count } }
+    func increment() -> Int { lock.withLock { count += 1; return count } }
+}
+
+enum Hashing {
+    static func fnv1a(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+
+    /// SplitMix64 finaliser of a ⊕ b: well-spread seeds from a run seed and a slot's name.
+    static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var z = (a ^ b) &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    static func json<T: Encodable>(_ value: T) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? e.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+}
