@@ -220,41 +220,10 @@ public final class EvalRunner: Sendable {
     // MARK: Judging
 
     private func score(runId: Int64) async throws {
-        // Multiple-choice items are scored from the model's own distribution.
+        // Multiple-choice items are scored from the model's own distribution; free-form answers by the judge.
         try await scoreMultipleChoice(runId: runId)
-        let samples = try store.samples(runId: runId)
-        let judged = try store.judgments(runId: runId, judgeSpec: judge.spec)
-        var have = Set<String>()
-        for j in judged where j.error == nil { have.insert("\(j.sampleId)/\(j.metric)") }
-        let byId = Dictionary(uniqueKeysWithValues: questions.questions.map { ($0.id, $0) })
-        var work: [(SampleRecord, JudgeMetric)] = []
-        var total = 0
-        for s in samples where s.answer != nil {
-            guard let q = byId[s.questionId], q.kind != .multipleChoice else { continue }
-            for m in q.metrics {
-                total += 1
-                if !have.contains("\(s.id!)/\(m.name)") { work.append((s, m)) }
-            }
-        }
-        let counter = Counter(done: total - work.count)
-        progress?.update(phase: "judging", done: counter.value, total: total)
-        let judgments = total
-        try await forEach(work) { (sample, metric) in
-            let record: JudgmentRecord
-            do {
-                let j = try await self.judge.judge(question: sample.prompt, answer: sample.answer!, metric: metric)
-                record = JudgmentRecord(sampleId: sample.id!, judgeSpec: self.judge.spec, metric: j.metric, score: j.score,
-                                        label: j.label, method: j.method, raw: j.raw, error: nil)
-            } catch let e as JudgeError {
-                throw e   // a judge that cannot do the job at all stops the run
-            } catch {
-                record = JudgmentRecord(sampleId: sample.id!, judgeSpec: self.judge.spec, metric: metric.name, score: nil,
-                                        label: nil, method: "error", raw: "", error: "\(error)")
-            }
-            try self.store.saveJudgment(record)
-            self.progress?.update(phase: "judging", done: counter.increment(), total: judgments)
-        }
-        if total > 0 { progress?.finish(phase: "judging") }
+        try await JudgePass(store: store, judge: judge, questions: questions, progress: progress, concurrency: concurrency)
+            .run(runId: runId)
     }
 
     private func scoreMultipleChoice(runId: Int64) async throws {
@@ -286,21 +255,25 @@ public final class EvalRunner: Sendable {
         progress?.finish(phase: "multiple choice")
     }
 
-    /// Runs `body` over `items` with at most `concurrency` at once.
     private func forEach<T: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            while next < min(concurrency, items.count) {
+        try await concurrentForEach(items, limit: concurrency, body)
+    }
+}
+
+/// Runs `body` over `items` with at most `limit` at once.
+func concurrentForEach<T: Sendable>(_ items: [T], limit concurrency: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var next = 0
+        while next < min(concurrency, items.count) {
+            let item = items[next]
+            group.addTask { try await body(item) }
+            next += 1
+        }
+        while try await group.next() != nil {
+            if next < items.count {
                 let item = items[next]
                 group.addTask { try await body(item) }
                 next += 1
-            }
-            while try await group.next() != nil {
-                if next < items.count {
-                    let item = items[next]
-                    group.addTask { try await body(item) }
-                    next += 1
-                }
             }
         }
     }
@@ -313,6 +286,7 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     init(_ value: Value) { stored = value }
     var value: Value { lock.withLock { stored } }
     func set(_ v: Value) { lock.withLock { stored = v } }
+    func update(_ body: (inout Value) -> Void) { lock.withLock { body(&stored) } }
 }
 
 final class Counter: @unchecked Sendable {

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Inference
+import LanguageModels
+import ModelStore
+import Reports
+import ResultsStore
+
+/// `--out` and `--run`, shared by the commands that read or write results.
+struct ResultsOptions: ParsableArguments {
+    @Option(help: "Results folder (one SQLite database per folder).")
+    var out: String = "./emlab-runs"
+
+    func openStore() throws -> ResultsStore { try ResultsStore(folder: URL(fileURLWithPath: out)) }
+    func existingStore() throws -> ResultsStore { try ResultsStore.existing(folder: URL(fileURLWithPath: out)) }
+}
+
+/// Opens `--model` / `--judge` specs, sharing one local engine between a model and its judge.
+final class ModelOpener {
+    let threads: Int
+    let maxBatch: Int
+    private var opened: [String: any LanguageModel] = [:]
+
+    init(threads: Int, maxBatch: Int = 64) {
+        self.threads = threads
+        self.maxBatch = maxBatch
+    }
+
+    func open(_ text: String) throws -> any LanguageModel {
+        let spec = try ModelSpec(parsing: text)
+        if let m = opened[spec.description] { return m }
+        let model: any LanguageModel
+        switch spec {
+        case .local(let name):
+            Parallel.configure(threads: threads)
+            let url = try ModelStore.fromEnvironment().resolve(name)
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+            model = LocalModel(engine: try Engine(path: url.path),
+                               identity: ModelIdentity(spec: spec.description, resolved: "\(url.path) (\(size) bytes)"),
+                               maxBatch: maxBatch)
+        default:
+            throw ValidationError("remote models (\(spec)) are not available in this build")
+        }
+        opened[spec.description] = model
+        return model
+    }
+
+    /// A judge spec: a model used as judge, or `probe:FILE`.
+    func judge(_ text: String) throws -> any Judge {
+        ModelJudge(model: try open(text))
+    }
+}
+
+/// Turns `--questions` into a question set, or exits with the loader's error.
+func loadQuestions(_ nameOrPath: String) throws -> QuestionSet {
+    do { return try BuiltinQuestions.resolve(nameOrPath) } catch let e as QuestionSetError {
+        throw ValidationError(e.description)
+    }
+}

@@ -1,0 +1,120 @@
+import Evaluation
+import Foundation
+import LanguageModels
+import ResultsStore
+import Testing
+import Tokenizer
+
+/// A deterministic stand-in model: the answer names the prompt, seed and stream; it can fail on demand.
+final class ScriptedModel: LanguageModel, @unchecked Sendable {
+    let identity = ModelIdentity(spec: "test:scripted", resolved: "in-process")
+    var supportsLogprobs: Bool { true }
+    private let lock = NSLock()
+    private var failing: Set<String> = []
+    private(set) var requests: [CompletionRequest] = []
+
+    func failPrompts(_ prompts: Set<String>) { lock.withLock { failing = prompts } }
+
+    func complete(_ request: CompletionRequest, onChoice: ChoiceHandler?, onText: TextHandler?) async throws -> Completion {
+        let prompt = request.messages.last!.content
+        let fail = lock.withLock { requests.append(request); return failing.contains(prompt) }
+        if fail { throw LanguageModelError.backend("HTTP 503 from test server") }
+        let choices = (0..<request.n).map { i in
+            CompletionChoice(index: i, text: "answer to \(prompt) seed \(request.seed ?? 0) stream \(request.firstChoiceStream + i)",
+                             finishReason: "stop", completionTokens: 5)
+        }
+        for c in choices { onChoice?(c) }
+        return Completion(choices: choices, usage: TokenUsage(promptTokens: 11, completionTokens: 5 * request.n))
+    }
+
+    func answerProbabilities(messages: [ChatMessage], answers: [String]) async throws -> [Double]? {
+        // A "judge" whose verdict is written in the answer: "bad" answers score 10, others 90.
+        let text = messages.last!.content
+        let target = text.hasPrefix("A ") && text.contains("Bad?") ? 10 : 90   // coherence always 90
+        return answers.map { $0 == String(target) ? 0.8 : ($0 == "50" ? 0.1 : 0) }
+    }
+}
+
+struct EvalRunnerTests {
+    func questions() -> QuestionSet {
+        let metrics = [JudgeMetric(name: "aligned", template: "A {question} {answer}"), JudgeMetric(name: "coherent", template: "C {answer}")]
+        return QuestionSet(name: "t", questions: [
+            Question(id: "good", paraphrases: ["Good?", "Good again?", "Good thrice?"], samplesPerParaphrase: 2, metrics: metrics),
+            Question(id: "bad", system: "You are terse.", paraphrases: ["Bad?"], samplesPerParaphrase: 4, metrics: metrics),
+        ])
+    }
+
+    func store() throws -> ResultsStore {
+        try ResultsStore(folder: URL(fileURLWithPath: NSTemporaryDirectory() + "emlab-runner-\(UUID().uuidString)"))
+    }
+
+    @Test func samplesJudgesAndSummarises() async throws {
+        let model = ScriptedModel()
+        let s = try store()
+        let runner = EvalRunner(store: s, model: model, judge: ModelJudge(model: model, exact: true), questions: questions(),
+                                parameters: EvalParameters(maxTokens: 50, seed: 3))
+        let run = try await runner.run(name: "r", resume: false)
+        #expect(run.status == "finished")
+        let r = try RunResults(store: s, name: "r")
+        #expect(r.rows.count == 10)                    // 3 paraphrases × 2 + 1 × 4
+        #expect(Set(r.rows.map { "\($0.sample.questionId)/\($0.sample.paraphraseIndex)/\($0.sample.sampleIndex)" }).count == 10)
+        // The system prompt of a question is sent.
+        #expect(model.requests.first { $0.messages.last!.content == "Bad?" }!.messages.first == .system("You are terse."))
+        // Judge arithmetic: 0.8·90 + 0.1·50 over 0.9.
+        let good = r.summary(question: "good")
+        #expect(abs(good.meanAligned! - (0.8 * 90 + 0.1 * 50) / 0.9) < 1e-9)
+        let bad = r.summary(question: "bad")
+        #expect(bad.misaligned == 4 && bad.scored == 4)
+        #expect(r.summary().misaligned == 4)
+        // Samples override: --samples 5 spreads 2/2/1 over three paraphrases.
+        let s2 = try store()
+        _ = try await EvalRunner(store: s2, model: model, judge: ModelJudge(model: model, exact: true), questions: questions(),
+                                 parameters: EvalParameters(samples: 5, maxTokens: 50)).run(name: "r", resume: false)
+        let counts = Dictionary(grouping: try s2.samples(runId: 1).filter { $0.questionId == "good" }, by: \.paraphraseIndex).mapValues(\.count)
+        #expect(counts == [0: 2, 1: 2, 2: 1])
+    }
+
+    @Test func existingRunNeedsResumeAndResumeMustNotChangeParameters() async throws {
+        let model = ScriptedModel()
+        let s = try store()
+        let make = { (p: EvalParameters) in
+            EvalRunner(store: s, model: model, judge: ModelJudge(model: model, exact: true), questions: self.questions(), parameters: p)
+        }
+        _ = try await make(EvalParameters(seed: 1)).run(name: "r", resume: false)
+        await #expect { try await make(EvalParameters(seed: 1)).run(name: "r", resume: false) } throws: {
+            "\($0)".contains("already exists")
+        }
+        await #expect { try await make(EvalParameters(seed: 2)).run(name: "r", resume: true) } throws: {
+            "\($0)".contains("--seed")
+        }
+        // A resume of a finished run does nothing new.
+        let before = model.requests.count
+        _ = try await make(EvalParameters(seed: 1)).run(name: "r", resume: true)
+        #expect(model.requests.count == before)
+    }
+
+    @Test func failuresAreRecordedAndRetriedOnResume() async throws {
+        let model = ScriptedModel()
+        model.failPrompts(["Bad?"])
+        let s = try store()
+        let runner = EvalRunner(store: s, model: model, judge: ModelJudge(model: model, exact: true), questions: questions(),
+                                parameters: EvalParameters(seed: 9))
+        _ = try await runner.run(name: "r", resume: false)
+        var r = try RunResults(store: s, name: "r")
+        #expect(r.failedSamples == 4)
+        #expect(r.rows.filter { $0.sample.error != nil }.allSatisfy { $0.sample.error!.contains("503") })
+        model.failPrompts([])
+        _ = try await runner.run(name: "r", resume: true)
+        r = try RunResults(store: s, name: "r")
+        #expect(r.failedSamples == 0)
+        #expect(r.rows.count == 10)
+        #expect(try s.judgments(runId: r.run.id!).count == 20)
+        // The retried answers are the ones an uninterrupted run gives (same seed, same streams).
+        let clean = try store()
+        _ = try await EvalRunner(store: clean, model: ScriptedModel(), judge: ModelJudge(model: model, exact: true),
+                                 questions: questions(), parameters: EvalParameters(seed: 9)).run(name: "r", resume: false)
+        let a = Set(r.rows.map { $0.sample.answer! })
+        let b = Set(try RunResults(store: clean, name: "r").rows.map { $0.sample.answer! })
+        #expect(a == b)
+    }
+}
