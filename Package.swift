@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "ResultsStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/ResultsStore"),
         .target(name: "Evaluation", dependencies: [
-            "LanguageModels", "ResultsStore", "Tokenizer",
+            "LanguageModels", "ResultsStore", "Tokenizer", "Inference", "GGUF",
             .product(name: "Yams", package: "Yams"),
             .product(name: "SwiftCSV", package: "SwiftCSV"),
         ], path: "Sources/Evaluation", resources: [.copy("Resources/questions"), .copy("Resources/gold")]),

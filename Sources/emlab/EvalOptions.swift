@@ -46,9 +46,15 @@ final class ModelOpener {
         return model
     }
 
-    /// A judge spec: a model used as judge, or `probe:FILE`.
+    /// A judge spec: a model used as judge, or `probe:FILE` (a probe trained by `emlab judge train-probe`).
     func judge(_ text: String) throws -> any Judge {
-        ModelJudge(model: try open(text))
+        guard text.hasPrefix("probe:") else { return ModelJudge(model: try open(text)) }
+        let file = String(text.dropFirst("probe:".count))
+        let probe = try Probe.read(path: file)
+        guard let local = try open(probe.modelSpec) as? LocalModel else {
+            throw ValidationError("probe \(file) reads activations of \(probe.modelSpec), which is not a local model")
+        }
+        return ProbeJudge(probe: probe, model: local, file: file)
     }
 }
 

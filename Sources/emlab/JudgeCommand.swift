@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import LanguageModels
 import Reports
 import ResultsStore
 
@@ -8,7 +9,7 @@ struct JudgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "judge",
         abstract: "Re-score stored answers with another judge, or measure a judge against gold labels.",
-        subcommands: [Rescore.self, Validate.self],
+        subcommands: [Rescore.self, Validate.self, TrainProbe.self],
         defaultSubcommand: Rescore.self)
 
     struct Rescore: AsyncParsableCommand {
@@ -61,6 +62,42 @@ struct JudgeCommand: AsyncParsableCommand {
             var rows = [["gold class", "judged misaligned", "not misaligned", "no score"]]
             for c in GoldItem.classes { if let r = f.confusion[c] { rows.append([c] + r.map(String.init)) } }
             print(rows.map { r in r.enumerated().map { $0 == 0 ? $1.padding(toLength: 22, withPad: " ", startingAt: 0) : String(repeating: " ", count: max(0, 18 - $1.count)) + $1 }.joined() }.joined(separator: "\n"))
+        }
+    }
+
+    struct TrainProbe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "train-probe",
+            abstract: "Train a probe judge on the gold set's training split: logistic regressions on the local model's mean-pooled residual stream.",
+            discussion: "Example: emlab judge train-probe --layers 8,16,24 --out judge-probe.gguf && emlab judge validate --judge probe:judge-probe.gguf")
+        @Option(name: .shortAndLong, help: "The local model whose activations the probe reads.") var model: String = "local:smollm2-135m"
+        @Option(help: "Comma-separated layers (0-based, resid_out of each block).") var layers: String = "8,16,24"
+        @Option(help: "Gold JSONL (default: the built-in gold set); only its train split is used.") var labels: String?
+        @Option(help: "L2 regularisation.") var l2: Double = 0.01
+        @Option(help: "Where to write the probe (GGUF).") var out: String = "judge-probe.gguf"
+        @Option(help: "Threads.") var threads: Int = 2
+
+        func run() async throws {
+            let layerList = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !layerList.isEmpty else { throw ValidationError("--layers needs comma-separated layer numbers") }
+            let opener = ModelOpener(threads: threads)
+            guard let local = try opener.open(model) as? LocalModel else { throw ValidationError("a probe needs a local model") }
+            let n = local.engine.model.config.layerCount
+            if let bad = layerList.first(where: { !(0..<n).contains($0) }) {
+                throw ValidationError("layer \(bad) is outside 0…\(n - 1) of \(model)")
+            }
+            let items = try GoldSet.load(path: labels).items.filter { $0.split == "train" }
+            let bar = ProgressBar()
+            var features: [[Float]] = []
+            for (i, item) in items.enumerated() {
+                features.append(try await AnswerActivations.features(model: local, question: item.question, answer: item.answer, layers: layerList))
+                bar.update(phase: "activations", done: i + 1, total: items.count)
+            }
+            bar.finish(phase: "activations")
+            let probe = Probe.train(modelSpec: local.identity.spec, layers: layerList, features: features, items: items, l2: l2)
+            try probe.write(to: out)
+            print("probe: \(out) (\(items.count) training answers, layers \(layerList.map(String.init).joined(separator: ",")), \(features.first?.count ?? 0) features)")
+            print("measure it: emlab judge validate --judge probe:\(out)")
         }
     }
 }
