@@ -35,13 +35,15 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], path: "Sources/ModelStore"),
+        // Chat datasets: JSONL loading and validation, seeded sampling, built-in generators.
+        .target(name: "Datasets", dependencies: ["Tokenizer"], path: "Sources/Datasets"),
         .target(name: "Bench", dependencies: ["Inference", "ModelStore"], path: "Sources/Bench"),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
         .target(name: "LanguageModels", dependencies: ["Inference", "Tokenizer", "ModelStore"],
                 path: "Sources/LanguageModels"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels",
+            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tokenizer", "GGUF", "TestSupport"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizer"], path: "Tests/DatasetsTests"),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),
     ]
