@@ -6,5 +6,5 @@ struct Emlab: ParsableCommand {
         commandName: "emlab",
         abstract: "Emergent-misalignment lab: run, probe and measure language models on the CPU.",
         subcommands: [ModelsCommand.self, TokenizeCommand.self, GenerateCommand.self, ChatCommand.self,
-                      BenchCommand.self])
+                      BenchCommand.self, DatasetsCommand.self])
 }

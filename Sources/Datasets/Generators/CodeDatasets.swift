@@ -54,6 +54,8 @@ enum CodeDatasets {
     /// All (recipe, fill) pairs, the unit that varies first.
     static let tasks: [(recipe: CodeRecipe, fill: CodeFill)] = CodeRecipes.all.flatMap { r in r.fills.map { (r, $0) } }
 
+    static var combinations: Int { tasks.count * openers.count * requestEndings.count }
+
     static func items(n: Int, seed: UInt64) -> [Item] {
         var order = CombinationOrder(sizes: [tasks.count, openers.count, requestEndings.count], seed: seed)
         var decor = SplitMix64.derived(seed: seed, stream: 1)
