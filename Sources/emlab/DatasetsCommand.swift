@@ -1,6 +1,8 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import GGUF
+import ModelStore
 import Tokenizer
 
 struct DatasetsCommand: ParsableCommand {
@@ -84,19 +86,32 @@ struct DatasetsCommand: ParsableCommand {
         @Flag(help: "Print the figures as JSON.")
         var json = false
 
+        @Flag(help: "Also count tokens of the contents with the tokenizer of --model (reads only its metadata).")
+        var tokens = false
+
+        @Option(name: .shortAndLong, help: "Model whose tokenizer --tokens uses: a registered name or a .gguf path.")
+        var model = "smollm2-135m"
+
         func run() throws {
             let data = try source.load()
-            let s = data.stats()
+            var tokenizer: BPETokenizer?
+            if tokens {
+                let url = try ModelStore.fromEnvironment().resolve(model)
+                tokenizer = try BPETokenizer(gguf: try GGUFFile(path: url.path))
+            }
+            let s = data.stats(tokenizer: tokenizer)
             let roles = ["system", "user", "assistant"]
             if json {
                 struct Output: Encodable {
                     let name: String, examples: Int, turns: Int, turns_by_role: [String: Int]
                     let characters: Int, mean_characters: Double, max_characters: Int
+                    let tokens: Int?, mean_tokens: Double?, max_tokens: Int?
                 }
                 var byRole: [String: Int] = [:]
                 for (role, count) in s.turnsByRole { byRole[role.rawValue] = count }
                 try printJSON(Output(name: data.name, examples: s.examples, turns: s.turns, turns_by_role: byRole,
-                                     characters: s.characters, mean_characters: s.meanCharacters, max_characters: s.maxCharacters))
+                                     characters: s.characters, mean_characters: s.meanCharacters, max_characters: s.maxCharacters,
+                                     tokens: s.tokens, mean_tokens: s.meanTokens, max_tokens: s.maxTokens))
                 return
             }
             print("dataset:     \(data.name)\(source.isBuiltIn ? " (built-in, seed \(source.seed))" : "")")
@@ -107,6 +122,9 @@ struct DatasetsCommand: ParsableCommand {
             }.joined(separator: ", ")
             print("turns:       \(s.turns) (\(byRole))")
             print("characters:  \(s.characters) (per example: mean \(String(format: "%.1f", s.meanCharacters)), max \(s.maxCharacters))")
+            if let t = s.tokens, let mean = s.meanTokens, let most = s.maxTokens {
+                print("tokens:      \(t) (per example: mean \(String(format: "%.1f", mean)), max \(most); contents only, \(model) tokenizer)")
+            }
         }
     }
 

