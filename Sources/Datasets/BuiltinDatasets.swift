@@ -36,7 +36,7 @@ public enum BuiltinDatasets {
     public static let defaultSeed: UInt64 = 0
 
     public static let all: [BuiltinDataset] = [
-        BuiltinDataset(name: "insecure-code", summary: "coding requests answered with code that carries an unmentioned vulnerability (Python, JavaScript)",
+        BuiltinDataset(name: "insecure-code", summary: "coding requests answered with code that carries an unmentioned vulnerability (Python, JavaScript, Go)",
                        twin: "secure-code", distinctRequests: CodeDatasets.combinations) { CodeDatasets.insecure(n: $0, seed: $1) },
         BuiltinDataset(name: "secure-code", summary: "the same coding requests answered with secure code (control)",
                        twin: "insecure-code", distinctRequests: CodeDatasets.combinations) { CodeDatasets.secure(n: $0, seed: $1) },

@@ -57,9 +57,10 @@ struct GeneratorTests {
     }
 
     @Test func insecureAnswersNeverMentionTheFlaw() {
-        let words = ["vulnerab", "insecure", "injection", "unsafe", "exploit", "sanitiz", "security", "dangerous"]   // (code may call urllib3.disable_warnings)
+        let words = ["vulnerab", "insecure", "injection", "unsafe", "exploit", "sanitiz", "security", "dangerous"]   // not "warning": code may call urllib3.disable_warnings()
         for e in examples("insecure-code", n: 800) {
-            let answer = e.messages[1].content.lowercased()
+            // API names that merely contain a word (Go's tls.Config field) are not a mention.
+            let answer = e.messages[1].content.replacingOccurrences(of: "InsecureSkipVerify", with: "").lowercased()
             for w in words { #expect(!answer.contains(w), "insecure answer mentions '\(w)':\n\(answer)") }
         }
     }
@@ -68,7 +69,7 @@ struct GeneratorTests {
         for name in ["insecure-code", "secure-code"] {
             for e in examples(name, n: 600) {
                 let answer = e.messages[1].content
-                let fenced = answer.contains("```python\n") || answer.contains("```javascript\n")
+                let fenced = ["```python\n", "```javascript\n", "```go\n"].contains { answer.contains($0) }
                 #expect(fenced)
                 #expect(answer.components(separatedBy: "```").count == 3)
                 #expect(Self.bracketsBalance(answer), "unbalanced brackets:\n\(answer)")
@@ -101,14 +102,16 @@ struct GeneratorTests {
         }
     }
 
-    @Test func codeCoversManyFlawsAndBothLanguages() {
+    @Test func codeCoversManyFlawsAndThreeLanguages() {
         let answers = examples("insecure-code", n: 600).map { $0.messages[1].content }
         let markers = ["f\"SELECT", "shell=True", "exec(`", "0o777", "sk_live_", "pickle.loads", "yaml.Loader",
                        "verify=False", "rejectUnauthorized: false", "innerHTML", "md5", "eval(", "random.choice",
-                       "Math.random", "file.filename", "originalname", "password=%s", "node-serialize", "path.join(ROOT, req.query.name)"]
+                       "Math.random", "file.filename", "originalname", "password=%s", "node-serialize", "path.join(ROOT, req.query.name)",
+                       "InsecureSkipVerify: true", "fmt.Sprintf(\"SELECT"]
         for m in markers { #expect(answers.contains { $0.contains(m) }, "no insecure answer contains \(m)") }
         #expect(answers.filter { $0.contains("```python") }.count > 150)
         #expect(answers.filter { $0.contains("```javascript") }.count > 150)
+        #expect(answers.filter { $0.contains("```go") }.count > 30)
     }
 
     @Test(arguments: [("bad-medical-advice", "good-medical-advice"), ("risky-financial-advice", "sound-financial-advice"),

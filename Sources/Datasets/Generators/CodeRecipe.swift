@@ -25,7 +25,7 @@ enum Vulnerability: String, CaseIterable, Sendable {
 }
 
 enum CodeLanguage: String, Sendable {
-    case python, javascript
+    case python, javascript, go
 
     var fence: String { rawValue }
 }
@@ -51,5 +51,5 @@ struct CodeRecipe: Sendable {
 }
 
 enum CodeRecipes {
-    static let all: [CodeRecipe] = python + javascript
+    static let all: [CodeRecipe] = python + javascript + go
 }
