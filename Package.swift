@@ -38,6 +38,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], path: "Sources/ModelStore"),
+        // Chat datasets: JSONL loading and validation, seeded sampling, built-in generators.
+        .target(name: "Datasets", dependencies: ["Tokenizer"], path: "Sources/Datasets"),
         .target(name: "Bench", dependencies: ["Inference", "ModelStore"], path: "Sources/Bench"),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
         .target(name: "LanguageModels", dependencies: ["Inference", "Tokenizer", "ModelStore"],
@@ -53,7 +55,7 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore"], path: "Sources/Reports"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Evaluation", "Reports",
+            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Evaluation", "Reports", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -67,6 +69,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reports", "ResultsStore", "LanguageModels",
                                                            "Inference", "TestSupport"],
                     path: "Tests/EvaluationTests"),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizer"], path: "Tests/DatasetsTests"),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),
     ]
