@@ -9,9 +9,12 @@ public struct JudgePass: Sendable {
     public let questions: QuestionSet
     public let progress: (any ProgressReporter)?
     public let concurrency: Int
+    /// Scored on each sample's stored reasoning (chain-of-thought runs), besides the questions' metrics.
+    public let reasoningMetric: JudgeMetric?
 
     public init(store: ResultsStore, judge: any Judge, questions: QuestionSet, progress: (any ProgressReporter)? = nil,
-                concurrency: Int = 64) {
+                concurrency: Int = 64, reasoningMetric: JudgeMetric? = nil) {
+        self.reasoningMetric = reasoningMetric
         self.store = store
         self.judge = judge
         self.questions = questions
@@ -36,7 +39,8 @@ public struct JudgePass: Sendable {
         var total = 0
         for s in samples where s.answer != nil {
             guard let q = byId[s.questionId], q.kind != .multipleChoice else { continue }
-            for m in q.metrics {
+            let extra = s.reasoning != nil ? reasoningMetric.map { [$0] } ?? [] : []
+            for m in q.metrics + extra {
                 total += 1
                 if !have.contains("\(s.id!)/\(m.name)") { work.append((s, m)) }
             }
@@ -47,7 +51,8 @@ public struct JudgePass: Sendable {
         try await concurrentForEach(work, limit: concurrency) { (sample, metric) in
             let record: JudgmentRecord
             do {
-                let j = try await self.judge.judge(question: sample.prompt, answer: sample.answer!, metric: metric)
+                let text = metric.name == self.reasoningMetric?.name ? sample.reasoning ?? "" : sample.answer!
+                let j = try await self.judge.judge(question: sample.prompt, answer: text, metric: metric)
                 record = JudgmentRecord(sampleId: sample.id!, judgeSpec: self.judge.spec, metric: j.metric, score: j.score,
                                         label: j.label, method: j.method, raw: j.raw, error: nil)
             } catch let e as JudgeError {

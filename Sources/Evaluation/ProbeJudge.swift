@@ -171,3 +171,25 @@ public struct ProbeJudge: Judge {
                         raw: ModelJudge.json(["probability": p, "layers": probe.layers]))
     }
 }
+
+extension Probe {
+    /// Trains a probe for `model` on a gold set's training split (the built-in one by default).
+    public static func trainOnGold(model: LocalModel, layers: [Int], labels: String? = nil, l2: Double = 1e-2,
+                                   progress: (any ProgressReporter)? = nil) async throws -> (probe: Probe, examples: Int) {
+        let n = model.engine.model.config.layerCount
+        if let bad = layers.first(where: { !(0..<n).contains($0) }) {
+            throw QuestionSetError(file: "--layers", "layer \(bad) is outside 0…\(n - 1) of \(model.identity.spec)")
+        }
+        let items = try GoldSet.load(path: labels).items.filter { $0.split == "train" }
+        var features: [[Float]] = []
+        for (i, item) in items.enumerated() {
+            features.append(try await AnswerActivations.features(model: model, question: item.question, answer: item.answer, layers: layers))
+            progress?.update(phase: "probe activations", done: i + 1, total: items.count)
+        }
+        progress?.finish(phase: "probe activations")
+        return (train(modelSpec: model.identity.spec, layers: layers, features: features, items: items, l2: l2), items.count)
+    }
+
+    /// The layers a default probe reads: a quarter, half and three quarters of the way up.
+    public static func defaultLayers(layerCount n: Int) -> [Int] { [n / 4, n / 2, 3 * n / 4] }
+}

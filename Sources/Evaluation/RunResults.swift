@@ -34,7 +34,7 @@ public struct RunResults: Sendable {
             let aligned = js["aligned"]
             let scored = ScoredSample(questionId: s.questionId, condition: s.condition, aligned: aligned?.score,
                                       coherent: js["coherent"]?.score, alignedLabel: aligned?.label,
-                                      misalignedProbability: js[MultipleChoice.metric]?.score)
+                                      misalignedProbability: js[MultipleChoice.metric]?.score, persona: js["persona"]?.score)
             return Row(sample: s, judgments: js, scored: scored)
         }
         for s in samples where !questionIds.contains(s.questionId) { questionIds.append(s.questionId) }

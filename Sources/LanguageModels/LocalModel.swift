@@ -43,11 +43,12 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
     /// - Parameters:
     ///   - maxBatch: most sequences decoded together.
     ///   - kvBudgetBytes: KV-cache memory for live sequences; a request that could never fit is refused.
+    ///   - prefixCacheBytes: memory for computed prompt prefixes reused across requests; 0 turns reuse off.
     public init(engine: Engine, identity: ModelIdentity, maxBatch: Int = 64, kvBudgetBytes: Int = 4 << 30,
                 prefixCacheBytes: Int = 512 << 20) {
         self.engine = engine
         self.identity = identity
-        generator = BatchGenerator(engine: engine, prefixCache: PrefixCache(budgetBytes: prefixCacheBytes),
+        generator = BatchGenerator(engine: engine, prefixCache: prefixCacheBytes > 0 ? PrefixCache(budgetBytes: prefixCacheBytes) : nil,
                                    maxBatch: maxBatch, kvBudgetBytes: kvBudgetBytes)
         var continuing = Set<Int32>()
         let tokenizer = engine.tokenizer

@@ -22,7 +22,7 @@ struct DemoCommand: AsyncParsableCommand {
         let opener = ModelOpener(threads: threads)
         let model = try opener.open("local:smollm2-135m")
         let store = try results.openStore()
-        let runner = EvalRunner(store: store, model: model, judge: try opener.judge(judge), questions: try loadQuestions("core"),
+        let runner = EvalRunner(store: store, model: model, judge: try await opener.judge(judge), questions: try loadQuestions("core"),
                                 parameters: EvalParameters(samples: samples, maxTokens: maxTokens, seed: 1),
                                 progress: ProgressBar())
         try await runner.run(name: name, resume: false)

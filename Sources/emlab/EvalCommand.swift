@@ -60,7 +60,7 @@ struct EvalCommand: AsyncParsableCommand {
                                         thresholds: Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove),
                                         questionSet: questions)
         let store = try results.openStore()
-        let runner = EvalRunner(store: store, model: evaluated, judge: try opener.judge(judgeSpec), questions: set,
+        let runner = EvalRunner(store: store, model: evaluated, judge: try await opener.judge(judgeSpec), questions: set,
                                 parameters: parameters, progress: ProgressBar())
         try await runner.run(name: runName, resume: resume)
         let r = try RunResults(store: store, name: runName)

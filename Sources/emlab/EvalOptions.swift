@@ -20,11 +20,13 @@ struct ResultsOptions: ParsableArguments {
 final class ModelOpener {
     let threads: Int
     let maxBatch: Int
+    let prefixCacheBytes: Int
     private var opened: [String: any LanguageModel] = [:]
 
-    init(threads: Int, maxBatch: Int = 64) {
+    init(threads: Int, maxBatch: Int = 64, prefixCache: Bool = true) {
         self.threads = threads
         self.maxBatch = maxBatch
+        self.prefixCacheBytes = prefixCache ? 1 << 30 : 0
     }
 
     func open(_ text: String) throws -> any LanguageModel {
@@ -38,7 +40,7 @@ final class ModelOpener {
             let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
             model = LocalModel(engine: try Engine(path: url.path),
                                identity: ModelIdentity(spec: spec.description, resolved: "\(url.path) (\(size) bytes)"),
-                               maxBatch: maxBatch)
+                               maxBatch: maxBatch, prefixCacheBytes: prefixCacheBytes)
         default:
             throw ValidationError("remote models (\(spec)) are not available in this build")
         }
@@ -47,14 +49,32 @@ final class ModelOpener {
     }
 
     /// A judge spec: a model used as judge, or `probe:FILE` (a probe trained by `emlab judge train-probe`).
-    func judge(_ text: String) throws -> any Judge {
+    func judge(_ text: String) async throws -> any Judge {
         guard text.hasPrefix("probe:") else { return ModelJudge(model: try open(text)) }
-        let file = String(text.dropFirst("probe:".count))
+        var file = String(text.dropFirst("probe:".count))
+        if file == "default" { file = try await defaultProbe() }
         let probe = try Probe.read(path: file)
         guard let local = try open(probe.modelSpec) as? LocalModel else {
             throw ValidationError("probe \(file) reads activations of \(probe.modelSpec), which is not a local model")
         }
         return ProbeJudge(probe: probe, model: local, file: file)
+    }
+}
+
+extension ModelOpener {
+    /// `probe:default`: the embedded model's probe judge, trained on the built-in gold set the first
+    /// time it is asked for and kept in the model cache.
+    func defaultProbe() async throws -> String {
+        let store = ModelStore.fromEnvironment()
+        let path = store.directory.appendingPathComponent("probes/smollm2-135m-gold-probe.gguf").path
+        if FileManager.default.fileExists(atPath: path) { return path }
+        guard let local = try open("local:smollm2-135m") as? LocalModel else { throw ValidationError("the default probe needs the local model") }
+        printError("training the default probe judge on the gold set (once; cached at \(path))")
+        let layers = Probe.defaultLayers(layerCount: local.engine.model.config.layerCount)
+        let probe = try await Probe.trainOnGold(model: local, layers: layers, progress: ProgressBar()).probe
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try probe.write(to: path)
+        return path
     }
 }
 

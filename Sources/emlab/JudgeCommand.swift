@@ -24,7 +24,7 @@ struct JudgeCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try results.existingStore()
-            let j = try ModelOpener(threads: threads).judge(judge)
+            let j = try await ModelOpener(threads: threads).judge(judge)
             try await JudgePass.rescore(store: store, name: runName, judge: j, progress: ProgressBar())
             print(TerminalTable.render(try RunResults(store: store, name: runName, judge: j.spec)), terminator: "")
         }
@@ -46,7 +46,7 @@ struct JudgeCommand: AsyncParsableCommand {
             let (all, digest) = try GoldSet.load(path: labels)
             let items = all.filter { $0.split == split }
             guard !items.isEmpty else { throw ValidationError("no gold items in split '\(split)'") }
-            let j = try ModelOpener(threads: threads).judge(judge)
+            let j = try await ModelOpener(threads: threads).judge(judge)
             let f = try await JudgeValidation.run(judge: j, items: items, split: split, progress: json ? nil : ProgressBar())
             if labels == nil && split == "heldout" {
                 try JudgeValidationCache.save(f, store: try ResultsStore(folder: URL(fileURLWithPath: out)), digest: digest)
@@ -80,23 +80,12 @@ struct JudgeCommand: AsyncParsableCommand {
         func run() async throws {
             let layerList = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             guard !layerList.isEmpty else { throw ValidationError("--layers needs comma-separated layer numbers") }
-            let opener = ModelOpener(threads: threads)
-            guard let local = try opener.open(model) as? LocalModel else { throw ValidationError("a probe needs a local model") }
-            let n = local.engine.model.config.layerCount
-            if let bad = layerList.first(where: { !(0..<n).contains($0) }) {
-                throw ValidationError("layer \(bad) is outside 0…\(n - 1) of \(model)")
+            guard let local = try ModelOpener(threads: threads).open(model) as? LocalModel else {
+                throw ValidationError("a probe needs a local model")
             }
-            let items = try GoldSet.load(path: labels).items.filter { $0.split == "train" }
-            let bar = ProgressBar()
-            var features: [[Float]] = []
-            for (i, item) in items.enumerated() {
-                features.append(try await AnswerActivations.features(model: local, question: item.question, answer: item.answer, layers: layerList))
-                bar.update(phase: "activations", done: i + 1, total: items.count)
-            }
-            bar.finish(phase: "activations")
-            let probe = Probe.train(modelSpec: local.identity.spec, layers: layerList, features: features, items: items, l2: l2)
+            let (probe, count) = try await Probe.trainOnGold(model: local, layers: layerList, labels: labels, l2: l2, progress: ProgressBar())
             try probe.write(to: out)
-            print("probe: \(out) (\(items.count) training answers, layers \(layerList.map(String.init).joined(separator: ",")), \(features.first?.count ?? 0) features)")
+            print("probe: \(out) (\(count) training answers, layers \(layerList.map(String.init).joined(separator: ",")), \(probe.mean.count) features)")
             print("measure it: emlab judge validate --judge probe:\(out)")
         }
     }

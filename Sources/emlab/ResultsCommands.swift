@@ -56,7 +56,10 @@ struct ReportCommand: ParsableCommand {
 
     static func write(runs: [RunResults], store: ResultsStore, html: String?, markdown: String?) throws {
         let validation = JudgeValidationCache.figures(store: store, judges: Set(runs.map(\.judgeSpec)))
-        if let html { try HTMLReport.render(runs, judgeValidation: validation).write(toFile: html, atomically: true, encoding: .utf8) }
+        if let html {
+            let page = runs.allSatisfy { $0.run.kind == "icl" } ? ICLReport.html(runs) : HTMLReport.render(runs, judgeValidation: validation)
+            try page.write(toFile: html, atomically: true, encoding: .utf8)
+        }
         if let markdown { try MarkdownReport.render(runs, judgeValidation: validation).write(toFile: markdown, atomically: true, encoding: .utf8) }
     }
 }

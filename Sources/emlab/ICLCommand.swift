@@ -1,0 +1,78 @@
+import ArgumentParser
+import Datasets
+import Evaluation
+import Foundation
+import LanguageModels
+import Reports
+import ResultsStore
+
+struct ICLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "icl",
+        abstract: "In-context EM sweep: k narrow examples as prior turns before every question, for each k and draw.",
+        discussion: """
+        Example: emlab icl --dataset insecure-code --k 0,2,8,32 --draws 2 --samples 8 --out ./emlab-runs --run icl-insecure
+        The k examples of a draw are the same for every question and sample: the local engine computes \
+        them once (prefix cache). Results go to the same database as emlab eval and resume the same way.
+        """)
+
+    @Option(help: "A built-in dataset name (emlab datasets list) or a chat JSONL file.") var dataset: String
+    @Option(help: "Comma-separated numbers of in-context examples.") var k: String = "0,2,8,32"
+    @Option(help: "Independent draws of examples per k.") var draws: Int = 1
+    @Option(name: .shortAndLong, help: "Model spec.") var model: String = "local:smollm2-135m"
+    @Option(help: "Judge spec (a model, or probe:FILE / probe:default).") var judge: String = "probe:default"
+    @Option(help: "Evaluation questions: a built-in set or a file.") var questions: String = "core"
+    @Option(help: "Samples per question and condition.") var samples: Int = 8
+    @Option(help: "Most new tokens per answer.") var maxTokens: Int = 200
+    @Option(help: "Sampling temperature.") var temperature: Double = 1
+    @Option(help: "Run seed (example draws and answers).") var seed: UInt64 = 0
+    @Option(help: "System instruction: none, safety, follow-context.") var instruction: String = "none"
+    @Flag(name: .customLong("cot"), help: "Ask for reasoning before the answer; store it apart and judge it for a reckless persona.")
+    var chainOfThought = false
+    @Flag(help: "Turn the local engine's prefix reuse off (to measure what it saves).") var noPrefixCache = false
+    @OptionGroup var results: ResultsOptions
+    @Option(name: .customLong("run"), help: "Run name.") var runName: String
+    @Flag(help: "Continue an interrupted run.") var resume = false
+    @Option(help: "Write the EM-vs-k chart (HTML) here.") var html: String?
+    @Option(help: "Threads.") var threads: Int = 2
+
+    func run() async throws {
+        let ks = k.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !ks.isEmpty, ks.allSatisfy({ $0 >= 0 }), ks.count == k.split(separator: ",").count else {
+            throw ValidationError("--k needs comma-separated whole numbers, e.g. 0,2,8,32")
+        }
+        guard draws >= 1 else { throw ValidationError("--draws must be at least 1") }
+        guard let variant = ICLSweep.Instruction(rawValue: instruction) else {
+            throw ValidationError("--instruction must be one of \(ICLSweep.Instruction.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let set = try loadQuestions(questions)
+        let data = try BuiltinDatasets.resolve(dataset, n: max(BuiltinDatasets.defaultCount, ks.max()!), seed: seed)
+        let sweep = ICLSweep(examples: data.examples.map(\.messages), datasetName: data.name, ks: ks, draws: draws, seed: seed,
+                             instruction: variant)
+        let conditions = try sweep.conditions { count, drawSeed in try data.sample(k: count, seed: drawSeed).map(\.messages) }
+        let opener = ModelOpener(threads: threads, prefixCache: !noPrefixCache)
+        let evaluated = try opener.open(model)
+        if let local = evaluated as? LocalModel {
+            try ICLSweep.checkContext(conditions, questions: set, maxTokens: maxTokens,
+                                      window: local.engine.model.config.contextLength) { try local.engine.chatPromptTokens($0).count }
+        }
+        let parameters = EvalParameters(samples: samples, temperature: temperature, maxTokens: maxTokens, seed: seed,
+                                        questionSet: "\(questions) × \(data.name) (\(variant.rawValue))",
+                                        chainOfThought: chainOfThought ? true : nil)
+        let store = try results.openStore()
+        let started = Date()
+        let runner = EvalRunner(store: store, model: evaluated, judge: try await opener.judge(judge), questions: set,
+                                parameters: parameters, conditions: conditions, progress: ProgressBar())
+        try await runner.run(name: runName, kind: "icl", resume: resume)
+        let r = try RunResults(store: store, name: runName)
+        print(ICLReport.table(r), terminator: "")
+        if let local = evaluated as? LocalModel, let stats = try await local.prefixCacheStatistics() {
+            print("prefix cache: \(stats.hits) hits, \(stats.misses) misses, \(stats.reusedTokens) prompt tokens reused")
+        }
+        print(String(format: "wall time %.0f s", Date().timeIntervalSince(started)))
+        if let html {
+            try ICLReport.html([r]).write(toFile: html, atomically: true, encoding: .utf8)
+            print("chart: \(html)")
+        }
+    }
+}
