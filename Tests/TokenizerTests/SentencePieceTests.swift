@@ -41,8 +41,9 @@ struct SentencePieceTinyTests {
         #expect(tok.encode("abc") == [id("abc")])
         // "ab": only one pair.
         #expect(tok.encode("ab") == [id("ab")])
-        // Spaces become ▁; "▁a" merges, then "b" stays alone ("▁ab" is no token).
-        #expect(tok.encode(" ab") == [id("▁a"), id("b")])
+        // Spaces become ▁. " ab": "ab" (-5) beats "▁a" (-6); " ac": only "▁a" is a token.
+        #expect(tok.encode(" ab") == [id("▁"), id("ab")])
+        #expect(tok.encode(" ac") == [id("▁a"), id("c")])
         // Two spaces: "▁▁" is a token.
         #expect(tok.encode("  c") == [id("▁▁"), id("c")])
     }
@@ -79,7 +80,7 @@ struct SentencePieceTinyTests {
     @Test func spacePrefixFollowsSpecialTokens() throws {
         let tok = try Self.vocabulary(addSpacePrefix: true)
         let id = { Self.id(tok, $0) }
-        #expect(tok.encode("ab") == [id("▁a"), id("b")])
+        #expect(tok.encode("ac") == [id("▁a"), id("c")])
         // After a special token the next fragment gets the prefix again.
         #expect(tok.encode("a<nl>a") == [id("▁a"), 3, id("▁a")])
     }
