@@ -116,6 +116,37 @@ struct GemmaFloat64Tests {
             let llamaTop10 = (0..<10).map { abs(Double(ref.top10[$0].logit) - exact[$0]) }.max()!
             let llamaMean = (0..<10).map { Double(ref.top10[$0].logit) - exact[$0] }.reduce(0, +) / 10
             let engineSample = sample.indices.map { abs(Double(ours[sample[$0]]) - exact[$0]) }.max()!
+            // The same prompt with every product on the 8-bit-activation kernels (as llama.cpp
+            // computes prompts too): where its first-step logits lie against llama.cpp's and exact.
+            var kb = Batch()
+            kb.independentRows = true
+            kb.append(ref.promptIds, to: engine.model.newSequence())
+            let kh = Hooks()
+            kh.capture(.residualOut(layer: engine.model.config.layerCount - 1))
+            let kernels = Array(try engine.model.forward(kb, hooks: kh))
+            // The same residual through a float head (dequantized rows, float activations).
+            let resid = kh.captured[.residualOut(layer: engine.model.config.layerCount - 1)]!.last!.map(Double.init)
+            let onw = engine.file.tensor(named: "output_norm.weight")!
+            let onp = engine.file.data(for: onw).baseAddress!.assumingMemoryBound(to: Float.self)
+            let dd = resid.count
+            let rs = 1 / (resid.reduce(0) { $0 + $1 * $1 } / Double(dd) + 1e-6).squareRoot()
+            let normed = (0..<dd).map { resid[$0] * rs * Double(onp[$0]) }
+            let embd = engine.file.tensor(named: "token_embd.weight")!
+            let floatHead = (0..<10).map { i -> Double in
+                var f = [Float](repeating: 0, count: dd)
+                f.withUnsafeMutableBufferPointer {
+                    Dequantize.row(embd.type, engine.file.data(for: embd).baseAddress! + sample[i] * embd.type.byteCount(elements: dd), $0.baseAddress!, count: dd)
+                }
+                return (0..<dd).reduce(0.0) { $0 + Double(f[$1]) * normed[$1] }
+            }
+            let floatHeadVsExact = (0..<10).map { abs(floatHead[$0] - exact[$0]) }.max()!
+            print("[reference] \(ref.title.prefix(30)) kernels' last residual through a float head: top-10 vs float64 \(floatHeadVsExact)")
+            #expect(floatHeadVsExact < 1.0)
+            let kernelsVsLlama = (0..<10).map { abs(kernels[sample[$0]] - ref.top10[$0].logit) }.max()!
+            let kernelsVsExact = (0..<10).map { abs(Double(kernels[sample[$0]]) - exact[$0]) }.max()!
+            print("[reference] \(ref.title.prefix(30)) first step on the 8-bit kernels: top-10 vs llama.cpp \(kernelsVsLlama), vs float64 \(kernelsVsExact)")
+            #expect(kernelsVsExact < 1.0)
+
             // The decode path (8-bit activations in every product, as llama.cpp computes everything):
             // one more token through the KV cache, against the exact logits of the longer prompt.
             let next = ref.steps[0].id

@@ -130,8 +130,9 @@ struct GemmaTests {
 
     /// Log-probabilities of a continuation match one-by-one decoding. Scoring runs the continuation
     /// through the prompt path (float products), decoding through the 8-bit-activation kernels; on
-    /// this model the two differ by up to ~0.9 in single logits (kvCacheEqualsRecomputation), ~0.07
-    /// in these log-probabilities.
+    /// this model the two differ by up to ~0.9 in single logits (kvCacheEqualsRecomputation) and by
+    /// 0.07-0.19 in these log-probabilities (the 8-bit path is 0.2-0.3 from float64 on a first step,
+    /// GemmaFloat64Tests).
     @Test func scoring() throws {
         let gen = BatchGenerator(engine: Self.engine)
         let prompt: [Int32] = [2, 818, 5279, 529, 7001, 563]
@@ -142,7 +143,7 @@ struct GemmaTests {
         for (k, t) in answer.enumerated() {
             let z = log(logits.map { exp(Double($0)) }.reduce(0, +))
             let expected = Float(Double(logits[Int(t)]) - z)
-            #expect(abs(lp[k] - expected) < 0.15, "token \(k): \(lp[k]) vs \(expected)")
+            #expect(abs(lp[k] - expected) < 0.25, "token \(k): \(lp[k]) vs \(expected)")
             var b = Batch()
             b.append([t], to: seq)
             logits = Array(try Self.engine.model.forward(b, hooks: nil))
