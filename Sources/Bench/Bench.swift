@@ -13,6 +13,9 @@ public struct ReferenceFigures: Sendable {
         case "smollm2-135m":
             return ReferenceFigures(pp512: [1: 116, 2: 219], tg128: [1: 60, 2: 85],
                                     batched: [1: 92, 8: 147, 32: 145, 64: 140])
+        case "gemma3-270m":
+            return ReferenceFigures(pp512: [1: 166, 2: 260], tg128: [1: 23.6, 2: 37.8],
+                                    batched: [1: 49, 8: 93, 32: 121, 64: 131])
         default:
             return nil
         }

@@ -55,6 +55,35 @@ public func loadModel(_ file: GGUFFile) throws -> any CausalLM {
     let arch = file["general.architecture"]?.stringValue ?? "(none)"
     switch arch {
     case "llama": return try LlamaModel(file: file)
+    case "gemma3": return try Gemma3Model(file: file)
     default: throw ModelError.unsupportedArchitecture(arch)
     }
+}
+
+/// Checks token ids, positions and capacity before anything is written.
+func validateBatch(_ batch: Batch, config: ModelConfig) throws {
+    guard batch.tokens.count == batch.positions.count, batch.tokens.count == batch.sequences.count else {
+        throw ModelError.invalidBatch("tokens, positions and sequences differ in length")
+    }
+    guard batch.count > 0 else { throw ModelError.invalidBatch("empty batch") }
+    for r in batch.logitRows where r < 0 || r >= batch.count {
+        throw ModelError.invalidBatch("logit row \(r) outside the batch")
+    }
+    var next: [ObjectIdentifier: Int] = [:]
+    for r in 0..<batch.count {
+        let tok = batch.tokens[r]
+        if tok < 0 || Int(tok) >= config.vocabularySize {
+            throw ModelError.invalidToken(tok, vocabulary: config.vocabularySize)
+        }
+        let s = batch.sequences[r], id = ObjectIdentifier(s)
+        let expected = next[id] ?? s.length
+        guard batch.positions[r] == expected else {
+            throw ModelError.invalidBatch("row \(r) is at position \(batch.positions[r]); its sequence continues at \(expected)")
+        }
+        guard expected < config.contextLength else {
+            throw ModelError.contextOverflow(requested: expected + 1, capacity: config.contextLength)
+        }
+        next[id] = expected + 1
+    }
+    for r in 0..<batch.count { batch.sequences[r].ensureCapacity(next[ObjectIdentifier(batch.sequences[r])]!) }
 }

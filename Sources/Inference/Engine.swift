@@ -33,7 +33,7 @@ public final class Engine: @unchecked Sendable {
     public init(file: GGUFFile) throws {
         self.file = file
         model = try loadModel(file)
-        tokenizer = try BPETokenizer(gguf: file)
+        tokenizer = try loadTokenizer(gguf: file)
         chatTemplate = try? ChatTemplate(templateSource: file["tokenizer.chat_template"]?.stringValue)
         var stops = tokenizer.endOfGenerationIds
         if let t = chatTemplate, let id = tokenizer.id(forSpecial: t.endOfTurn) { stops.insert(id) }
@@ -47,8 +47,10 @@ public final class Engine: @unchecked Sendable {
     /// The chat template, or an error that says the model has none.
     public func requireChatTemplate() throws -> ChatTemplate {
         guard let t = chatTemplate else {
-            let source = file["tokenizer.chat_template"]?.stringValue
-            // Re-run detection to surface its error (unknown template vs. none at all).
+            // A base model (no template at all) is told apart from an unrecognized template.
+            guard let source = file["tokenizer.chat_template"]?.stringValue, !source.isEmpty else {
+                throw EngineError.noChatTemplate
+            }
             _ = try ChatTemplate(templateSource: source)
             throw EngineError.noChatTemplate
         }

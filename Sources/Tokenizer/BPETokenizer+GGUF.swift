@@ -25,6 +25,21 @@ extension BPETokenizer {
     }
 }
 
+/// The tokenizer a GGUF file declares in `tokenizer.ggml.model`: `gpt2` (byte-level BPE) or
+/// `llama` (SentencePiece).
+public func loadTokenizer(gguf: GGUFFile) throws -> any Tokenizer {
+    try loadTokenizer(metadata: gguf.metadata)
+}
+
+public func loadTokenizer(metadata: [String: GGUFValue]) throws -> any Tokenizer {
+    let model = try MetadataReader(metadata).string("tokenizer.ggml.model")
+    switch model {
+    case "gpt2": return try BPETokenizer(metadata: metadata)
+    case "llama": return try SentencePieceTokenizer(metadata: metadata)
+    default: throw TokenizerError.unsupportedModel(model)
+    }
+}
+
 /// Typed access to metadata with errors that name the key.
 struct MetadataReader {
     let metadata: [String: GGUFValue]
@@ -49,6 +64,12 @@ struct MetadataReader {
     func optionalInts(_ key: String) throws -> [Int]? {
         guard let v = metadata[key] else { return nil }
         guard let a = v.intArray else { throw TokenizerError.wrongMetadataType(key: key, expected: "an array of integers") }
+        return a
+    }
+
+    func optionalFloats(_ key: String) throws -> [Float]? {
+        guard let v = metadata[key] else { return nil }
+        guard let a = v.floatArray else { throw TokenizerError.wrongMetadataType(key: key, expected: "an array of numbers") }
         return a
     }
 

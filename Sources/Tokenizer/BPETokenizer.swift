@@ -23,18 +23,10 @@ public final class BPETokenizer: Tokenizer {
     /// Token id of each byte's single-character spelling (-1 if the vocabulary lacks it).
     private let byteTokens: [Int32]
     private let merges: MergeTable
-    /// Special tokens as UTF-8, longest first: what the special-token pass looks for.
-    private let specials: [(id: Int32, bytes: [UInt8], alwaysParsed: Bool)]
-    private let specialIds: [String: Int32]
+    private let specials: SpecialTokens
     /// Decoded bytes of every token, back to back; token i is `decoded[decodedStart[i]..<decodedStart[i+1]]`.
     private let decoded: [UInt8]
     private let decodedStart: [Int32]
-
-    /// Texts that end a turn in common chat formats; llama.cpp treats such control tokens as
-    /// end-of-generation too.
-    static let endOfTurnTexts: Set<String> = [
-        "<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>", "<EOT>",
-    ]
 
     /// - Parameters:
     ///   - tokens: vocabulary strings in GPT-2 byte-level spelling, index = id.
@@ -89,20 +81,8 @@ public final class BPETokenizer: Tokenizer {
         }
         self.merges = table
 
-        var specials: [(id: Int32, bytes: [UInt8], alwaysParsed: Bool)] = []
-        var specialIds: [String: Int32] = [:]
-        var eog = Set([eosId, eotId].compactMap { $0 })
-        for (i, type) in types.enumerated() where type == .control || type == .userDefined || type == .unknown {
-            let text = tokens[i]
-            specialIds[text] = Int32(i)
-            // llama.cpp splits out user-defined tokens even when special parsing is off.
-            if !text.isEmpty { specials.append((Int32(i), Array(text.utf8), type == .userDefined)) }
-            if type == .control && Self.endOfTurnTexts.contains(text) { eog.insert(Int32(i)) }
-        }
-        specials.sort { $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.id < $1.id }
-        self.specials = specials
-        self.specialIds = specialIds
-        self.endOfGenerationIds = eog
+        specials = SpecialTokens(tokens: tokens, types: types, eosId: eosId, eotId: eotId)
+        endOfGenerationIds = specials.endOfGeneration
 
         var decoded: [UInt8] = []
         var starts: [Int32] = [0]
@@ -130,7 +110,7 @@ public final class BPETokenizer: Tokenizer {
         id >= 0 && Int(id) < vocabularySize ? types[Int(id)] : .undefined
     }
 
-    public func id(forSpecial text: String) -> Int32? { specialIds[text] }
+    public func id(forSpecial text: String) -> Int32? { specials.ids[text] }
 
     public func appendBytes(of id: Int32, includeSpecial: Bool, to bytes: inout [UInt8]) {
         guard id >= 0 && Int(id) < vocabularySize else { return }
@@ -150,7 +130,7 @@ public final class BPETokenizer: Tokenizer {
         out.reserveCapacity(bytes.count / 3 + 1)
         var state = EncodeState()
         merges.withView { table in
-            for fragment in specialFragments(bytes, parseSpecial: parseSpecial) {
+            for fragment in specials.fragments(bytes, parseSpecial: parseSpecial) {
                 if fragment.token >= 0 {
                     out.append(fragment.token)
                 } else {
@@ -160,53 +140,6 @@ public final class BPETokenizer: Tokenizer {
             }
         }
         return out
-    }
-
-    // MARK: Stage 1: special tokens
-
-    struct Fragment {
-        var start: Int, end: Int
-        var token: Int32   // -1 for raw text
-    }
-
-    /// Cuts special-token texts out of `bytes`. Like llama.cpp, tokens are taken longest first over
-    /// the whole text (each later, shorter token is searched only in what is still raw text).
-    func specialFragments(_ bytes: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [Fragment] {
-        guard !bytes.isEmpty else { return [] }
-        var fragments = [Fragment(start: 0, end: bytes.count, token: -1)]
-        var next: [Fragment] = []
-        for special in specials where parseSpecial || special.alwaysParsed {
-            let pattern = special.bytes
-            let m = pattern.count
-            let first = pattern[0]
-            var changed = false
-            next.removeAll(keepingCapacity: true)
-            for f in fragments {
-                guard f.token < 0, f.end - f.start >= m else { next.append(f); continue }
-                // Every occurrence in this raw fragment, left to right.
-                var rawStart = f.start
-                var p = f.start
-                let last = f.end - m
-                while p <= last {
-                    if bytes[p] == first {
-                        var k = 1
-                        while k < m && bytes[p + k] == pattern[k] { k += 1 }
-                        if k == m {
-                            if p > rawStart { next.append(Fragment(start: rawStart, end: p, token: -1)) }
-                            next.append(Fragment(start: p, end: p + m, token: special.id))
-                            p += m
-                            rawStart = p
-                            changed = true
-                            continue
-                        }
-                    }
-                    p += 1
-                }
-                if rawStart < f.end { next.append(Fragment(start: rawStart, end: f.end, token: -1)) }
-            }
-            if changed { swap(&fragments, &next) }
-        }
-        return fragments
     }
 
     // MARK: Stages 2 and 3: pre-tokenizer and merges

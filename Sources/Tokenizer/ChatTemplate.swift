@@ -27,11 +27,18 @@ public enum ChatTemplate: Sendable, Equatable {
     /// insert a system turn with a fixed prompt when the conversation does not start with one.
     case chatML(defaultSystemPrompt: String?)
 
+    /// Gemma: `<start_of_turn>role\ncontent<end_of_turn>\n` per turn, the assistant's role named
+    /// `model`. Gemma has no system role: a system message's text is put in front of the first
+    /// other turn, followed by a blank line. BOS comes from the tokenizer, not from the text.
+    case gemma
+
     /// Recognises the family of a Jinja chat template.
     public init(templateSource: String?) throws {
         guard let source = templateSource, !source.isEmpty else { throw ChatTemplateError.missingTemplate }
         if source.contains("<|im_start|>") {
             self = .chatML(defaultSystemPrompt: Self.defaultSystemPrompt(inChatML: source))
+        } else if source.contains("<start_of_turn>") {
+            self = .gemma
         } else {
             throw ChatTemplateError.unrecognizedTemplate(start: String(source.prefix(120)))
         }
@@ -54,6 +61,7 @@ public enum ChatTemplate: Sendable, Equatable {
     public var endOfTurn: String {
         switch self {
         case .chatML: "<|im_end|>"
+        case .gemma: "<end_of_turn>"
         }
     }
 
@@ -97,6 +105,23 @@ public enum ChatTemplate: Sendable, Equatable {
             }
             if addGenerationPrompt { out += "<|im_start|>assistant\n" }
             return out
+        case .gemma:
+            var out = ""
+            var systemPrefix = ""
+            for (i, m) in messages.enumerated() {
+                if m.role == .system {
+                    systemPrefix += m.content + "\n\n"
+                    continue
+                }
+                out += "<start_of_turn>\(m.role == .assistant ? "model" : m.role.rawValue)\n" + systemPrefix + m.content
+                systemPrefix = ""
+                if leaveLastOpen && i == messages.count - 1 { return out }
+                out += "<end_of_turn>\n"
+            }
+            // A system message with no turn after it still reaches the model, as a user turn.
+            if !systemPrefix.isEmpty { out += "<start_of_turn>user\n\(systemPrefix.dropLast(2))<end_of_turn>\n" }
+            if addGenerationPrompt { out += "<start_of_turn>model\n" }
+            return out
         }
     }
 
@@ -124,7 +149,7 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Equatable {
         case .missingTemplate:
             "the model has no chat template (tokenizer.chat_template is absent or empty)"
         case .unrecognizedTemplate(let start):
-            "unrecognized chat template (supported: ChatML with <|im_start|>); it starts: \"\(start)\""
+            "unrecognized chat template (supported: ChatML with <|im_start|>, Gemma with <start_of_turn>); it starts: \"\(start)\""
         }
     }
 }

@@ -6,9 +6,9 @@ public enum TokenType: Int32, Sendable, CaseIterable {
 
 /// Text ⇄ token ids for one model's vocabulary.
 ///
-/// Implemented by `BPETokenizer` (GPT-2 style byte-level BPE) and meant to be implemented by a
-/// SentencePiece tokenizer too: a conformer supplies encoding and the bytes of each token; decoding,
-/// streaming and the convenience overloads are built on those.
+/// Implemented by `BPETokenizer` (GPT-2 style byte-level BPE) and `SentencePieceTokenizer`
+/// (`loadTokenizer(gguf:)` picks the one a file declares): a conformer supplies encoding and the
+/// bytes of each token; decoding, streaming and the convenience overloads are built on those.
 public protocol Tokenizer: Sendable {
     /// Number of entries in the vocabulary (valid ids are `0..<vocabularySize`).
     var vocabularySize: Int { get }
@@ -96,7 +96,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .wrongMetadataType(let key, let expected):
             "tokenizer metadata key '\(key)' is not \(expected)"
         case .unsupportedModel(let name):
-            "tokenizer.ggml.model '\(name)' is not supported by BPETokenizer (expected 'gpt2')"
+            "tokenizer.ggml.model '\(name)' is not supported here (emlab reads 'gpt2' byte-level BPE and 'llama' SentencePiece)"
         case .unsupportedPreTokenizer(let name):
             "tokenizer.ggml.pre '\(name)' is not supported (supported: \(PreTokenizer.supportedNames.joined(separator: ", ")))"
         case .emptyVocabulary:

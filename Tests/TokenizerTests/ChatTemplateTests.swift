@@ -17,6 +17,22 @@ struct ChatTemplateTests {
         #expect(try ChatTemplate(templateSource: plain) == .chatML(defaultSystemPrompt: nil))
     }
 
+    /// A Gemma-style template (our own minimal Jinja) is recognised by its turn markers.
+    @Test func gemmaTemplateIsRecognisedAndRendered() throws {
+        let source = "{{ bos_token }}{% for m in messages %}{{ '<start_of_turn>' + (m['role'] == 'assistant' and 'model' or m['role']) + '\n' + m['content'] + '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}"
+        let t = try ChatTemplate(templateSource: source)
+        #expect(t == .gemma)
+        #expect(t.stopStrings == ["<end_of_turn>"])
+        #expect(t.render([.user("Hi")]) == "<start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n")
+        // System text goes in front of the first user turn; an open assistant turn continues.
+        #expect(t.render([.system("Short answers."), .user("Hi"), .assistant("Hel")], addGenerationPrompt: false)
+                == "<start_of_turn>user\nShort answers.\n\nHi<end_of_turn>\n<start_of_turn>model\nHel")
+        #expect(t.renderClosed([.user("a"), .assistant("b")])
+                == "<start_of_turn>user\na<end_of_turn>\n<start_of_turn>model\nb<end_of_turn>\n")
+        // A lone system message still reaches the model.
+        #expect(t.render([.system("Only this.")]) == "<start_of_turn>user\nOnly this.<end_of_turn>\n<start_of_turn>model\n")
+    }
+
     @Test func unknownTemplatesAreRefused() {
         let llama2 = "{% for message in messages %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + message['content'] + ' [/INST]' }}{% endif %}{% endfor %}"
         do {

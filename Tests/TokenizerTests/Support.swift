@@ -16,6 +16,17 @@ enum SmolLM2 {
     static let tokenizer: BPETokenizer? = file.flatMap { try? BPETokenizer(gguf: $0) }
 }
 
+/// The Gemma 3 270M file (`emlab models pull gemma3-270m`).
+enum Gemma3 {
+    static let path = TestResources.expectedModelPath(TestResources.gemma3FileName)
+
+    static let available = fileExists(path)
+    static let missingMessage: Comment = "Gemma 3 model file not found at \(path) (emlab models pull gemma3-270m)"
+
+    static let file: GGUFFile? = available ? try? GGUFFile(path: path) : nil
+    static let tokenizer: SentencePieceTokenizer? = file.flatMap { try? SentencePieceTokenizer(gguf: $0) }
+}
+
 /// llama.cpp's recorded prompts and greedy continuations (shared/reference/smollm2-greedy.txt).
 struct ReferenceCase {
     var name: String

@@ -54,7 +54,7 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
 
     public func forward(_ batch: Batch, hooks: Hooks?) throws -> UnsafeBufferPointer<Float> {
         let c = config, t = batch.count, d = c.embeddingLength
-        try validate(batch)
+        try validateBatch(batch, config: c)
         if let hooks { try hooks.validate(width: d, layers: c.layerCount) }
         let hooks = (hooks?.isEmpty ?? true) ? nil : hooks
         let ir = batch.independentRows
@@ -127,33 +127,5 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
             }
         }
         return out
-    }
-
-    /// Checks token ids, positions and capacity before anything is written.
-    private func validate(_ batch: Batch) throws {
-        guard batch.tokens.count == batch.positions.count, batch.tokens.count == batch.sequences.count else {
-            throw ModelError.invalidBatch("tokens, positions and sequences differ in length")
-        }
-        guard batch.count > 0 else { throw ModelError.invalidBatch("empty batch") }
-        for r in batch.logitRows where r < 0 || r >= batch.count {
-            throw ModelError.invalidBatch("logit row \(r) outside the batch")
-        }
-        var next: [ObjectIdentifier: Int] = [:]
-        for r in 0..<batch.count {
-            let tok = batch.tokens[r]
-            if tok < 0 || Int(tok) >= config.vocabularySize {
-                throw ModelError.invalidToken(tok, vocabulary: config.vocabularySize)
-            }
-            let s = batch.sequences[r], id = ObjectIdentifier(s)
-            let expected = next[id] ?? s.length
-            guard batch.positions[r] == expected else {
-                throw ModelError.invalidBatch("row \(r) is at position \(batch.positions[r]); its sequence continues at \(expected)")
-            }
-            guard expected < config.contextLength else {
-                throw ModelError.contextOverflow(requested: expected + 1, capacity: config.contextLength)
-            }
-            next[id] = expected + 1
-        }
-        for r in 0..<batch.count { batch.sequences[r].ensureCapacity(next[ObjectIdentifier(batch.sequences[r])]!) }
     }
 }

@@ -1,0 +1,168 @@
+import Foundation
+import GGUF
+import Inference
+import Testing
+import TestSupport
+
+/// An independent double-precision Gemma 3 forward pass, written plainly from the architecture's
+/// definition (weights dequantized by the GGUF module's scalar reference; no kernels, no BLAS, no
+/// KV cache). Returns the logits of the last position for the vocabulary rows `rows`.
+func gemma3Float64Logits(file: GGUFFile, tokens: [Int32], rows: [Int]) throws -> [Double] {
+    let c = try ModelConfig(gguf: file)
+    let d = c.embeddingLength, t = tokens.count, hd = c.headDimension, eps = Double(c.rmsEpsilon)
+    func weights(_ name: String) -> [Double] {
+        let info = file.tensor(named: name)!
+        var f = [Float](repeating: 0, count: info.elementCount)
+        f.withUnsafeMutableBufferPointer { Dequantize.row(info.type, file.data(for: info).baseAddress!, $0.baseAddress!, count: info.elementCount) }
+        return f.map(Double.init)
+    }
+    let embd = file.tensor(named: "token_embd.weight")!
+    func embeddingRow(_ r: Int) -> [Double] {
+        var f = [Float](repeating: 0, count: d)
+        f.withUnsafeMutableBufferPointer {
+            Dequantize.row(embd.type, file.data(for: embd).baseAddress! + r * embd.type.byteCount(elements: d), $0.baseAddress!, count: d)
+        }
+        return f.map(Double.init)
+    }
+    func matmul(_ x: [Double], _ w: [Double], rows: Int, cols: Int) -> [Double] {
+        var y = [Double](repeating: 0, count: t * rows)
+        for i in 0..<t { for r in 0..<rows {
+            var s = 0.0
+            for k in 0..<cols { s += w[r * cols + k] * x[i * cols + k] }
+            y[i * rows + r] = s
+        } }
+        return y
+    }
+    /// RMSNorm of every `n`-element group of `x`.
+    func norm(_ x: [Double], _ w: [Double], n: Int) -> [Double] {
+        var y = x
+        for g in 0..<(x.count / n) {
+            var ss = 0.0
+            for k in 0..<n { ss += x[g * n + k] * x[g * n + k] }
+            let s = 1 / (ss / Double(n) + eps).squareRoot()
+            for k in 0..<n { y[g * n + k] = x[g * n + k] * s * w[k] }
+        }
+        return y
+    }
+    func rope(_ x: inout [Double], heads: Int, base: Double) {
+        for i in 0..<t { for h in 0..<heads { for p in 0..<(hd / 2) {
+            let theta = Double(i) * pow(base, -2 * Double(p) / Double(hd))
+            let o = i * heads * hd + h * hd + p
+            let a = x[o], b = x[o + hd / 2]
+            x[o] = a * cos(theta) - b * sin(theta)
+            x[o + hd / 2] = a * sin(theta) + b * cos(theta)
+        } } }
+    }
+    var x = [Double](repeating: 0, count: t * d)
+    for i in 0..<t {
+        let e = embeddingRow(Int(tokens[i]))
+        for k in 0..<d { x[i * d + k] = e[k] * Double(d).squareRoot() }
+    }
+    let group = c.headCount / c.kvHeadCount
+    for l in 0..<c.layerCount {
+        let p = "blk.\(l)."
+        let global = (l + 1) % 6 == 0
+        let h = norm(x, weights(p + "attn_norm.weight"), n: d)
+        var q = norm(matmul(h, weights(p + "attn_q.weight"), rows: c.qDimension, cols: d), weights(p + "attn_q_norm.weight"), n: hd)
+        var k = norm(matmul(h, weights(p + "attn_k.weight"), rows: c.kvDimension, cols: d), weights(p + "attn_k_norm.weight"), n: hd)
+        let v = matmul(h, weights(p + "attn_v.weight"), rows: c.kvDimension, cols: d)
+        rope(&q, heads: c.headCount, base: global ? Double(c.ropeBase) : 10_000)
+        rope(&k, heads: c.kvHeadCount, base: global ? Double(c.ropeBase) : 10_000)
+        var att = [Double](repeating: 0, count: t * c.qDimension)
+        for i in 0..<t { for hh in 0..<c.headCount {
+            let g = hh / group
+            let first = global ? 0 : max(0, i - 511)
+            var s = (first...i).map { j in
+                (0..<hd).reduce(0.0) { $0 + q[i * c.qDimension + hh * hd + $1] * k[j * c.kvDimension + g * hd + $1] } / Double(hd).squareRoot()
+            }
+            let m = s.max()!
+            s = s.map { exp($0 - m) }
+            let z = s.reduce(0, +)
+            for e in 0..<hd {
+                att[i * c.qDimension + hh * hd + e] = (first...i).reduce(0.0) { $0 + s[$1 - first] / z * v[$1 * c.kvDimension + g * hd + e] }
+            }
+        } }
+        let o = norm(matmul(att, weights(p + "attn_output.weight"), rows: d, cols: c.qDimension), weights(p + "post_attention_norm.weight"), n: d)
+        for i in 0..<(t * d) { x[i] += o[i] }
+        let h2 = norm(x, weights(p + "ffn_norm.weight"), n: d)
+        let gate = matmul(h2, weights(p + "ffn_gate.weight"), rows: c.feedForwardLength, cols: d)
+        let up = matmul(h2, weights(p + "ffn_up.weight"), rows: c.feedForwardLength, cols: d)
+        let act = (0..<gate.count).map { i -> Double in
+            let g = gate[i]
+            return 0.5 * g * (1 + tanh((2 / Double.pi).squareRoot() * (g + 0.044715 * g * g * g))) * up[i]
+        }
+        let down = norm(matmul(act, weights(p + "ffn_down.weight"), rows: d, cols: c.feedForwardLength), weights(p + "post_ffw_norm.weight"), n: d)
+        for i in 0..<(t * d) { x[i] += down[i] }
+    }
+    let normed = norm(Array(x[((t - 1) * d)..<(t * d)]), weights("output_norm.weight"), n: d)
+    return rows.map { r in
+        let w = embeddingRow(r)
+        return (0..<d).reduce(0.0) { $0 + w[$1] * normed[$1] }
+    }
+}
+
+extension RealModel {
+@Suite(RealModel.gemma3Present, .enabled(if: TestResources.referenceFile("smollm2-greedy.txt") != nil, "shared/reference missing"))
+struct GemmaFloat64Tests {
+    /// How far the engine and llama.cpp each are from the double-precision definition, on the
+    /// first step of both Gemma references (the top-10 ids and every 61st vocabulary row).
+    @Test func promptLogitsAgainstDoublePrecision() throws {
+        let engine = RealModel.gemma
+        for ref in try GreedyReference.load(TestResources.referenceFile("smollm2-greedy.txt")!).filter(\.isGemma) {
+            let sample = ref.top10.map { Int($0.id) } + Array(stride(from: 0, to: engine.model.config.vocabularySize, by: 61))
+            let exact = try gemma3Float64Logits(file: engine.file, tokens: ref.promptIds, rows: sample)
+            let ours = try engine.prefill(ref.promptIds, into: engine.model.newSequence())
+            let engineTop10 = (0..<10).map { abs(Double(ours[sample[$0]]) - exact[$0]) }.max()!
+            let llamaTop10 = (0..<10).map { abs(Double(ref.top10[$0].logit) - exact[$0]) }.max()!
+            let llamaMean = (0..<10).map { Double(ref.top10[$0].logit) - exact[$0] }.reduce(0, +) / 10
+            let engineSample = sample.indices.map { abs(Double(ours[sample[$0]]) - exact[$0]) }.max()!
+            // The same prompt with every product on the 8-bit-activation kernels (as llama.cpp
+            // computes prompts too): where its first-step logits lie against llama.cpp's and exact.
+            var kb = Batch()
+            kb.independentRows = true
+            kb.append(ref.promptIds, to: engine.model.newSequence())
+            let kh = Hooks()
+            kh.capture(.residualOut(layer: engine.model.config.layerCount - 1))
+            let kernels = Array(try engine.model.forward(kb, hooks: kh))
+            // The same residual through a float head (dequantized rows, float activations).
+            let resid = kh.captured[.residualOut(layer: engine.model.config.layerCount - 1)]!.last!.map(Double.init)
+            let onw = engine.file.tensor(named: "output_norm.weight")!
+            let onp = engine.file.data(for: onw).baseAddress!.assumingMemoryBound(to: Float.self)
+            let dd = resid.count
+            let rs = 1 / (resid.reduce(0) { $0 + $1 * $1 } / Double(dd) + 1e-6).squareRoot()
+            let normed = (0..<dd).map { resid[$0] * rs * Double(onp[$0]) }
+            let embd = engine.file.tensor(named: "token_embd.weight")!
+            let floatHead = (0..<10).map { i -> Double in
+                var f = [Float](repeating: 0, count: dd)
+                f.withUnsafeMutableBufferPointer {
+                    Dequantize.row(embd.type, engine.file.data(for: embd).baseAddress! + sample[i] * embd.type.byteCount(elements: dd), $0.baseAddress!, count: dd)
+                }
+                return (0..<dd).reduce(0.0) { $0 + Double(f[$1]) * normed[$1] }
+            }
+            let floatHeadVsExact = (0..<10).map { abs(floatHead[$0] - exact[$0]) }.max()!
+            print("[reference] \(ref.title.prefix(30)) kernels' last residual through a float head: top-10 vs float64 \(floatHeadVsExact)")
+            #expect(floatHeadVsExact < 1.0)
+            let kernelsVsLlama = (0..<10).map { abs(kernels[sample[$0]] - ref.top10[$0].logit) }.max()!
+            let kernelsVsExact = (0..<10).map { abs(Double(kernels[sample[$0]]) - exact[$0]) }.max()!
+            print("[reference] \(ref.title.prefix(30)) first step on the 8-bit kernels: top-10 vs llama.cpp \(kernelsVsLlama), vs float64 \(kernelsVsExact)")
+            #expect(kernelsVsExact < 1.0)
+
+            // The decode path (8-bit activations in every product, as llama.cpp computes everything):
+            // one more token through the KV cache, against the exact logits of the longer prompt.
+            let next = ref.steps[0].id
+            let seq = engine.model.newSequence()
+            _ = try engine.prefill(ref.promptIds, into: seq)
+            var b = Batch()
+            b.append([next], to: seq)
+            let decoded = Array(try engine.model.forward(b, hooks: nil))
+            let exactNext = try gemma3Float64Logits(file: engine.file, tokens: ref.promptIds + [next], rows: sample)
+            let decodeSample = sample.indices.map { abs(Double(decoded[sample[$0]]) - exactNext[$0]) }.max()!
+            let llamaNext = abs(Double(ref.steps[1].logit) - exactNext[sample.firstIndex(of: Int(ref.steps[1].id)) ?? 0])
+            print("[reference] \(ref.title.prefix(30)) first step vs float64: engine top-10 \(engineTop10), engine sampled vocabulary \(engineSample); llama.cpp top-10 \(llamaTop10) (mean signed \(llamaMean)); second step (decode path) engine sampled vocabulary \(decodeSample)" + (sample.contains(Int(ref.steps[1].id)) ? ", llama.cpp's chosen token \(llamaNext)" : ""))
+            #expect(engineTop10 < 0.15)
+            #expect(engineSample < 0.25)
+            #expect(decodeSample < 1.0)
+        }
+    }
+}
+}

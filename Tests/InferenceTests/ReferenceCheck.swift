@@ -1,0 +1,70 @@
+import Foundation
+import Inference
+import Testing
+import TestSupport
+
+/// Replays llama.cpp's recorded greedy run of `ref` on `engine`.
+///
+/// First-step top-10 logits must lie within `logitBound` of llama.cpp's and the top-1 must agree;
+/// greedy tokens must match until the first step whose recorded margin is below 0.1 (llama.cpp's own
+/// choice was a near tie there), for at most 24 steps. Returns what it measured.
+@discardableResult
+func checkGreedyAgainstReference(_ ref: GreedyReference, engine: Engine, logitBound: Float) throws
+    -> (steps: Int, firstStepDifference: Float, largestDifference: Float) {
+    let model = engine.model
+    let seq = model.newSequence()
+    var logits = try engine.prefill(ref.promptIds, into: seq)
+    var maxDiff: Float = 0
+    for (id, expected) in ref.top10 {
+        let diff = abs(logits[Int(id)] - expected)
+        maxDiff = max(maxDiff, diff)
+        #expect(diff <= logitBound, "\(ref.title): logit of \(id) is \(logits[Int(id)]), llama.cpp \(expected)")
+    }
+    let firstStepDiff = maxDiff
+    let ourTop = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(10).map { Int32($0) }
+    #expect(ourTop.first == ref.top10.first?.id, "\(ref.title): top-1 differs")
+    var checked = 0
+    for step in ref.steps.prefix(24) {
+        if step.margin < 0.1 { break }
+        let ours = logits.withUnsafeBufferPointer { Sampler.argmax($0) }
+        #expect(ours == step.id, "\(ref.title) step \(checked): got \(ours), llama.cpp \(step.id)")
+        maxDiff = max(maxDiff, abs(logits[Int(step.id)] - step.logit))
+        checked += 1
+        if ours != step.id { break }
+        var batch = Batch()
+        batch.append([step.id], to: seq)
+        logits = Array(try model.forward(batch, hooks: nil))
+    }
+    print("[reference] \(ref.title.prefix(30)): \(checked) greedy steps match, largest first-step top-10 difference \(firstStepDiff), largest over the steps \(maxDiff)")
+    #expect(checked >= 1)
+    return (checked, firstStepDiff, maxDiff)
+}
+
+/// Decoding with the KV cache gives exactly the logits of recomputing the continuation in one batch
+/// of independent rows (same kernels), and the prompt path (float GEMM) agrees on the next token.
+func checkCacheEqualsRecomputation(engine: Engine, prompt: [Int32], continuation: [Int32]) throws {
+    let model = engine.model
+    let cached = model.newSequence()
+    _ = try engine.prefill(prompt, into: cached)
+    var incremental: [Float] = []
+    for t in continuation {
+        var b = Batch()
+        b.append([t], to: cached)
+        incremental = Array(try model.forward(b, hooks: nil))
+    }
+    let again = model.newSequence()
+    _ = try engine.prefill(prompt, into: again)
+    var b = Batch()
+    b.independentRows = true
+    b.append(continuation, to: again)
+    let recomputed = Array(try model.forward(b, hooks: nil))
+    #expect(incremental == recomputed)
+    let full = model.newSequence()
+    var f = Batch()
+    f.append(prompt + continuation, to: full)
+    let prompted = Array(try model.forward(f, hooks: nil))
+    let diff = zip(incremental, prompted).map { abs($0 - $1) }.max()!
+    print("[reference] decode vs prompt path: largest logit difference \(diff)")
+    #expect(Sampler.argmax(incremental.withUnsafeBufferPointer { $0 }) == Sampler.argmax(prompted.withUnsafeBufferPointer { $0 }))
+    #expect(diff < 1.0)
+}
