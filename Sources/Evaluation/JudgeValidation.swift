@@ -186,3 +186,15 @@ public enum JudgeValidationCache {
         return out
     }
 }
+
+extension JudgeValidationCache {
+    /// The judge's figures on the built-in gold set's held-out split: from the cache, or measured now and cached.
+    public static func ensure(store: ResultsStore, judge: any Judge, progress: (any ProgressReporter)? = nil) async throws -> ValidationFigures {
+        if let f = load(store: store, judge: judge.spec) { return f }
+        let (items, digest) = try GoldSet.load()
+        let f = try await JudgeValidation.run(judge: judge, items: items.filter { $0.split == "heldout" }, split: "heldout",
+                                              progress: progress)
+        try save(f, store: store, digest: digest)
+        return f
+    }
+}

@@ -12,7 +12,7 @@ struct DemoCommand: AsyncParsableCommand {
     @OptionGroup var results: ResultsOptions
     @Option(help: "Samples per question.") var samples: Int = 3
     @Option(help: "Most new tokens per answer.") var maxTokens: Int = 120
-    @Option(help: "Judge spec.") var judge: String = "local:smollm2-135m"
+    @Option(help: "Judge spec (default: the embedded probe judge, trained on the gold set on first use).") var judge: String = "probe:default"
     @Option(help: "Threads.") var threads: Int = 2
 
     func run() async throws {
@@ -22,15 +22,18 @@ struct DemoCommand: AsyncParsableCommand {
         let opener = ModelOpener(threads: threads)
         let model = try opener.open("local:smollm2-135m")
         let store = try results.openStore()
-        let runner = EvalRunner(store: store, model: model, judge: try await opener.judge(judge), questions: try loadQuestions("core"),
+        let judgeModel = try await opener.judge(judge)
+        let runner = EvalRunner(store: store, model: model, judge: judgeModel, questions: try loadQuestions("core"),
                                 parameters: EvalParameters(samples: samples, maxTokens: maxTokens, seed: 1),
                                 progress: ProgressBar())
         try await runner.run(name: name, resume: false)
+        _ = try await JudgeValidationCache.ensure(store: store, judge: judgeModel, progress: ProgressBar())
         let r = try RunResults(store: store, name: name)
         let html = results.out + "/\(name).html"
         try ReportCommand.write(runs: [r], store: store, html: html, markdown: results.out + "/\(name).md")
         print("")
         print(TerminalTable.render(r), terminator: "")
+        try await printJudgeValidation(store: store, judge: judgeModel, measure: false)
         print("HTML report: \(html)")
         print("results: \(store.databaseURL.path) (run \(name))")
     }

@@ -43,6 +43,8 @@ struct EvalCommand: AsyncParsableCommand {
     var html: String?
     @Option(help: "Threads for the local engine.")
     var threads: Int = 2
+    @Flag(inversion: .prefixedNo, help: "Measure the judge on the gold set's held-out split (once per judge and results folder) and show it beside the EM rate; on by default for probe judges.")
+    var validateJudge: Bool?
 
     func validate() throws {
         if let s = samples, s < 1 { throw ValidationError("--samples must be at least 1") }
@@ -60,15 +62,28 @@ struct EvalCommand: AsyncParsableCommand {
                                         thresholds: Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove),
                                         questionSet: questions)
         let store = try results.openStore()
-        let runner = EvalRunner(store: store, model: evaluated, judge: try await opener.judge(judgeSpec), questions: set,
+        let judgeModel = try await opener.judge(judgeSpec)
+        let runner = EvalRunner(store: store, model: evaluated, judge: judgeModel, questions: set,
                                 parameters: parameters, progress: ProgressBar())
         try await runner.run(name: runName, resume: resume)
         let r = try RunResults(store: store, name: runName)
         print(TerminalTable.render(r), terminator: "")
+        try await printJudgeValidation(store: store, judge: judgeModel, measure: validateJudge ?? judgeSpec.hasPrefix("probe:"))
         if let html {
             try ReportCommand.write(runs: [r], store: store, html: html, markdown: nil)
             print("report: \(html)")
         }
         print("results: \(store.databaseURL.path) (run \(runName))")
+    }
+}
+
+/// The judge's agreement with gold labels, printed under every eval table (measured if asked, else from the cache).
+func printJudgeValidation(store: ResultsStore, judge: any Judge, measure: Bool) async throws {
+    let figures = measure ? try await JudgeValidationCache.ensure(store: store, judge: judge, progress: ProgressBar())
+                          : JudgeValidationCache.load(store: store, judge: judge.spec)
+    if let figures {
+        print("judge \(judge.spec): \(figures.line)")
+    } else {
+        print("judge \(judge.spec) is not validated: run `emlab judge validate --judge \(judge.spec) --out \(store.folder.path)`")
     }
 }
