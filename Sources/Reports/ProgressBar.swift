@@ -10,6 +10,7 @@ public final class ProgressBar: ProgressReporter, @unchecked Sendable {
     private var startDone: [String: Int] = [:]
     private var lastDraw = Date.distantPast
     private var last: (phase: String, done: Int, total: Int)?
+    private var lastDrawn: (phase: String, done: Int)?
 
     public init(isTerminal: Bool = isatty(2) != 0) { self.isTerminal = isTerminal }
 
@@ -27,7 +28,9 @@ public final class ProgressBar: ProgressReporter, @unchecked Sendable {
 
     public func finish(phase: String) {
         lock.withLock {
-            if let l = last, l.phase == phase { draw(phase: phase, done: l.done, total: l.total, now: Date()) }
+            if let l = last, l.phase == phase, lastDrawn.map({ $0.phase != phase || $0.done != l.done }) ?? true {
+                draw(phase: phase, done: l.done, total: l.total, now: Date())
+            }
             if isTerminal { write("\n") }
             started[phase] = nil
             last = nil
@@ -35,6 +38,7 @@ public final class ProgressBar: ProgressReporter, @unchecked Sendable {
     }
 
     private func draw(phase: String, done: Int, total: Int, now: Date) {
+        lastDrawn = (phase, done)
         let elapsed = now.timeIntervalSince(started[phase] ?? now)
         let progressed = done - (startDone[phase] ?? 0)
         let rate = elapsed > 0 ? Double(progressed) / elapsed : 0
