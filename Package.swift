@@ -17,6 +17,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // Layer 1: kernels. OpenBLAS for matrix-matrix work, C for quantized dot products.
@@ -37,11 +42,25 @@ let package = Package(
         ], path: "Sources/ModelStore"),
         .target(name: "Bench", dependencies: ["Inference", "ModelStore"], path: "Sources/Bench"),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
-        .target(name: "LanguageModels", dependencies: ["Inference", "Tokenizer", "ModelStore"],
-                path: "Sources/LanguageModels"),
+        .target(name: "LanguageModels", dependencies: [
+            "Inference", "Tokenizer", "ModelStore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Sources/LanguageModels"),
+        // The local model behind an OpenAI-compatible HTTP API, and a load test for it.
+        .target(name: "Server", dependencies: [
+            "LanguageModels", "Inference", "Tokenizer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ], path: "Sources/Server"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels",
+            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -54,5 +73,12 @@ let package = Package(
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "LanguageModels", "Inference", "Tokenizer", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], path: "Tests/ServerTests"),
     ]
 )
