@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tokenizer", "GGUF", "TestSupport"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
-        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "TestSupport"],
+        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "ModelStore", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "LanguageModels", "Inference", "Tokenizer", "TestSupport",

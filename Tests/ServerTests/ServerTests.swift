@@ -105,7 +105,7 @@ struct ServerTests {
     }
 
     @Test func modelsEndpointListsTheServedModel() async throws {
-        let r = try await RawHTTP.send(.GET, try await SharedServer.base() + "/models", headers: [])
+        let r = try await RawHTTP.send(try await SharedServer.base() + "/models", method: .GET, headers: [])
         #expect(r.status == 200)
         let list = try ChatAPI.decoder.decode(ChatAPI.ModelList.self, from: Data(r.body.utf8))
         #expect(list.object == "list")
@@ -128,7 +128,7 @@ struct ServerTests {
         let wrongError = await #expect(throws: LanguageModelError.self) { _ = try await wrong.complete(request) }
         #expect(wrongError?.description.contains("test-secret") == false)
 
-        let raw = try await RawHTTP.send(.GET, base + "/models", headers: [])
+        let raw = try await RawHTTP.send(base + "/models", method: .GET, headers: [])
         #expect(raw.status == 401)
         #expect(raw.error?.error.code == "invalid_api_key")
 
@@ -188,7 +188,7 @@ struct ServerTests {
         // Wrong route and wrong method: JSON errors too.
         let notFound = try await RawHTTP.send(base + "/completions/nothing", body: "{}")
         #expect(notFound.status == 404 && notFound.error != nil)
-        let wrongMethod = try await RawHTTP.send(.GET, url, headers: [])
+        let wrongMethod = try await RawHTTP.send(url, method: .GET, headers: [])
         #expect((400..<500).contains(wrongMethod.status) && wrongMethod.error != nil)
         // Still serving.
         let ok = try await RawHTTP.send(url, body: #"{"model":"smollm2-135m",\#(m),"max_tokens":3,"seed":2,"stop":"zzz"}"#)

@@ -16,12 +16,12 @@ struct RawResponse {
 }
 
 enum RawHTTP {
-    static func send(_ method: HTTPMethod = .POST, _ url: String, body: String? = nil,
+    static func send(_ url: String, method: HTTPMethod = .POST, body: String? = nil,
                      headers: [(String, String)] = [("Content-Type", "application/json")]) async throws -> RawResponse {
-        try await send(method, url, bytes: body.map { Array($0.utf8) }, headers: headers)
+        try await send(url, method: method, bytes: body.map { Array($0.utf8) }, headers: headers)
     }
 
-    static func send(_ method: HTTPMethod = .POST, _ url: String, bytes: [UInt8]?,
+    static func send(_ url: String, method: HTTPMethod = .POST, bytes: [UInt8]?,
                      headers: [(String, String)] = [("Content-Type", "application/json")]) async throws -> RawResponse {
         var request = HTTPClientRequest(url: url)
         request.method = method
