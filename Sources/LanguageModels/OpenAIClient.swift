@@ -151,9 +151,11 @@ public final class OpenAICompatibleModel: LanguageModel, Sendable {
                 ?? response.headers.first(name: "Retry-After").flatMap { RetryPolicy.parseRetryAfter($0) }
             throw AttemptFailure.status(Int(response.status.code), message: Self.errorMessage(text), retryAfter: retryAfter)
         }
-        if let onText {
+        let isStream = response.headers.first(name: "Content-Type")?.lowercased().contains("text/event-stream") ?? false
+        if let onText, isStream {
             return try await readStream(response.body, request: request, onChoice: onChoice, onText: onText, delivered: delivered)
         }
+        // A whole response (also from a server that does not stream): streamed text comes all at once.
         let bytes = try await response.body.collect(upTo: 256 << 20)
         let decoded: ChatAPI.Response
         do {
@@ -168,7 +170,10 @@ public final class OpenAICompatibleModel: LanguageModel, Sendable {
         }
         assembly.usage = decoded.usage
         let completion = try assembly.completion(request: request, spec: identity.spec)
-        if let onChoice { completion.choices.forEach(onChoice) }
+        for c in completion.choices {
+            if let onText, !c.text.isEmpty { _ = onText(c.index, c.text) }
+            onChoice?(c)
+        }
         return completion
     }
 

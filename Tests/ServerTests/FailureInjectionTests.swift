@@ -214,6 +214,17 @@ struct FailureInjectionTests {
         #expect(try await c.complete(request).choices.first?.text == "hello")   // without logprobs it is fine
     }
 
+    /// A server that ignores `stream` and answers with one JSON body still answers a streamed request.
+    @Test func aServerThatDoesNotStreamStillAnswers() async throws {
+        let events = Box([RetryEvent]())
+        let c = try await client("nologprobs", events: events)
+        let text = Box("")
+        let before = Self.stub.count("nologprobs")
+        let r = try await c.complete(request, onChoice: nil, onText: { _, t in text.update { $0 += t }; return true })
+        #expect(r.choices.first?.text == "hello" && text.value == "hello")
+        #expect(Self.stub.count("nologprobs") == before + 1 && events.value.isEmpty)
+    }
+
     @Test func streamsAreRetriedOnlyBeforeTextWentOut() async throws {
         let events = Box([RetryEvent]())
         let seen = Box("")

@@ -36,6 +36,11 @@ struct ServerTests {
         #expect(remote.choices.map(\.completionTokens) == local.choices.map(\.completionTokens))
         #expect(remote.usage == local.usage)
         #expect(Set(remote.choices.map(\.text)).count > 1)
+        // Choice 2 alone (resuming part of a request) is choice 2 of the whole request.
+        var third = request
+        third.n = 1
+        third.firstChoiceStream = 2
+        #expect(try await client.complete(third).choices.map(\.text) == [local.choices[2].text])
         // A seed above Int64.max travels as its bit pattern and comes back the same.
         var big = request
         big.seed = UInt64.max - 5
