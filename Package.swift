@@ -20,6 +20,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // Layer 1: kernels. OpenBLAS for matrix-matrix work, C for quantized dot products.
@@ -42,8 +47,22 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Tokenizer"], path: "Sources/Datasets"),
         .target(name: "Bench", dependencies: ["Inference", "ModelStore"], path: "Sources/Bench"),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
-        .target(name: "LanguageModels", dependencies: ["Inference", "Tokenizer", "ModelStore"],
-                path: "Sources/LanguageModels"),
+        .target(name: "LanguageModels", dependencies: [
+            "Inference", "Tokenizer", "ModelStore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], path: "Sources/LanguageModels"),
+        // The local model behind an OpenAI-compatible HTTP API, and a load test for it.
+        .target(name: "Server", dependencies: [
+            "LanguageModels", "Inference", "Tokenizer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ], path: "Sources/Server"),
         // Layer 5: measurement. Results store (SQLite), question sets, judges, the eval runner, reports.
         .target(name: "ResultsStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/ResultsStore"),
@@ -55,7 +74,7 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore"], path: "Sources/Reports"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Evaluation", "Reports", "Datasets",
+            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Evaluation", "Reports", "Datasets", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -70,7 +89,14 @@ let package = Package(
                                                            "Inference", "TestSupport"],
                     path: "Tests/EvaluationTests"),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizer"], path: "Tests/DatasetsTests"),
-        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "TestSupport"],
+        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "ModelStore", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "LanguageModels", "Inference", "Tokenizer", "TestSupport", "Evaluation", "ResultsStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], path: "Tests/ServerTests"),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModels
 import ResultsStore
 
 /// A (question, answer) pair labelled by hand: the ground truth judges are checked against.
@@ -196,5 +197,21 @@ extension JudgeValidationCache {
                                               progress: progress)
         try save(f, store: store, digest: digest)
         return f
+    }
+}
+
+/// Remote answers kept in the results database, so a re-run with the same seeds does not pay twice.
+public struct StoreResponseCache: ResponseCache {
+    public let store: ResultsStore
+    public init(store: ResultsStore) { self.store = store }
+
+    public func lookup(key: String) -> Completion? {
+        guard let data = try? store.cachedResponse(key: key) else { return nil }
+        return try? JSONDecoder().decode(Completion.self, from: data)
+    }
+
+    public func store(key: String, _ completion: Completion) {
+        guard let data = try? JSONEncoder().encode(completion) else { return }
+        try? store.cacheResponse(key: key, value: data)
     }
 }

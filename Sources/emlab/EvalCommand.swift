@@ -43,6 +43,14 @@ struct EvalCommand: AsyncParsableCommand {
     var html: String?
     @Option(help: "Threads for the local engine.")
     var threads: Int = 2
+    @Option(help: "Most requests in flight per remote server.")
+    var maxConnections: Int = 8
+    @Flag(help: "Do not reuse or store remote answers in the results database's response cache.")
+    var noCache = false
+    @Option(help: "Price per million prompt tokens, to report the run's cost.")
+    var pricePrompt: Double?
+    @Option(help: "Price per million completion tokens, to report the run's cost.")
+    var priceCompletion: Double?
     @Flag(inversion: .prefixedNo, help: "Measure the judge on the gold set's held-out split (once per judge and results folder) and show it beside the EM rate; on by default for probe judges.")
     var validateJudge: Bool?
 
@@ -55,19 +63,27 @@ struct EvalCommand: AsyncParsableCommand {
 
     func run() async throws {
         let set = try loadQuestions(questions)
-        let opener = ModelOpener(threads: threads)
+        let store = try results.openStore()
+        let opener = ModelOpener(threads: threads, maxConnections: maxConnections,
+                                 cache: noCache ? nil : StoreResponseCache(store: store))
         let evaluated = try opener.open(model)
         let judgeSpec = judge ?? (evaluated.identity.spec.hasPrefix("local:") ? model : "local:smollm2-135m")
         let parameters = EvalParameters(samples: samples, temperature: temperature, topP: topP, maxTokens: maxTokens, seed: seed,
                                         thresholds: Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove),
                                         questionSet: questions)
-        let store = try results.openStore()
         let judgeModel = try await opener.judge(judgeSpec)
         let runner = EvalRunner(store: store, model: evaluated, judge: judgeModel, questions: set,
                                 parameters: parameters, progress: ProgressBar())
         try await runner.run(name: runName, resume: resume)
         let r = try RunResults(store: store, name: runName)
         print(TerminalTable.render(r), terminator: "")
+        let usage = r.usage
+        var usageLine = "tokens: \(usage.prompt) prompt, \(usage.completion) completion"
+        if pricePrompt != nil || priceCompletion != nil {
+            let cost = Double(usage.prompt) * (pricePrompt ?? 0) / 1e6 + Double(usage.completion) * (priceCompletion ?? 0) / 1e6
+            usageLine += String(format: ", cost %.4f", cost)
+        }
+        print(usageLine)
         try await printJudgeValidation(store: store, judge: judgeModel, measure: validateJudge ?? judgeSpec.hasPrefix("probe:"))
         if let html {
             try ReportCommand.write(runs: [r], store: store, html: html, markdown: nil)

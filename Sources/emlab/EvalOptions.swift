@@ -19,31 +19,26 @@ struct ResultsOptions: ParsableArguments {
 /// Opens `--model` / `--judge` specs, sharing one local engine between a model and its judge.
 final class ModelOpener {
     let threads: Int
-    let maxBatch: Int
-    let prefixCacheBytes: Int
+    let options: LanguageModelOptions
+    /// Remote answers are kept here (keyed by model, messages and parameters) unless nil.
+    let cache: (any ResponseCache)?
     private var opened: [String: any LanguageModel] = [:]
 
-    init(threads: Int, maxBatch: Int = 64, prefixCache: Bool = true) {
+    init(threads: Int, maxBatch: Int = 64, prefixCache: Bool = true, maxConnections: Int = 8, cache: (any ResponseCache)? = nil) {
         self.threads = threads
-        self.maxBatch = maxBatch
-        self.prefixCacheBytes = prefixCache ? 1 << 30 : 0
+        var o = LanguageModelOptions(maxBatch: maxBatch)
+        o.prefixCacheBytes = prefixCache ? 1 << 30 : 0
+        o.remote.maxConnections = maxConnections
+        options = o
+        self.cache = cache
     }
 
     func open(_ text: String) throws -> any LanguageModel {
         let spec = try ModelSpec(parsing: text)
         if let m = opened[spec.description] { return m }
-        let model: any LanguageModel
-        switch spec {
-        case .local(let name):
-            Parallel.configure(threads: threads)
-            let url = try ModelStore.fromEnvironment().resolve(name)
-            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-            model = LocalModel(engine: try Engine(path: url.path),
-                               identity: ModelIdentity(spec: spec.description, resolved: "\(url.path) (\(size) bytes)"),
-                               maxBatch: maxBatch, prefixCacheBytes: prefixCacheBytes)
-        default:
-            throw ValidationError("remote models (\(spec)) are not available in this build")
-        }
+        if spec.isLocal { Parallel.configure(threads: threads) }
+        var model = try makeLanguageModel(spec, store: ModelStore.fromEnvironment(), options: options)
+        if !spec.isLocal, let cache { model = CachedModel(model, cache: cache) }
         opened[spec.description] = model
         return model
     }

@@ -1,0 +1,59 @@
+import Foundation
+import Inference
+import ModelStore
+
+/// Settings for building a model from a spec; each kind uses its own part.
+public struct LanguageModelOptions: Sendable {
+    /// Local: most sequences decoded together.
+    public var maxBatch: Int
+    /// Local: KV-cache memory for live sequences.
+    public var kvBudgetBytes: Int
+    /// Local: memory for prompt prefixes reused across requests (0: no reuse).
+    public var prefixCacheBytes: Int = 1 << 30
+    /// Remote: connections, time-outs, retries.
+    public var remote: RemoteModelOptions
+    /// Where keys and `OPENAI_BASE_URL` are read from.
+    public var environment: [String: String]
+
+    public init(maxBatch: Int = 64, kvBudgetBytes: Int = 4 << 30, remote: RemoteModelOptions = RemoteModelOptions(),
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.maxBatch = maxBatch
+        self.kvBudgetBytes = kvBudgetBytes
+        self.remote = remote
+        self.environment = environment
+    }
+}
+
+/// Builds the model a spec names: the embedded engine for `local:`, the HTTP client otherwise.
+///
+/// - `local:NAME|PATH`: resolved by `store`, loaded from the file; identity names the file and its size.
+/// - `openai:MODEL`: `OPENAI_BASE_URL` (default `https://api.openai.com/v1`), key from `OPENAI_API_KEY` (required).
+/// - `openai-compatible:URL#MODEL`: key from `EMLAB_API_KEY` when set.
+public func makeLanguageModel(_ spec: ModelSpec, store: ModelStore,
+                              options: LanguageModelOptions = LanguageModelOptions()) throws -> any LanguageModel {
+    let env = options.environment
+    switch spec {
+    case .local(let name):
+        let url = try store.resolve(name)
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+        let engine = try Engine(path: url.path)
+        let identity = ModelIdentity(spec: spec.description, resolved: "\(url.path) (\(size.map(String.init) ?? "?") bytes)")
+        return LocalModel(engine: engine, identity: identity, maxBatch: options.maxBatch, kvBudgetBytes: options.kvBudgetBytes,
+                          prefixCacheBytes: options.prefixCacheBytes)
+    case .openAI(let model):
+        guard let key = env["OPENAI_API_KEY"], !key.isEmpty else {
+            throw LanguageModelError.invalidSpec(spec.description, why: "set OPENAI_API_KEY in the environment")
+        }
+        let baseText = env["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://api.openai.com/v1"
+        guard let base = URL(string: baseText), let scheme = base.scheme, ["http", "https"].contains(scheme), base.host != nil else {
+            throw LanguageModelError.invalidSpec(spec.description, why: "OPENAI_BASE_URL '\(baseText)' is not an http(s) URL")
+        }
+        return OpenAICompatibleModel(baseURL: base, model: model, apiKey: key, keyVariable: "OPENAI_API_KEY",
+                                     spec: spec.description, options: options.remote)
+    case .openAICompatible(let base, let model):
+        let key = env["EMLAB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        return OpenAICompatibleModel(baseURL: base, model: model, apiKey: key, keyVariable: "EMLAB_API_KEY",
+                                     spec: "openai-compatible:\(OpenAICompatibleModel.displayName(base))#\(model)",
+                                     options: options.remote)
+    }
+}
