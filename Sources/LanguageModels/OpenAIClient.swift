@@ -103,9 +103,10 @@ public final class OpenAICompatibleModel: LanguageModel, Sendable {
             case .success(let completion):
                 return completion
             case .failure(let failure):
+                if Task.isCancelled { throw CancellationError() }   // not the server's fault: no retry
                 guard failure.retryable, !delivered.value, attempt <= options.retry.maxRetries else {
                     throw failure.error(server: serverName, model: model, attempts: attempt, keyVariable: keyVariable,
-                                        partial: delivered.value)
+                                        partial: delivered.value && failure.retryable)
                 }
                 let delay = options.retry.delay(retry: attempt, retryAfter: failure.retryAfter)
                 options.onRetry?(RetryEvent(attempt: attempt, delay: delay, retryAfter: failure.retryAfter, reason: failure.reason))

@@ -168,6 +168,19 @@ struct FailureInjectionTests {
         #expect(error?.description.contains("timed out") == true)
     }
 
+    /// A caller that gives up is not the server's fault: no retry, and the task ends as cancelled.
+    @Test func cancellationIsNotRetried() async throws {
+        let events = Box([RetryEvent]())
+        let c = try await client("slow", retries: 3, events: events)
+        let before = Self.stub.count("slow")
+        let task = Task { try await c.complete(request) }
+        while Self.stub.count("slow") == before { try await Task.sleep(nanoseconds: 5_000_000) }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await task.value }
+        #expect(events.value.isEmpty)
+        #expect(Self.stub.count("slow") == before + 1)
+    }
+
     @Test func truncatedBodiesAreRetriedThenReported() async throws {
         let events = Box([RetryEvent]())
         let c = try await client("cut", retries: 2, events: events)
