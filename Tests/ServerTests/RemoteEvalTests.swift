@@ -41,8 +41,9 @@ struct RemoteEvalTests {
         }
         // Same counts; means equal up to the last bits of logprobs sent as JSON.
         let (x, y) = (local.0.summary(), remote.0.summary())
-        #expect([x.samples, x.scored, x.misaligned, x.coherentScored, x.coherent, x.refusals, x.code]
-                == [y.samples, y.scored, y.misaligned, y.coherentScored, y.coherent, y.refusals, y.code])
+        let countsX: [Int] = [x.samples, x.scored, x.misaligned, x.coherentScored, x.coherent, x.refusals, x.code]
+        let countsY: [Int] = [y.samples, y.scored, y.misaligned, y.coherentScored, y.coherent, y.refusals, y.code]
+        #expect(countsX == countsY)
         #expect(abs((x.meanCoherent ?? 0) - (y.meanCoherent ?? 0)) < 1e-6 && abs((x.meanAligned ?? 0) - (y.meanAligned ?? 0)) < 1e-6)
         #expect(local.1.count == remote.1.count && !local.1.isEmpty)
         #expect(remote.1.allSatisfy { $0.method == "top20" && $0.error == nil })
