@@ -58,9 +58,12 @@ struct KillResumeTests {
         #expect(samples.count == 6)
         #expect(Set(samples.map(\.key)).count == 6)
         #expect(samples.allSatisfy { $0.answer != nil })
-        // What was stored before the kill is kept as it was.
+        // What was stored before the kill is kept as it was (the group's prompt length is filled in
+        // when the whole request returns, so it may have arrived after the snapshot).
         for b in before where b.answer != nil {
-            #expect(samples.first { $0.id == b.id } == b)
+            var after = try #require(samples.first { $0.id == b.id })
+            if b.promptTokens == 0 { after.promptTokens = 0 }
+            #expect(after == b)
         }
         let judgments = try store.judgments(runId: 1)
         #expect(judgments.count == 12)
