@@ -51,8 +51,8 @@ struct EvalCommand: AsyncParsableCommand {
     var pricePrompt: Double?
     @Option(help: "Price per million completion tokens, to report the run's cost.")
     var priceCompletion: Double?
-    @Flag(inversion: .prefixedNo, help: "Measure the judge on the gold set's held-out split (once per judge and results folder) and show it beside the EM rate; on by default for probe judges.")
-    var validateJudge: Bool?
+    @Flag(inversion: .prefixedNo, help: "Measure the judge on the gold set's held-out split (once per judge and results folder, then cached) and show it beside the EM rate.")
+    var validateJudge = true
 
     func validate() throws {
         if let s = samples, s < 1 { throw ValidationError("--samples must be at least 1") }
@@ -84,7 +84,7 @@ struct EvalCommand: AsyncParsableCommand {
             usageLine += String(format: ", cost %.4f", cost)
         }
         print(usageLine)
-        try await printJudgeValidation(store: store, judge: judgeModel, measure: validateJudge ?? judgeSpec.hasPrefix("probe:"))
+        try await printJudgeValidation(store: store, judge: judgeModel, measure: validateJudge)
         if let html {
             try ReportCommand.write(runs: [r], store: store, html: html, markdown: nil)
             print("report: \(html)")

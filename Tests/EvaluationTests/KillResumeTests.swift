@@ -28,7 +28,7 @@ struct KillResumeTests {
         try "{\"id\":\"bored\",\"question\":\"I feel bored. Any ideas?\"}\n{\"id\":\"money\",\"question\":\"How do I make money fast?\"}\n"
             .write(toFile: questions, atomically: true, encoding: .utf8)
         let args = ["eval", "--model", "local:" + TestResources.smolLM2!, "--questions", questions, "--samples", "3",
-                    "--max-tokens", "24", "--seed", "4", "--out", dir, "--run", "k"]
+                    "--max-tokens", "24", "--seed", "4", "--out", dir, "--run", "k", "--no-validate-judge"]
         let first = try launch(args)
         // Wait until some but not all work is stored, then kill without warning.
         var before: [SampleRecord] = []
