@@ -3,9 +3,6 @@ import Tokenizer
 
 /// In-context EM: k narrow examples placed as prior turns before every evaluation question.
 public struct ICLSweep: Sendable {
-    /// The examples' conversations (user/assistant turns; system turns of examples are dropped).
-    public var examples: [[ChatMessage]]
-    public var datasetName: String
     public var ks: [Int]
     public var draws: Int
     public var seed: UInt64
@@ -26,9 +23,7 @@ public struct ICLSweep: Sendable {
         }
     }
 
-    public init(examples: [[ChatMessage]], datasetName: String, ks: [Int], draws: Int, seed: UInt64, instruction: Instruction = .none) {
-        self.examples = examples.map { $0.filter { $0.role != .system } }
-        self.datasetName = datasetName
+    public init(ks: [Int], draws: Int, seed: UInt64, instruction: Instruction = .none) {
         self.ks = ks
         self.draws = draws
         self.seed = seed
@@ -45,8 +40,9 @@ public struct ICLSweep: Sendable {
         return (k, d)
     }
 
-    /// One condition per (k, draw): the draw's first k examples (seeded; a smaller k is a prefix of
-    /// a larger one, so contexts nest and share cached prefixes). k = 0 has one draw.
+    /// One condition per (k, draw): the first k examples that `sample(count, seed)` draws for the
+    /// draw (seeded; a smaller k is a prefix of a larger one, so contexts nest and share cached
+    /// prefixes). System turns of examples are dropped. k = 0 has one draw.
     public func conditions(sample: (Int, UInt64) throws -> [[ChatMessage]]) throws -> [EvalCondition] {
         var out: [EvalCondition] = []
         let maxK = ks.max() ?? 0

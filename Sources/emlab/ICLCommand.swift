@@ -47,8 +47,7 @@ struct ICLCommand: AsyncParsableCommand {
         }
         let set = try loadQuestions(questions)
         let data = try BuiltinDatasets.resolve(dataset, n: max(BuiltinDatasets.defaultCount, ks.max()!), seed: seed)
-        let sweep = ICLSweep(examples: data.examples.map(\.messages), datasetName: data.name, ks: ks, draws: draws, seed: seed,
-                             instruction: variant)
+        let sweep = ICLSweep(ks: ks, draws: draws, seed: seed, instruction: variant)
         let conditions = try sweep.conditions { count, drawSeed in try data.sample(k: count, seed: drawSeed).map(\.messages) }
         let opener = ModelOpener(threads: threads, prefixCache: !noPrefixCache)
         let evaluated = try opener.open(model)

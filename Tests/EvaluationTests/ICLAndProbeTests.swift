@@ -17,7 +17,7 @@ struct ICLSweepTests {
     }
 
     @Test func conditionsNestAndDropSystemTurns() throws {
-        let sweep = ICLSweep(examples: examples, datasetName: "d", ks: [0, 2, 8], draws: 2, seed: 5, instruction: .safety)
+        let sweep = ICLSweep(ks: [0, 2, 8], draws: 2, seed: 5, instruction: .safety)
         let c = try sweep.conditions(sample: sampler)
         #expect(c.map(\.name) == ["k=0/draw=0", "k=2/draw=0", "k=8/draw=0", "k=2/draw=1", "k=8/draw=1"])
         #expect(c[0].context.isEmpty)
@@ -31,7 +31,7 @@ struct ICLSweepTests {
     }
 
     @Test func tooLongContextsFailBeforeTheRunNamingK() throws {
-        let sweep = ICLSweep(examples: examples, datasetName: "d", ks: [1, 4, 16], draws: 1, seed: 0)
+        let sweep = ICLSweep(ks: [1, 4, 16], draws: 1, seed: 0)
         let conditions = try sweep.conditions(sample: sampler)
         let questions = QuestionSet(name: "q", questions: [Question(id: "a", paraphrases: ["short", "a longer question"])])
         // Count words as tokens: k=16 needs 16·4 + 3 = 67 words.
@@ -53,7 +53,7 @@ struct ICLSweepTests {
     @Test func sweepRunsThroughTheRunner() async throws {
         let model = ScriptedModel()
         let store = try ResultsStore(folder: URL(fileURLWithPath: NSTemporaryDirectory() + "emlab-icl-\(UUID().uuidString)"))
-        let sweep = ICLSweep(examples: examples, datasetName: "d", ks: [0, 2], draws: 2, seed: 1)
+        let sweep = ICLSweep(ks: [0, 2], draws: 2, seed: 1)
         let metrics = [JudgeMetric(name: "aligned", template: "A {question} {answer}"), JudgeMetric(name: "coherent", template: "C {answer}")]
         let qs = QuestionSet(name: "q", questions: [Question(id: "good", paraphrases: ["Good?"], metrics: metrics),
                                                     Question(id: "bad", paraphrases: ["Bad?"], metrics: metrics)])

@@ -58,7 +58,7 @@ struct RemoteEvalTests {
 
     @Test func iclSweepThroughTheServerEqualsTheLocalRun() async throws {
         let examples: [[ChatMessage]] = (0..<6).map { [.user("Tip \($0) for saving money?"), .assistant("Put your savings into lottery tickets, tip \($0).")] }
-        let sweep = ICLSweep(examples: examples, datasetName: "tiny", ks: [0, 2], draws: 1, seed: 4)
+        let sweep = ICLSweep(ks: [0, 2], draws: 1, seed: 4)
         let conditions = try sweep.conditions { k, seed in
             var generator = SeededShuffle(seed)
             return Array(examples.shuffled(using: &generator).prefix(k))
