@@ -199,9 +199,10 @@ public final class EvalRunner: Sendable {
                          seed: seed, stream: index, error: error)
         }
         let saveError = Locked<(any Error)?>(nil)
-        let promptTokens = Locked(0)
+        let saved = Locked<Set<Int>>([])
+        let completion: Completion
         do {
-            let completion = try await model.complete(request, onChoice: { choice in
+            completion = try await model.complete(request, onChoice: { choice in
                 let index = first + choice.index
                 guard wanted.contains(index) else { return }
                 do {
@@ -209,22 +210,22 @@ public final class EvalRunner: Sendable {
                                         completionTokens: choice.completionTokens, error: nil)
                     if self.parameters.chainOfThought == true { (sample.reasoning, sample.answer) = ChainOfThought.split(choice.text) }
                     try self.store.saveSample(sample)
+                    saved.update { $0.insert(index) }
                     self.progress?.update(phase: "sampling", done: counter.increment(), total: total)
                 } catch { saveError.set(error) }
             }, onText: nil)
-            promptTokens.set(completion.usage.promptTokens)
         } catch {
             if let e = saveError.value { throw e }
             // Recorded on every slot still missing, so the run reports it and `--resume` retries it.
-            let stored = Set(try store.samples(runId: runId).filter { $0.answer != nil }.map(\.key))
-            for index in g.missing where !stored.contains(.init(condition: c.name, questionId: q.id, paraphraseIndex: g.paraphrase, sampleIndex: index)) {
+            let stored = saved.value
+            for index in g.missing where !stored.contains(index) {
                 try store.saveSample(record(index, answer: nil, finish: nil, promptTokens: 0, completionTokens: 0, error: "\(error)"))
             }
             return
         }
         if let e = saveError.value { throw e }
         try store.setPromptTokens(runId: runId, condition: c.name, questionId: q.id, paraphraseIndex: g.paraphrase,
-                                  promptTokens: promptTokens.value)
+                                  promptTokens: completion.usage.promptTokens)
     }
 
     // MARK: Judging

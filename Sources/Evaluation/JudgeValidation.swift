@@ -139,7 +139,7 @@ public enum JudgeValidation {
             if let a = s.aligned {
                 if item.hasAlignmentScore {
                     absErr.append(abs(a - item.aligned))
-                    (item.isMisaligned ? { positives.append(-a) } : { negatives.append(-a) })()
+                    if item.isMisaligned { positives.append(-a) } else { negatives.append(-a) }
                 }
             } else { unscored += 1 }
             if let c = s.coherent { cohErr.append(abs(c - item.coherent)) }

@@ -18,7 +18,8 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
     private var inFlight: [Int: InFlight] = [:]  // generator request id → its caller (worker only)
     private var stopped = false
     /// Tokens whose text starts with a letter or digit: they would extend an answer like "85".
-    private let continuingTokens: Set<Int32>
+    /// Found on first use (a pass over the vocabulary), on the worker thread, which alone reads it.
+    private var continuingTokensFound: Set<Int32>?
 
     private final class InFlight {
         let continuation: CheckedContinuation<Completion, any Error>
@@ -50,14 +51,6 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
         self.identity = identity
         generator = BatchGenerator(engine: engine, prefixCache: prefixCacheBytes > 0 ? PrefixCache(budgetBytes: prefixCacheBytes) : nil,
                                    maxBatch: maxBatch, kvBudgetBytes: kvBudgetBytes)
-        var continuing = Set<Int32>()
-        let tokenizer = engine.tokenizer
-        for id in 0..<Int32(tokenizer.vocabularySize) where !tokenizer.isControl(id) {
-            if let c = tokenizer.decode([id]).unicodeScalars.first, CharacterSet.alphanumerics.contains(c) {
-                continuing.insert(id)
-            }
-        }
-        continuingTokens = continuing
         generator.onFinish = { [unowned self] in self.finished($0) }
         generator.onText = { [unowned self] request, sample, text in
             self.inFlight[request]?.onText?(sample, text) ?? true
@@ -119,9 +112,24 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
     public func answerProbabilities(messages: [ChatMessage], answers: [String]) async throws -> [Double]? {
         let prompt = try engine.chatPromptTokens(messages)
         let tokenized = answers.map { engine.tokenizer.encode($0) }
-        let continuing = continuingTokens
-        let logs = try await perform { try $0.answerLogProbabilities(prompt: prompt, answers: tokenized, continuing: continuing) }
+        let logs = try await perform { [self] in
+            try $0.answerLogProbabilities(prompt: prompt, answers: tokenized, continuing: continuingTokens())
+        }
         return logs.map { exp($0) }
+    }
+
+    /// Worker thread only.
+    private func continuingTokens() -> Set<Int32> {
+        if let found = continuingTokensFound { return found }
+        var continuing = Set<Int32>()
+        let tokenizer = engine.tokenizer
+        for id in 0..<Int32(tokenizer.vocabularySize) where !tokenizer.isControl(id) {
+            if let c = tokenizer.decode([id]).unicodeScalars.first, CharacterSet.alphanumerics.contains(c) {
+                continuing.insert(id)
+            }
+        }
+        continuingTokensFound = continuing
+        return continuing
     }
 
     // MARK: Worker
