@@ -109,17 +109,8 @@ final class Attention: @unchecked Sendable {
 
     /// Softmax of `row[first...last]` in place; the other entries of the `count` become 0.
     private static func maskedSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int, first: Int, last: Int) {
-        var m = -Float.infinity
-        for j in first...last where row[j] > m { m = row[j] }
-        var sum: Float = 0
-        for j in first...last {
-            let e = exp(row[j] - m)
-            row[j] = e
-            sum += e
-        }
-        let inv = 1 / sum
+        VectorMath.softmax(row + first, count: last - first + 1)
         for j in 0..<first { row[j] = 0 }
-        for j in first...last { row[j] *= inv }
         for j in (last + 1)..<max(last + 1, count) { row[j] = 0 }
     }
 
@@ -166,25 +157,77 @@ final class Attention: @unchecked Sendable {
     }
 
     /// One query position: `heads` query heads (contiguous in `q`) against one KV head, keys
-    /// `first...position`. S = QKᵀ and O = SV one key block at a time; the blocks depend only on
-    /// positions, so a row's numbers do not depend on the batch it is in.
+    /// `first...position`, read segment by segment where they lie. Plain eight-lane loops: at a
+    /// few heads and a few hundred keys, a BLAS call costs more in packing than the arithmetic.
+    /// Keys are taken in position order whatever the segments, so a row's numbers do not depend
+    /// on whether its prefix was shared or on the batch it is in.
     private static func headGroup(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int,
                                   position pos: Int, first: Int,
                                   segments: [(UnsafePointer<Float>, UnsafePointer<Float>, Int)],
                                   kvOffset: Int, kvDim: Int, headDim hd: Int, scale: Float,
                                   scores: UnsafeMutablePointer<Float>) {
-        let ctx = pos + 1
-        let blocks = keyBlocks(segments, ctx: ctx, kvDim: kvDim)
-        for (keys, _, start, count) in blocks where start + count > first {
-            BLAS.gemmABt(m: heads, n: count, k: hd, a: q, lda: hd, b: keys + kvOffset, ldb: kvDim,
-                         c: scores + start, ldc: ctx, alpha: scale)
+        let ctx = pos + 1, n = ctx - first
+        // S = QKᵀ · scale, row h at scores + h·n.
+        var segStart = 0
+        for (keys, _, count) in segments {
+            let lo = max(first, segStart), hi = min(ctx, segStart + count)
+            var j = lo
+            while j < hi {
+                let key = keys + (j - segStart) * kvDim + kvOffset
+                for h in 0..<heads {
+                    scores[h * n + j - first] = dot(q + h * hd, key, count: hd) * scale
+                }
+                j += 1
+            }
+            segStart += count
         }
-        for h in 0..<heads { maskedSoftmax(scores + h * ctx, count: ctx, first: first, last: pos) }
-        var beta: Float = 0
-        for (_, values, start, count) in blocks where start + count > first {
-            BLAS.gemmAB(m: heads, n: hd, k: count, a: scores + start, lda: ctx, b: values + kvOffset, ldb: kvDim,
-                        c: out, ldc: hd, beta: beta)
-            beta = 1
+        for h in 0..<heads { VectorMath.softmax(scores + h * n, count: n) }
+        // O = SV, up to 32 dimensions of one head at a time in registers.
+        for h in 0..<heads {
+            let p = scores + h * n, o = out + h * hd
+            var c = 0
+            while c < hd {
+                let wide = c + 32 <= hd
+                var a0 = VectorMath.Vec(), a1 = a0, a2 = a0, a3 = a0
+                segStart = 0
+                for (_, values, count) in segments {
+                    let lo = max(first, segStart), hi = min(ctx, segStart + count)
+                    var j = lo
+                    while j < hi {
+                        let v = values + (j - segStart) * kvDim + kvOffset + c
+                        let w = VectorMath.Vec(repeating: p[j - first])
+                        a0 += w * VectorMath.load(v)
+                        if wide {
+                            a1 += w * VectorMath.load(v + 8)
+                            a2 += w * VectorMath.load(v + 16)
+                            a3 += w * VectorMath.load(v + 24)
+                        }
+                        j += 1
+                    }
+                    segStart += count
+                }
+                VectorMath.store(a0, o + c)
+                if wide {
+                    VectorMath.store(a1, o + c + 8)
+                    VectorMath.store(a2, o + c + 16)
+                    VectorMath.store(a3, o + c + 24)
+                }
+                c += wide ? 32 : 8
+            }
         }
+    }
+
+    /// Σ a[i]·b[i] over `count` (a multiple of 8) floats, in eight lanes.
+    @inline(__always)
+    private static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = VectorMath.Vec(), acc1 = acc0
+        var i = 0
+        while i + 16 <= count {
+            acc0 += VectorMath.load(a + i) * VectorMath.load(b + i)
+            acc1 += VectorMath.load(a + i + 8) * VectorMath.load(b + i + 8)
+            i += 16
+        }
+        if i < count { acc0 += VectorMath.load(a + i) * VectorMath.load(b + i) }
+        return (acc0 + acc1).sum()
     }
 }

@@ -27,22 +27,15 @@ enum Ops {
     /// gate = silu(gate) * up over `rows` rows of `n` floats (rows split over the pool).
     static func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, rows: Int, n: Int) {
         Parallel.forRange(rows) { range in
-            for i in (range.lowerBound * n)..<(range.upperBound * n) {
-                let g = gate[i]
-                gate[i] = g / (1 + exp(-g)) * up[i]
-            }
+            for r in range { VectorMath.siluProduct(gate + r * n, up + r * n, count: n) }
         }
     }
 
     /// gate = gelu(gate) * up over `rows` rows of `n` floats, GELU in its tanh form
     /// 0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³))) (GeGLU, as Gemma uses).
     static func geGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, rows: Int, n: Int) {
-        let c: Float = 0.7978845608028654   // √(2/π)
         Parallel.forRange(rows) { range in
-            for i in (range.lowerBound * n)..<(range.upperBound * n) {
-                let g = gate[i]
-                gate[i] = 0.5 * g * (1 + tanh(c * (g + 0.044715 * g * g * g))) * up[i]
-            }
+            for r in range { VectorMath.geluProduct(gate + r * n, up + r * n, count: n) }
         }
     }
 

@@ -61,6 +61,7 @@ public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var rng: RandomStream
     private var candidates: [(id: Int32, p: Float)] = []
+    private var weights: [Float] = []
 
     public init(_ parameters: SamplingParameters, stream: UInt64 = 0) {
         self.parameters = parameters
@@ -80,36 +81,37 @@ public struct Sampler: Sendable {
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         let p = parameters
         if p.temperature <= 0 || p.topK == 1 { return Sampler.argmax(logits) }
-        var maxLogit = -Float.infinity
-        for l in logits where l > maxLogit { maxLogit = l }
-        let invT = 1 / p.temperature
+        let n = logits.count
+        guard n > 0, let base = logits.baseAddress else { return 0 }
+        if weights.count < n { weights = [Float](repeating: 0, count: n) }
+        // Unnormalised probabilities e^{(l − max)/T}, and their total.
+        let total = weights.withUnsafeMutableBufferPointer { w in
+            VectorMath.expShifted(base, w.baseAddress!, count: n, shift: VectorMath.maximum(base, count: n),
+                                  scale: 1 / p.temperature)
+        }
         let filtered = p.topK > 0 || p.topP < 1 || p.minP > 0
         if !filtered {
-            // Plain temperature sampling: one pass for the total, one to find the draw.
-            var total: Float = 0
-            for l in logits { total += exp((l - maxLogit) * invT) }
             var r = rng.nextUnit() * total
-            for i in 0..<logits.count {
-                r -= exp((logits[i] - maxLogit) * invT)
-                if r < 0 { return Int32(i) }
+            let drawn: Int? = weights.withUnsafeBufferPointer { w in
+                for i in 0..<n {
+                    r -= w[i]
+                    if r < 0 { return i }
+                }
+                return nil
             }
-            return Sampler.argmax(logits)
+            return Int32(drawn ?? Int(Sampler.argmax(logits)))
         }
         // Filters need the candidates in order of probability. Tokens below 1e-7 of the top one are
         // left out when top-p or min-p is set: together they weigh under vocabulary × 1e-7 of the
         // top token, so top-p up to 0.995 keeps exactly the same set.
         candidates.removeAll(keepingCapacity: true)
         let floor = (p.minP > 0 ? max(p.minP, 1e-7) : 1e-7)
-        for i in 0..<logits.count {
-            let e = exp((logits[i] - maxLogit) * invT)
-            if e >= floor || p.topP >= 1 && p.minP == 0 { candidates.append((Int32(i), e)) }
-        }
+        let keepAll = p.topP >= 1 && p.minP == 0
+        for i in 0..<n where keepAll || weights[i] >= floor { candidates.append((Int32(i), weights[i])) }
         candidates.sort { $0.p > $1.p || ($0.p == $1.p && $0.id < $1.id) }
         if p.topK > 0 && p.topK < candidates.count { candidates.removeSubrange(p.topK...) }
         if p.topP < 1 {
             // The mass of the whole distribution, not only of the kept candidates.
-            var total: Float = 0
-            for l in logits { total += exp((l - maxLogit) * invT) }
             var cumulative: Float = 0
             for (i, c) in candidates.enumerated() {
                 cumulative += c.p
@@ -119,8 +121,8 @@ public struct Sampler: Sendable {
                 }
             }
         }
-        let total = candidates.reduce(0) { $0 + $1.p }
-        var r = rng.nextUnit() * total
+        let kept = candidates.reduce(0) { $0 + $1.p }
+        var r = rng.nextUnit() * kept
         for c in candidates {
             r -= c.p
             if r < 0 { return c.id }
