@@ -7,12 +7,12 @@ enum VectorMath {
     typealias Vec = SIMD8<Float>
 
     /// e^x to about 2 ulp (Cephes' polynomial after reduction by ln 2). Inputs are clamped to
-    /// [-87.3, 88.7]: below gives the smallest normal float instead of 0, above the largest.
+    /// [-87.3, 88.4]: below gives the smallest normal float instead of 0, above about 2.4e38.
     @inline(__always)
     static func exp(_ input: Vec) -> Vec {
         var x = input
         x.replace(with: Vec(repeating: -87.33654), where: x .< -87.33654)
-        x.replace(with: Vec(repeating: 88.72283), where: x .> 88.72283)
+        x.replace(with: Vec(repeating: 88.37626), where: x .> 88.37626)
         // k = round(x / ln 2), through the 1.5·2²³ trick: the float's low bits hold k.
         let shifted = x * 1.44269504088896341 + 12_582_912.0
         let k = shifted - 12_582_912.0
