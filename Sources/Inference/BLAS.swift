@@ -9,7 +9,7 @@ enum BLAS {
 
     /// Output columns per `parallelGemmABt` chunk. Fixed, so that every chunk is the same OpenBLAS
     /// call whatever the thread count: results do not depend on how many threads ran them.
-    static let columnChunk = 128
+    static let columnChunk = 256
 
     /// `gemmABt` with the n output columns split into fixed chunks spread over the pool's threads.
     static func parallelGemmABt(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
