@@ -6,18 +6,66 @@
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
-// Per-thread scratch for repacked activations, grown on demand and kept (no allocation per call
-// once warm).
-static _Thread_local uint8_t *tl_pack;
-static _Thread_local size_t tl_pack_cap;
-static uint8_t *pack_buffer(size_t bytes) {
-    if (bytes > tl_pack_cap) {
-        free(tl_pack);
+// Per-thread scratch (repacked activations, weight panels), grown on demand and kept (no
+// allocation per call once warm).
+typedef struct {
+    uint8_t *p;
+    size_t cap;
+} scratch;
+static _Thread_local scratch tl_pack, tl_panel;
+static uint8_t *scratch_get(scratch *s, size_t bytes) {
+    if (bytes > s->cap) {
+        free(s->p);
         size_t cap = (bytes + 4095) & ~(size_t)4095;
-        tl_pack = aligned_alloc(64, cap);
-        tl_pack_cap = tl_pack ? cap : 0;
+        s->p = aligned_alloc(64, cap);
+        s->cap = s->p ? cap : 0;
     }
-    return tl_pack;
+    return s->p;
+}
+
+// ---- 32-element types, several vectors: 8-row panels (ek_tiles.h) against the vectors
+// EK_ROWLANE_MAXV at a time. From 2 vectors on they beat the 4 x 1 tiles even on matrices far
+// larger than the caches; one vector stays with those (they stream big matrices faster).
+#define EK_ROWLANE_MIN 2
+_Static_assert(EK_ROWLANE_MIN >= 2, "the out-of-memory fallback runs one vector at a time");
+static int use_rowlane(int type, int nvec) { return nvec >= EK_ROWLANE_MIN && ek_panel_get(type) != NULL; }
+
+// All vectors packed group by group (every group EK_ROWLANE_MAXV wide but the last) into the
+// thread's pack scratch; NULL when out of memory.
+static const uint8_t *rowlane_pack(int type, int nb, const uint8_t *x, int nvec, size_t xs) {
+    uint8_t *pk = scratch_get(&tl_pack, ek_pack_size(type, 1, nb) * (size_t)nvec);
+    if (pk == NULL) return NULL;
+    size_t off = 0;
+    for (int v0 = 0; v0 < nvec; v0 += EK_ROWLANE_MAXV) {
+        const int V = imin(EK_ROWLANE_MAXV, nvec - v0);
+        const uint8_t *xp[EK_ROWLANE_MAXV];
+        for (int v = 0; v < V; v++) xp[v] = x + (size_t)(v0 + v) * xs;
+        ek_pack_act(type, V, nb, xp, pk + off);
+        off += ek_pack_size(type, V, nb);
+    }
+    return pk;
+}
+
+// Rows [r0, r1): each 8-row group is transposed once, then every vector group passes over it.
+// Returns 0 (nothing done) when out of memory.
+static int rowlane_rows(int type, const uint8_t *w, size_t wrow, int r0, int r1, int nb, const uint8_t *pk,
+                        int nvec, float *Y, int ys) {
+    uint8_t *panel = scratch_get(&tl_panel, ek_panel_size(nb));
+    if (panel == NULL) return 0;
+    const ek_panel_fn transpose = ek_panel_get(type);
+    for (int r = r0; r < r1; r += 8) {
+        const int rn = imin(8, r1 - r);
+        const uint8_t *wp[8];
+        for (int i = 0; i < 8; i++) wp[i] = w + (size_t)(r + imin(i, rn - 1)) * wrow;
+        transpose(nb, wp, wrow, panel);
+        size_t off = 0;
+        for (int v0 = 0; v0 < nvec; v0 += EK_ROWLANE_MAXV) {
+            const int V = imin(EK_ROWLANE_MAXV, nvec - v0);
+            ek_rowlane_get(type, V)(nb, panel, pk + off, Y + (size_t)v0 * ys + r, (size_t)ys, rn);
+            off += ek_pack_size(type, V, nb);
+        }
+    }
+    return 1;
 }
 
 // One vector group [v0, v0+vn) (vn <= V) over rows [p0, p1) with tiles of R rows; padding rows and
@@ -35,21 +83,25 @@ static void run_group(ek_tile_fn fn, int R, int nb, const uint8_t *w, size_t wro
     }
 }
 
-// Vector groups: 8 at a time, then 4 (3 padded to 4), then one by one.
-static int group_width(int legacy, int rem) {
-    if (legacy) return rem >= 8 ? 8 : rem >= 3 ? 4 : 1;
-    return rem >= 3 ? 4 : 1;
-}
-
-// Rows [r0, r1) against nvec vectors, on the calling thread.
-void ek_matmul_rows(int type, const void *W, int r0, int r1, int cols, const void *X, int nvec, size_t xs,
-                    float *Y, int ys) {
+// Rows [r0, r1) against nvec vectors, on the calling thread. rl_pk: the vectors packed by
+// rowlane_pack when use_rowlane (NULL: pack them here).
+static void matmul_rows(int type, const void *W, int r0, int r1, int cols, const void *X, int nvec, size_t xs,
+                        float *Y, int ys, const uint8_t *rl_pk) {
     const int bs = ek_block_size(type);
     if (bs == 0 || r1 <= r0 || nvec <= 0) return;
     const size_t wrow = ek_row_size(type, cols);
     const uint8_t *w = (const uint8_t *)W;
     const uint8_t *x = (const uint8_t *)X;
     const int nb = cols / bs;
+
+    if (use_rowlane(type, nvec)) {
+        if (rl_pk == NULL) rl_pk = rowlane_pack(type, nb, x, nvec, xs);
+        if (rl_pk != NULL && rowlane_rows(type, w, wrow, r0, r1, nb, rl_pk, nvec, Y, ys)) return;
+        // out of memory: one vector at a time
+        for (int v = 0; v < nvec; v++)
+            matmul_rows(type, W, r0, r1, cols, x + (size_t)v * xs, 1, xs, Y + (size_t)v * ys, ys, NULL);
+        return;
+    }
 
     const int legacy = ek_tile_get(type, 4, 1) != NULL;
     const int kquant = ek_tile_get(type, 1, 1) != NULL;
@@ -59,54 +111,28 @@ void ek_matmul_rows(int type, const void *W, int r0, int r1, int cols, const voi
                 Y[(size_t)v * ys + r] = ek_vec_dot(type, cols, w + (size_t)r * wrow, x + (size_t)v * xs);
         return;
     }
-    // Legacy multi-vector tiles read repacked activations: pack every group once.
-    uint8_t *pk = NULL;
-    if (legacy && nvec >= 3) {
-        size_t total = 0;
-        for (int v0 = 0; v0 < nvec;) {
-            const int V = group_width(1, nvec - v0);
-            if (V > 1) total += ek_pack_size(type, V, nb);
-            v0 += imin(V, nvec - v0);
-        }
-        pk = pack_buffer(total);
-        if (pk == NULL) {  // out of memory: fall back to one vector at a time
-            for (int v = 0; v < nvec; v++) ek_matmul_rows(type, W, r0, r1, cols, x + (size_t)v * xs, 1, xs, Y + (size_t)v * ys, ys);
-            return;
-        }
-        size_t off = 0;
-        for (int v0 = 0; v0 < nvec;) {
-            const int V = group_width(1, nvec - v0), vn = imin(V, nvec - v0);
-            if (V > 1) {
-                const uint8_t *xp[EK_TILE_MAXV];
-                for (int v = 0; v < V; v++) xp[v] = x + (size_t)(v0 + imin(v, vn - 1)) * xs;
-                ek_pack_act(type, V, nb, xp, pk + off);
-                off += ek_pack_size(type, V, nb);
-            }
-            v0 += vn;
-        }
-    }
-    // Rows go in panels small enough to stay in L1/L2 while every vector group passes over
-    // them, so each weight comes from memory once per call. Panels are multiples of 8 rows.
+    // Legacy quants (one vector): 4-row tiles. K-quants: one row against 4 vectors (3 padded to
+    // 4), the rest one by one, with rows in panels small enough to stay in L1/L2 while every
+    // vector group passes over them, so each weight comes from memory once per call.
+    const int R = legacy ? 4 : 1;
     int panel = (int)((24 * 1024) / wrow) & ~7;
     if (panel < 8) panel = 8;
     if (nvec == 1) panel = r1 - r0;
     for (int p0 = r0; p0 < r1; p0 += panel) {
         const int p1 = imin(p0 + panel, r1);
-        size_t off = 0;
         for (int v0 = 0; v0 < nvec;) {
-            const int V = group_width(legacy, nvec - v0), vn = imin(V, nvec - v0);
-            const int R = legacy ? 4 : 1;
+            const int V = !legacy && nvec - v0 >= 3 ? 4 : 1, vn = imin(V, nvec - v0);
             const uint8_t *xg[EK_TILE_MAXV];
-            if (legacy && V > 1) {
-                xg[0] = pk + off;
-                off += ek_pack_size(type, V, nb);
-            } else {
-                for (int v = 0; v < V; v++) xg[v] = x + (size_t)(v0 + imin(v, vn - 1)) * xs;
-            }
+            for (int v = 0; v < V; v++) xg[v] = x + (size_t)(v0 + imin(v, vn - 1)) * xs;
             run_group(ek_tile_get(type, R, V), R, nb, w, wrow, p0, p1, xg, v0, vn, Y, ys);
             v0 += vn;
         }
     }
+}
+
+void ek_matmul_rows(int type, const void *W, int r0, int r1, int cols, const void *X, int nvec, size_t xs,
+                    float *Y, int ys) {
+    matmul_rows(type, W, r0, r1, cols, X, nvec, xs, Y, ys, NULL);
 }
 
 typedef struct {
@@ -114,6 +140,7 @@ typedef struct {
     const void *W, *X;
     size_t xs;
     float *Y;
+    const uint8_t *rl_pk;
     _Atomic int next;
 } mm_job;
 
@@ -126,7 +153,7 @@ static void mm_task(void *p, int ith, int nth) {
         if (c >= j->nchunks) break;
         const int r0 = c * j->chunk;
         const int r1 = r0 + j->chunk < j->rows ? r0 + j->chunk : j->rows;
-        ek_matmul_rows(j->type, j->W, r0, r1, j->cols, j->X, j->nvec, j->xs, j->Y, j->ys);
+        matmul_rows(j->type, j->W, r0, r1, j->cols, j->X, j->nvec, j->xs, j->Y, j->ys, j->rl_pk);
         c = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed) + nth;
     }
 }
@@ -145,8 +172,11 @@ void ek_matmul(int type, const void *W, int rows, int cols, const void *X, int n
     int chunk = (rows + 4 * nth - 1) / (4 * nth);
     chunk = (chunk + 7) & ~7;
     if (chunk < 8) chunk = 8;
+    // The vectors are packed once here for all threads (each thread packs for itself otherwise).
+    const uint8_t *rl_pk = NULL;
+    if (use_rowlane(type, nvec)) rl_pk = rowlane_pack(type, cols / ek_block_size(type), X, nvec, xs);
     mm_job j = {.type = type, .rows = rows, .cols = cols, .nvec = nvec, .ys = ys, .chunk = chunk,
-                .nchunks = (rows + chunk - 1) / chunk, .W = W, .X = X, .xs = xs, .Y = Y};
+                .nchunks = (rows + chunk - 1) / chunk, .W = W, .X = X, .xs = xs, .Y = Y, .rl_pk = rl_pk};
     atomic_init(&j.next, 0);
     ek_parallel_for(mm_task, &j);
 }

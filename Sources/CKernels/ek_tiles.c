@@ -15,14 +15,15 @@ enum { K40, K41, K50, K51, K80 };
 #define WBS(kind) ((kind) == K40 ? 18 : (kind) == K41 ? 20 : (kind) == K50 ? 22 : (kind) == K51 ? 24 : 34)
 #define T1(kind) ((kind) == K41 || (kind) == K51)  // type-1: w = d*q + m, paired with Q8_1
 
-// Weight block -> 32 quants (unsigned for type-1, signed for type-0).
-EK_INLINE __m256i leg_quants(const int kind, const uint8_t *p) {
+// Weight block -> its 32 stored quants: unsigned 4 or 5 bits (Q4_0 / Q5_0 still offset by 8 / 16),
+// signed bytes for Q8_0.
+EK_INLINE __m256i leg_raw(const int kind, const uint8_t *p) {
     switch (kind) {
-    case K40: return _mm256_sub_epi8(ek_unpack_nibbles(p + 2), _mm256_set1_epi8(8));
+    case K40: return ek_unpack_nibbles(p + 2);
     case K41: return ek_unpack_nibbles(p + 4);
     case K50: {
         __m256i hb = _mm256_and_si256(ek_bits_to_bytes(ek_ld32(p + 2)), _mm256_set1_epi8(0x10));
-        return _mm256_sub_epi8(_mm256_or_si256(ek_unpack_nibbles(p + 6), hb), _mm256_set1_epi8(16));
+        return _mm256_or_si256(ek_unpack_nibbles(p + 6), hb);
     }
     case K51: {
         __m256i hb = _mm256_and_si256(ek_bits_to_bytes(ek_ld32(p + 4)), _mm256_set1_epi8(0x10));
@@ -30,6 +31,14 @@ EK_INLINE __m256i leg_quants(const int kind, const uint8_t *p) {
     }
     default: return _mm256_loadu_si256((const __m256i *)(p + 2));
     }
+}
+// The offset the type-0 formats store their quants with (8 for Q4_0, 16 for Q5_0; 0 otherwise).
+#define OFFSET(kind) ((kind) == K40 ? 8 : (kind) == K50 ? 16 : 0)
+
+// Weight block -> 32 quants (unsigned for type-1, signed for type-0).
+EK_INLINE __m256i leg_quants(const int kind, const uint8_t *p) {
+    const __m256i q = leg_raw(kind, p);
+    return OFFSET(kind) ? _mm256_sub_epi8(q, _mm256_set1_epi8(OFFSET(kind))) : q;
 }
 
 // Exact per-lane partial sums (8 x int32) of one weight block times one activation block.
@@ -46,19 +55,6 @@ EK_INLINE __m256i reduce4(__m256i a, __m256i b, __m256i c, __m256i d) {
     return _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
 }
 EK_INLINE __m128i fold(__m256i h) { return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)); }
-
-// 4-bit weights: |q_w*q_x + q_w'*q_x'| <= 2*15*127, so sums of 8 such maddubs lanes still fit in
-// int16 and the transpose can run on 16-bit lanes without the widening madd per product.
-// 8 maddubs results -> 8 int32 lanes, lane v = full sum of p[v].
-EK_INLINE __m256i reduce8_i16(const __m256i *p) {
-    __m256i l1[4], l2[2];
-    for (int k = 0; k < 4; k++)
-        l1[k] = _mm256_add_epi16(_mm256_unpacklo_epi16(p[2 * k], p[2 * k + 1]), _mm256_unpackhi_epi16(p[2 * k], p[2 * k + 1]));
-    for (int k = 0; k < 2; k++)
-        l2[k] = _mm256_add_epi16(_mm256_unpacklo_epi32(l1[2 * k], l1[2 * k + 1]), _mm256_unpackhi_epi32(l1[2 * k], l1[2 * k + 1]));
-    const __m256i l3 = _mm256_add_epi16(_mm256_unpacklo_epi64(l2[0], l2[1]), _mm256_unpackhi_epi64(l2[0], l2[1]));
-    return _mm256_add_epi32(_mm256_cvtepi16_epi32(_mm256_castsi256_si128(l3)), _mm256_cvtepi16_epi32(_mm256_extracti128_si256(l3, 1)));
-}
 
 // The two halves at the start of 4 blocks -> ([first0..3], [second0..3]): (d, m) of weights,
 // (d, s) of Q8_1, (d, junk) of the type-0 formats.
@@ -143,96 +139,133 @@ EK_INLINE void leg_4x1(const int kind, int nb, const uint8_t *const *w, size_t w
     for (int r = 0; r < 4; r++) out[r * EK_TILE_MAXV] = t[r];
 }
 
-// ---- several vectors: activations repacked per block as [V x 32 quants][V x d][V x s], so
-// quant loads are aligned (no cache-line splits) and the scales are floats already.
-EK_INLINE const uint8_t *pk_block(const int V, const uint8_t *pk, int b) { return pk + (size_t)b * V * 40; }
+// ---- many vectors: 8 weight rows in the lanes. A panel holds 8 rows transposed once, so that
+// register g of block b has, in dword lane r, quants 4g..4g+3 of row r; then every vector costs
+// per block and quad g one broadcast of its own 4 quants and one maddubs for all 8 rows, and no
+// horizontal sums. Panel block: [8 x 32 quant bytes][d of the 8 rows][m of the 8 rows], floats.
+#define PANEL_BLOCK 320
 
-// Sums of one 4-bit-or-wider weight block against the V packed quant vectors.
-EK_INLINE __m256i leg_isum8(const int kind, __m256i wq, __m256i wa, const uint8_t *q) {
+// 8 registers of 8 dwords: m[r] dword g -> m[g] dword r.
+EK_INLINE void transpose8x8_epi32(__m256i *m) {
+    __m256i t[8], s[8];
+    for (int k = 0; k < 4; k++) {
+        t[2 * k] = _mm256_unpacklo_epi32(m[2 * k], m[2 * k + 1]);      // per lane: r0d0 r1d0 r0d1 r1d1
+        t[2 * k + 1] = _mm256_unpackhi_epi32(m[2 * k], m[2 * k + 1]);  //           r0d2 r1d2 r0d3 r1d3
+    }
+    for (int h = 0; h < 2; h++)
+        for (int k = 0; k < 2; k++) {  // rows 4h..4h+3: dwords k, k+1 (low lanes) and k+4, k+5
+            s[4 * h + 2 * k] = _mm256_unpacklo_epi64(t[4 * h + k], t[4 * h + k + 2]);
+            s[4 * h + 2 * k + 1] = _mm256_unpackhi_epi64(t[4 * h + k], t[4 * h + k + 2]);
+        }
+    for (int g = 0; g < 4; g++) {
+        m[g] = _mm256_permute2x128_si256(s[g], s[4 + g], 0x20);
+        m[g + 4] = _mm256_permute2x128_si256(s[g], s[4 + g], 0x31);
+    }
+}
+
+// Block b of the 8 rows w[0..7] (ws bytes apart in the matrix) into the panel.
+EK_INLINE void panel_block(const int kind, const uint8_t *const *w, size_t ws, int b, uint8_t *dst) {
+    const size_t o = (size_t)b * WBS(kind);
+    // Eight row streams defeat the hardware prefetcher: sweep the next 8 rows at this pace.
+    const char *pf = (const char *)w[0] + 8 * ws + 8 * o;
+    for (size_t k = 0; k < 8 * WBS(kind); k += 64) _mm_prefetch(pf + k, _MM_HINT_T0);
+    __m256i g[8];
     if (kind == K40 || kind == K41) {
-        __m256i pr[8];
-        for (int v = 0; v < 8; v++) {
-            const __m256i xq = _mm256_load_si256((const __m256i *)(q + 32 * v));
-            pr[v] = T1(kind) ? _mm256_maddubs_epi16(wq, xq) : _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xq, wq));
+        // 4-bit: transpose the packed bytes (rows r and r+4 share a register), then split the
+        // nibbles: dword j holds elements 4j..4j+3 (low nibbles) and 16+4j.. (high nibbles).
+        const size_t qo = o + (T1(kind) ? 4 : 2);
+        __m256i p[4], t[4];
+        for (int r = 0; r < 4; r++)
+            p[r] = _mm256_loadu2_m128i((const __m128i *)(w[r + 4] + qo), (const __m128i *)(w[r] + qo));
+        t[0] = _mm256_unpacklo_epi32(p[0], p[1]);
+        t[1] = _mm256_unpackhi_epi32(p[0], p[1]);
+        t[2] = _mm256_unpacklo_epi32(p[2], p[3]);
+        t[3] = _mm256_unpackhi_epi32(p[2], p[3]);
+        const __m256i m4 = _mm256_set1_epi8(0x0F);
+        for (int j = 0; j < 4; j++) {  // dword j of rows 0, 1 (4, 5) and of rows 2, 3 (6, 7) -> of all 8
+            const __m256i r01 = t[j >> 1], r23 = t[2 + (j >> 1)];
+            const __m256i c = (j & 1) ? _mm256_unpackhi_epi64(r01, r23) : _mm256_unpacklo_epi64(r01, r23);
+            g[j] = _mm256_and_si256(c, m4);
+            g[j + 4] = _mm256_and_si256(_mm256_srli_epi16(c, 4), m4);
         }
-        return reduce8_i16(pr);
+    } else {
+        for (int r = 0; r < 8; r++) g[r] = leg_raw(kind, w[r] + o);
+        transpose8x8_epi32(g);
     }
-    __m256i s[8];
-    for (int v = 0; v < 8; v++) {
-        const __m256i xq = _mm256_load_si256((const __m256i *)(q + 32 * v));
-        const __m256i pr = T1(kind) ? _mm256_maddubs_epi16(wq, xq) : _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xq, wq));
-        s[v] = _mm256_madd_epi16(pr, _mm256_set1_epi16(1));
-    }
-    const __m256i lo = reduce4(s[0], s[1], s[2], s[3]), hi = reduce4(s[4], s[5], s[6], s[7]);
-    return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+    for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(dst + 32 * k), g[k]);
+    __m128 d0, m0, d1, m1;
+    scales4(w[0] + o, w[1] + o, w[2] + o, w[3] + o, &d0, &m0);
+    scales4(w[4] + o, w[5] + o, w[6] + o, w[7] + o, &d1, &m1);
+    _mm256_store_ps((float *)(dst + 256), _mm256_set_m128(d1, d0));
+    if (T1(kind)) _mm256_store_ps((float *)(dst + 288), _mm256_set_m128(m1, m0));
 }
-EK_INLINE __m256i leg_isum4(const int kind, __m256i wq, __m256i wa, const uint8_t *q) {
-    __m256i s[4];
-    for (int v = 0; v < 4; v++) {
-        const __m256i xq = _mm256_load_si256((const __m256i *)(q + 32 * v));
-        const __m256i pr = T1(kind) ? _mm256_maddubs_epi16(wq, xq) : _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xq, wq));
-        s[v] = _mm256_madd_epi16(pr, _mm256_set1_epi16(1));
-    }
-    return reduce4(s[0], s[1], s[2], s[3]);  // [v0..v3 low-lane sums | high-lane sums]
+EK_INLINE void rl_panel(const int kind, int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {
+    for (int b = 0; b < nb; b++) panel_block(kind, w, ws, b, panel + (size_t)b * PANEL_BLOCK);
 }
 
-// 4 rows x 4 vectors: lanes are [row r: v0..v3 | row r+1: v0..v3], two accumulators.
-EK_INLINE void leg_4x4(const int kind, int nb, const uint8_t *const *w, const uint8_t *pk, float *out) {
-    const size_t wbs = WBS(kind);
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *q = pk_block(4, pk, b);
-        const __m256 dx = _mm256_broadcast_ps((const __m128 *)(q + 128));
-        const __m256 sx = _mm256_broadcast_ps((const __m128 *)(q + 144));
-        for (int pr = 0; pr < 2; pr++) {
-            __asm__ volatile("" ::: "memory");  // reload activations (L1) rather than spill accumulators
-            __m256i h[2];
-            __m128 dm[2];
-            for (int k = 0; k < 2; k++) {
-                const uint8_t *p = w[2 * pr + k] + b * wbs;
-                const __m256i wq = leg_quants(kind, p);
-                dm[k] = ek_h2f_pair(p);
-                h[k] = leg_isum4(kind, wq, _mm256_sign_epi8(wq, wq), q);
-            }
-            const __m256i isum = _mm256_add_epi32(_mm256_permute2x128_si256(h[0], h[1], 0x20),
-                                                  _mm256_permute2x128_si256(h[0], h[1], 0x31));
-            const __m256 dw = _mm256_set_m128(_mm_broadcastss_ps(dm[1]), _mm_broadcastss_ps(dm[0]));
-            const __m256 mw = T1(kind) ? _mm256_set_m128(_mm_broadcastss_ps(_mm_movehdup_ps(dm[1])),
-                                                         _mm_broadcastss_ps(_mm_movehdup_ps(dm[0])))
-                                       : dw;
-            acc[pr] = _mm256_add_ps(acc[pr], leg_terms8(kind, isum, dw, mw, dx, sx));
-        }
-    }
-    for (int pr = 0; pr < 2; pr++) {
-        float t[8];
-        _mm256_storeu_ps(t, acc[pr]);
-        for (int v = 0; v < 4; v++) {
-            out[(2 * pr) * EK_TILE_MAXV + v] = t[v];
-            out[(2 * pr + 1) * EK_TILE_MAXV + v] = t[4 + v];
+// Int16 pair sums of quads g0..g1-1 of a panel block against V packed activation blocks.
+// 4-bit weights: 8 quads of |q_w*q_x + q_w'*q_x'| <= 2*15*128 fit in int16; 5-bit: 4 quads.
+EK_INLINE void rl_sums16(const int V, const uint8_t *wb, const uint8_t *q, int g0, int g1, __m256i *s) {
+    for (int v = 0; v < V; v++) s[v] = _mm256_setzero_si256();
+    for (int g = g0; g < g1; g++) {
+        const __m256i wq = _mm256_load_si256((const __m256i *)(wb + 32 * g));
+        for (int v = 0; v < V; v++) {
+            const __m256i xq = _mm256_set1_epi32((int)ek_ld32(q + 32 * v + 4 * g));
+            s[v] = _mm256_add_epi16(s[v], _mm256_maddubs_epi16(wq, xq));
         }
     }
 }
 
-// 4 rows x 8 vectors: lanes are the 8 vectors, one accumulator per row.
-EK_INLINE void leg_4x8(const int kind, int nb, const uint8_t *const *w, const uint8_t *pk, float *out) {
-    const size_t wbs = WBS(kind);
+// 8 rows (a panel) x V vectors (packed as by ek_pack_act): y[v*ys + r] for r < rn.
+EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk, float *y,
+                       size_t ys, int rn) {
+    const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[4];
-    for (int r = 0; r < 4; r++) acc[r] = _mm256_setzero_ps();
+    for (int v = 0; v < V; v++) acc[v] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const uint8_t *q = pk_block(8, pk, b);
-        for (int r = 0; r < 4; r++) {
-            __asm__ volatile("" ::: "memory");  // reload activations (L1) rather than spill accumulators
-            const uint8_t *p = w[r] + b * wbs;
-            const __m256i wq = leg_quants(kind, p);
-            const __m256i isum = leg_isum8(kind, wq, _mm256_sign_epi8(wq, wq), q);
-            const __m128 dm = ek_h2f_pair(p);
-            const __m256 dw = _mm256_broadcastss_ps(dm);
-            const __m256 mw = T1(kind) ? _mm256_broadcastss_ps(_mm_movehdup_ps(dm)) : dw;
-            const __m256 dx = _mm256_load_ps((const float *)(q + 256)), sx = _mm256_load_ps((const float *)(q + 288));
-            acc[r] = _mm256_add_ps(acc[r], leg_terms8(kind, isum, dw, mw, dx, sx));
+        const uint8_t *wb = panel + (size_t)b * PANEL_BLOCK, *q = pk + (size_t)b * V * 40;
+        __m256i is[4];
+        if (kind == K40 || kind == K41) {
+            rl_sums16(V, wb, q, 0, 8, is);
+            for (int v = 0; v < V; v++) is[v] = _mm256_madd_epi16(is[v], ones);
+        } else if (kind == K50 || kind == K51) {
+            __m256i s[4];
+            rl_sums16(V, wb, q, 0, 4, is);
+            rl_sums16(V, wb, q, 4, 8, s);
+            for (int v = 0; v < V; v++)
+                is[v] = _mm256_add_epi32(_mm256_madd_epi16(is[v], ones), _mm256_madd_epi16(s[v], ones));
+        } else {  // Q8_0, signed x signed: |w| x sign(x, w), one pair sum (|q_x| <= 127) nearly fills int16
+            // so widen every quad
+            for (int v = 0; v < V; v++) is[v] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; g++) {
+                const __m256i wq = _mm256_load_si256((const __m256i *)(wb + 32 * g));
+                const __m256i wa = _mm256_sign_epi8(wq, wq);
+                for (int v = 0; v < V; v++) {
+                    const __m256i xq = _mm256_set1_epi32((int)ek_ld32(q + 32 * v + 4 * g));
+                    const __m256i pr = _mm256_maddubs_epi16(wa, _mm256_sign_epi8(xq, wq));
+                    is[v] = _mm256_add_epi32(is[v], _mm256_madd_epi16(pr, ones));
+                }
+            }
+        }
+        const __m256 dw = _mm256_load_ps((const float *)(wb + 256));
+        const __m256 mw = T1(kind) ? _mm256_load_ps((const float *)(wb + 288)) : dw;
+        const float *dx = (const float *)(q + 32 * V), *sx = dx + V;
+        for (int v = 0; v < V; v++) {
+            // type-0 offsets: the packed slot holds OFFSET * sum(q_x) as an int
+            if (OFFSET(kind)) is[v] = _mm256_sub_epi32(is[v], _mm256_set1_epi32((int)ek_ld32(sx + v)));
+            const __m256 t = leg_terms8(kind, is[v], dw, mw, _mm256_broadcast_ss(dx + v), _mm256_broadcast_ss(sx + v));
+            acc[v] = _mm256_add_ps(acc[v], t);
         }
     }
-    for (int r = 0; r < 4; r++) _mm256_storeu_ps(out + r * EK_TILE_MAXV, acc[r]);
+    for (int v = 0; v < V; v++) {
+        if (rn == 8) {
+            _mm256_storeu_ps(y + v * ys, acc[v]);
+        } else {
+            float t[8];
+            _mm256_storeu_ps(t, acc[v]);
+            for (int r = 0; r < rn; r++) y[v * ys + r] = t[r];
+        }
+    }
 }
 
 // ---------------------------------------------------------------- K-quants (one row, 1 or 4 vectors)
@@ -423,16 +456,23 @@ size_t ek_pack_size(int type, int V, int nb) {
 }
 void ek_pack_act(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst) {
     const int t1 = ek_activation_type(type) == EK_TYPE_Q8_1;
+    const int offset = type == EK_TYPE_Q4_0 ? 8 : type == EK_TYPE_Q5_0 ? 16 : 0;
     const size_t xbs = t1 ? 36 : 34, qo = t1 ? 4 : 2;
     for (int b = 0; b < nb; b++) {
         uint8_t *q = dst + (size_t)b * V * 40;
         float *d = (float *)(q + 32 * V), *sm = d + V;
         for (int v = 0; v < V; v++) {
             const uint8_t *xb = x[v] + b * xbs;
-            _mm256_store_si256((__m256i *)(q + 32 * v), _mm256_loadu_si256((const __m256i *)(xb + qo)));
+            const __m256i xq = _mm256_loadu_si256((const __m256i *)(xb + qo));
+            _mm256_storeu_si256((__m256i *)(q + 32 * v), xq);
             const __m128 ds = ek_h2f_pair(xb);
             d[v] = _mm_cvtss_f32(ds);
-            sm[v] = t1 ? _mm_cvtss_f32(_mm_movehdup_ps(ds)) : 0.0f;
+            if (t1) {
+                sm[v] = _mm_cvtss_f32(_mm_movehdup_ps(ds));
+            } else {  // offset * sum(q_x), an int
+                const int32_t corr = offset ? offset * ek_hsum8i(ek_dot_u8s8(_mm256_set1_epi8(1), xq)) : 0;
+                memcpy(&sm[v], &corr, 4);
+            }
         }
     }
 }
@@ -441,14 +481,6 @@ void ek_pack_act(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst)
 #define LEG_FNS(kind)                                                                                         \
     static void leg_##kind##_4x1(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) { \
         leg_4x1(kind, nb, w, ws, x, o);                                                                       \
-    }                                                                                                         \
-    static void leg_##kind##_4x4(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) { \
-        (void)ws;                                                                                             \
-        leg_4x4(kind, nb, w, x[0], o);                                                                           \
-    }                                                                                                         \
-    static void leg_##kind##_4x8(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) { \
-        (void)ws;                                                                                             \
-        leg_4x8(kind, nb, w, x[0], o);                                                                           \
     }                                                                                                         \
     static float leg_##kind##_dot(int nb, const uint8_t *w, const uint8_t *x) { return leg_dot(kind, nb, w, x); }
 LEG_FNS(K40)
@@ -466,6 +498,28 @@ LEG_FNS(K80)
         (void)ws;                                                                                             \
         call4;                                                                                                \
     }
+#define RL_FNS(kind)                                                                                          \
+    static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {              \
+        rl_panel(kind, nb, w, ws, panel);                                                                     \
+    }                                                                                                         \
+    static void rl_##kind##_1(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
+        rl_tile(kind, 1, nb, p, pk, y, ys, rn);                                                               \
+    }                                                                                                         \
+    static void rl_##kind##_2(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
+        rl_tile(kind, 2, nb, p, pk, y, ys, rn);                                                               \
+    }                                                                                                         \
+    static void rl_##kind##_3(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
+        rl_tile(kind, 3, nb, p, pk, y, ys, rn);                                                               \
+    }                                                                                                         \
+    static void rl_##kind##_4(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
+        rl_tile(kind, 4, nb, p, pk, y, ys, rn);                                                               \
+    }
+RL_FNS(K40)
+RL_FNS(K41)
+RL_FNS(K50)
+RL_FNS(K51)
+RL_FNS(K80)
+
 KQ_FNS(q4k, tile_q4_K(0, 1, nb, w[0], x, o), tile_q4_K(0, 4, nb, w[0], x, o))
 KQ_FNS(q5k, tile_q4_K(1, 1, nb, w[0], x, o), tile_q4_K(1, 4, nb, w[0], x, o))
 KQ_FNS(q6k, tile_q6_K(1, nb, w[0], x, o), tile_q6_K(4, nb, w[0], x, o))
@@ -474,8 +528,6 @@ ek_tile_fn ek_tile_get(int type, int R, int V) {
 #define LEG_CASE(T, kind)                                                                                     \
     case T:                                                                                                   \
         if (R == 4 && V == 1) return leg_##kind##_4x1;                                                        \
-        if (R == 4 && V == 4) return leg_##kind##_4x4;                                                        \
-        if (R == 4 && V == 8) return leg_##kind##_4x8;                                                        \
         return NULL;
 #define KQ_CASE(T, name)                                                                                      \
     case T:                                                                                                   \
@@ -493,6 +545,33 @@ ek_tile_fn ek_tile_get(int type, int R, int V) {
         KQ_CASE(EK_TYPE_Q6_K, q6k)
     default: return NULL;
     }
+}
+
+size_t ek_panel_size(int nb) { return (size_t)nb * PANEL_BLOCK; }
+
+#define RL_SWITCH(type, body)                                                                                 \
+    switch (type) {                                                                                           \
+    case EK_TYPE_Q4_0: { body(K40) }                                                                          \
+    case EK_TYPE_Q4_1: { body(K41) }                                                                          \
+    case EK_TYPE_Q5_0: { body(K50) }                                                                          \
+    case EK_TYPE_Q5_1: { body(K51) }                                                                          \
+    case EK_TYPE_Q8_0: { body(K80) }                                                                          \
+    default: return NULL;                                                                                     \
+    }
+ek_panel_fn ek_panel_get(int type) {
+#define RL_PANEL(kind) return rl_##kind##_panel;
+    RL_SWITCH(type, RL_PANEL)
+}
+ek_rowlane_fn ek_rowlane_get(int type, int V) {
+#define RL_TILE(kind)                                                                                         \
+    switch (V) {                                                                                              \
+    case 1: return rl_##kind##_1;                                                                             \
+    case 2: return rl_##kind##_2;                                                                             \
+    case 3: return rl_##kind##_3;                                                                             \
+    case 4: return rl_##kind##_4;                                                                             \
+    default: return NULL;                                                                                     \
+    }
+    RL_SWITCH(type, RL_TILE)
 }
 
 float ek_dot_quant_avx2(int type, int nb, const uint8_t *w, const uint8_t *x, int *ok) {
@@ -513,6 +592,9 @@ float ek_dot_quant_avx2(int type, int nb, const uint8_t *w, const uint8_t *x, in
 
 #else
 ek_tile_fn ek_tile_get(int type, int R, int V) { (void)type; (void)R; (void)V; return NULL; }
+size_t ek_panel_size(int nb) { (void)nb; return 0; }
+ek_panel_fn ek_panel_get(int type) { (void)type; return NULL; }
+ek_rowlane_fn ek_rowlane_get(int type, int V) { (void)type; (void)V; return NULL; }
 float ek_dot_quant_avx2(int type, int nb, const uint8_t *w, const uint8_t *x, int *ok) {
     (void)type; (void)nb; (void)w; (void)x;
     *ok = 0;

@@ -53,8 +53,15 @@ struct MatmulTests {
         return [(1, 1), (3, 1), (13, 1), (37, 2), (67, 5), (21, 8), (19, 17), (6, 3), (11, 12)].map {
             Shape(type: t, rows: $0.0, cols: cols, nvec: $0.1)
         }
+    } + legacyTypes.flatMap { t -> [Shape] in
+        // The 8-row panels (nvec >= 2): row counts off multiples of 8, vector groups of 4 with
+        // every remainder, odd block counts.
+        [(8, 2, 160), (7, 3, 160), (29, 4, 160), (17, 5, 544), (16, 8, 96), (9, 9, 160), (45, 17, 544), (43, 64, 160)].map {
+            Shape(type: t, rows: $0.0, cols: $0.2, nvec: $0.1)
+        }
     } + [Shape(type: .q4_1, rows: 1536, cols: 576, nvec: 1), Shape(type: .q8_0, rows: 301, cols: 1536, nvec: 16),
          Shape(type: .q4_1, rows: 203, cols: 1536, nvec: 64), Shape(type: .q6_K, rows: 129, cols: 768, nvec: 9)]
+    static let legacyTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0]
 
     /// Every tile shape evaluates the same arithmetic per (row, vector), so a result does not depend
     /// on the batch it was computed in, the tile it fell into, or the thread count.
@@ -93,7 +100,8 @@ struct PoolTests {
     @Test("results are identical with 1 and 2 threads")
     func oneVersusTwo() {
         let probs = [Problem(.q4_1, rows: 1536, cols: 576, nvec: 1, seed: 1), Problem(.q8_0, rows: 999, cols: 576, nvec: 3, seed: 2),
-                     Problem(.q4_K, rows: 257, cols: 512, nvec: 6, seed: 3), Problem(.q5_0, rows: 640, cols: 640, nvec: 16, seed: 4)]
+                     Problem(.q4_K, rows: 257, cols: 512, nvec: 6, seed: 3), Problem(.q5_0, rows: 640, cols: 640, nvec: 16, seed: 4),
+                     Problem(.q4_1, rows: 203, cols: 576, nvec: 64, seed: 5), Problem(.q5_1, rows: 301, cols: 160, nvec: 9, seed: 6)]
         ek_pool_init(1)
         #expect(ek_pool_size() == 1)
         let one = probs.map { $0.matmul(yStride: $0.rows) }
