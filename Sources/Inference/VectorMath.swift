@@ -63,22 +63,24 @@ enum VectorMath {
 
     /// gate[i] = silu(gate[i]) · up[i] for i in 0..<n.
     static func siluProduct(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
-        var i = 0
-        while i + 8 <= n {
-            store(silu(load(gate + i)) * load(up + i), gate + i)
-            i += 8
-        }
-        if i < n { storeTail(silu(loadTail(gate + i, n - i)) * loadTail(up + i, n - i), gate + i, n - i) }
+        gatedProduct(SiLU.self, gate, up, count: n)
     }
 
     /// gate[i] = gelu(gate[i]) · up[i] for i in 0..<n.
     static func geluProduct(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count n: Int) {
+        gatedProduct(GELUTanh.self, gate, up, count: n)
+    }
+
+    /// gate[i] = A(gate[i]) · up[i] for i in 0..<n (specialized per activation: no call per element).
+    @inline(__always)
+    private static func gatedProduct<A: Activation>(_: A.Type, _ gate: UnsafeMutablePointer<Float>,
+                                                    _ up: UnsafePointer<Float>, count n: Int) {
         var i = 0
         while i + 8 <= n {
-            store(geluTanh(load(gate + i)) * load(up + i), gate + i)
+            store(A.apply(load(gate + i)) * load(up + i), gate + i)
             i += 8
         }
-        if i < n { storeTail(geluTanh(loadTail(gate + i, n - i)) * loadTail(up + i, n - i), gate + i, n - i) }
+        if i < n { storeTail(A.apply(loadTail(gate + i, n - i)) * loadTail(up + i, n - i), gate + i, n - i) }
     }
 
     /// The largest of `x[0..<n]` (−∞ when empty).
@@ -134,4 +136,17 @@ enum VectorMath {
             i += 1
         }
     }
+}
+
+/// An element-wise activation in eight lanes, for `VectorMath.gatedProduct`.
+protocol Activation {
+    static func apply(_ x: VectorMath.Vec) -> VectorMath.Vec
+}
+
+enum SiLU: Activation {
+    @inline(__always) static func apply(_ x: VectorMath.Vec) -> VectorMath.Vec { VectorMath.silu(x) }
+}
+
+enum GELUTanh: Activation {
+    @inline(__always) static func apply(_ x: VectorMath.Vec) -> VectorMath.Vec { VectorMath.geluTanh(x) }
 }
