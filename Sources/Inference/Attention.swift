@@ -167,17 +167,20 @@ final class Attention: @unchecked Sendable {
                                   kvOffset: Int, kvDim: Int, headDim hd: Int, scale: Float,
                                   scores: UnsafeMutablePointer<Float>) {
         let ctx = pos + 1, n = ctx - first
-        // S = QKᵀ · scale, row h at scores + h·n.
+        // S = QKᵀ · scale, row h at scores + h·n, eight keys at a time.
         var segStart = 0
         for (keys, _, count) in segments {
             let lo = max(first, segStart), hi = min(ctx, segStart + count)
             var j = lo
             while j < hi {
+                let m = min(8, hi - j)
                 let key = keys + (j - segStart) * kvDim + kvOffset
                 for h in 0..<heads {
-                    scores[h * n + j - first] = dot(q + h * hd, key, count: hd) * scale
+                    let s = dots(q + h * hd, key, stride: kvDim, keys: m, count: hd) * scale
+                    if m == 8 { VectorMath.store(s, scores + h * n + j - first) }
+                    else { VectorMath.storeTail(s, scores + h * n + j - first, m) }
                 }
-                j += 1
+                j += m
             }
             segStart += count
         }
@@ -217,17 +220,38 @@ final class Attention: @unchecked Sendable {
         }
     }
 
-    /// Σ a[i]·b[i] over `count` (a multiple of 8) floats, in eight lanes.
+    /// The dot products of `q` with `keys` (≤ 8) rows `stride` apart, `count` (a multiple of 8)
+    /// floats each, in lanes 0..<keys. Each product is summed by the same operations whichever
+    /// lane it has, so a key's score does not depend on how keys were grouped.
     @inline(__always)
-    private static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var acc0 = VectorMath.Vec(), acc1 = acc0
-        var i = 0
-        while i + 16 <= count {
-            acc0 += VectorMath.load(a + i) * VectorMath.load(b + i)
-            acc1 += VectorMath.load(a + i + 8) * VectorMath.load(b + i + 8)
-            i += 16
+    private static func dots(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, stride: Int, keys m: Int,
+                             count: Int) -> VectorMath.Vec {
+        // Padding lanes repeat the last key.
+        let k1 = k + min(1, m - 1) * stride, k2 = k + min(2, m - 1) * stride, k3 = k + min(3, m - 1) * stride
+        let k4 = k + min(4, m - 1) * stride, k5 = k + min(5, m - 1) * stride, k6 = k + min(6, m - 1) * stride
+        let k7 = k + min(7, m - 1) * stride
+        var a0 = VectorMath.Vec(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+        var c = 0
+        while c < count {
+            let x = VectorMath.load(q + c)
+            a0 += x * VectorMath.load(k + c)
+            a1 += x * VectorMath.load(k1 + c)
+            a2 += x * VectorMath.load(k2 + c)
+            a3 += x * VectorMath.load(k3 + c)
+            a4 += x * VectorMath.load(k4 + c)
+            a5 += x * VectorMath.load(k5 + c)
+            a6 += x * VectorMath.load(k6 + c)
+            a7 += x * VectorMath.load(k7 + c)
+            c += 8
         }
-        if i < count { acc0 += VectorMath.load(a + i) * VectorMath.load(b + i) }
-        return (acc0 + acc1).sum()
+        // Transpose-sum: halves, then even/odd lanes twice; lane i ends with the sum of a_i.
+        typealias V = VectorMath.Vec
+        let t0 = V(lowHalf: a0.lowHalf + a0.highHalf, highHalf: a1.lowHalf + a1.highHalf)
+        let t1 = V(lowHalf: a2.lowHalf + a2.highHalf, highHalf: a3.lowHalf + a3.highHalf)
+        let t2 = V(lowHalf: a4.lowHalf + a4.highHalf, highHalf: a5.lowHalf + a5.highHalf)
+        let t3 = V(lowHalf: a6.lowHalf + a6.highHalf, highHalf: a7.lowHalf + a7.highHalf)
+        let u0 = V(lowHalf: t0.evenHalf + t0.oddHalf, highHalf: t1.evenHalf + t1.oddHalf)
+        let u1 = V(lowHalf: t2.evenHalf + t2.oddHalf, highHalf: t3.evenHalf + t3.oddHalf)
+        return V(lowHalf: u0.evenHalf + u0.oddHalf, highHalf: u1.evenHalf + u1.oddHalf)
     }
 }
