@@ -1,7 +1,7 @@
 /// SplitMix64 (Steele, Lea, Flood 2014): a small, fast generator whose output depends only on the
 /// seed, so sampling and generated datasets are the same on every platform and Swift version
 /// (Swift's own random APIs promise neither).
-public struct SplitMix64: Sendable {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     public init(seed: UInt64) { state = seed }

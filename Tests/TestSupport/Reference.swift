@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// Locations of the real model and of the recorded llama.cpp references, for tests.
@@ -151,15 +152,5 @@ public struct GreedyReference: Sendable {
     }
 }
 
-/// Deterministic PRNG (SplitMix64) so random-data and fuzz tests are reproducible.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Deterministic PRNG for random-data and fuzz tests: the one the dataset generators use.
+public typealias SplitMix64 = Datasets.SplitMix64
