@@ -3,10 +3,13 @@ import Foundation
 /// Grouped-query attention of a batch of query rows against their sequences' KV caches.
 ///
 /// Row `r` (position `p` in sequence `s`) attends to positions `max(0, p-window+1)...p` of `s`,
-/// reading shared parent positions in place. Work is split over (row, KV head) pairs.
+/// reading shared parent positions in place (keys and values are half floats, widened as read).
+/// Work is split over (row, KV head) pairs.
 final class Attention: @unchecked Sendable {
     private var scratch: [FloatBuffer] = []
-    private var segments: [[(UnsafePointer<Float>, UnsafePointer<Float>, Int)]] = []
+    /// Keys and values of a prompt run widened to float for the matrix products.
+    private let wideKeys = FloatBuffer(), wideValues = FloatBuffer()
+    private var segments: [[KVSequence.Segment]] = []
 
     struct Shape {
         var heads: Int
@@ -50,6 +53,13 @@ final class Attention: @unchecked Sendable {
         let group = shape.heads / shape.kvHeads
         if segments.isEmpty { segments.append([]) }
         sequence.segments(layer: layer, end: ctx, into: &segments[0])
+        let keys = wideKeys.reserve(ctx * kvDim), values = wideValues.reserve(ctx * kvDim)
+        var p = 0
+        for (k, v, count) in segments[0] {
+            VectorMath.toFloat(k, keys + p * kvDim, count: count * kvDim)
+            VectorMath.toFloat(v, values + p * kvDim, count: count * kvDim)
+            p += count
+        }
         // One thread: OpenBLAS's results for a head must not depend on which pool thread ran it,
         // and 8-bit activation rounding downstream would magnify any last-bit difference.
         if scratch.isEmpty { scratch.append(FloatBuffer()) }
@@ -57,7 +67,7 @@ final class Attention: @unchecked Sendable {
         let qBase = q + rows.lowerBound * qDim, oBase = out + rows.lowerBound * qDim
         for h in 0..<shape.heads {
             Attention.headGEMM(q: qBase + h * hd, out: oBase + h * hd, rows: n, firstPosition: p0,
-                               segments: segments[0], kvOffset: (h / group) * hd, qDim: qDim, kvDim: kvDim,
+                               keys: keys, values: values, kvOffset: (h / group) * hd, qDim: qDim, kvDim: kvDim,
                                headDim: hd, scale: shape.scale, window: shape.window, scores: scores)
         }
     }
@@ -66,34 +76,16 @@ final class Attention: @unchecked Sendable {
     /// a row's scores are computed by the same calls whether its prefix was shared or not.
     static let keyBlock = KVSequence.alignment
 
-    /// Blocks `[start, start+count)` of absolute key positions covering `0..<ctx`, each inside one
-    /// segment, as (keys, values, start, count).
-    private static func keyBlocks(_ segments: [(UnsafePointer<Float>, UnsafePointer<Float>, Int)], ctx: Int,
-                                  kvDim: Int) -> [(UnsafePointer<Float>, UnsafePointer<Float>, Int, Int)] {
-        var out: [(UnsafePointer<Float>, UnsafePointer<Float>, Int, Int)] = []
-        var segStart = 0
-        for (keys, values, count) in segments {
-            var p = segStart
-            let segEnd = min(ctx, segStart + count)
-            while p < segEnd {
-                let end = min(segEnd, (p / keyBlock + 1) * keyBlock)
-                let off = (p - segStart) * kvDim
-                out.append((keys + off, values + off, p, end - p))
-                p = end
-            }
-            segStart += count
-        }
-        return out
-    }
-
+    /// One head over keys and values `[ctx × kvDim]` (positions 0..<ctx, contiguous), in blocks
+    /// of `keyBlock` positions.
     private static func headGEMM(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows n: Int,
-                                 firstPosition p0: Int, segments: [(UnsafePointer<Float>, UnsafePointer<Float>, Int)],
+                                 firstPosition p0: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                                  kvOffset: Int, qDim: Int, kvDim: Int, headDim hd: Int, scale: Float, window: Int?,
                                  scores: UnsafeMutablePointer<Float>) {
         let ctx = p0 + n
-        let blocks = keyBlocks(segments, ctx: ctx, kvDim: kvDim)
-        for (keys, _, start, count) in blocks {
-            BLAS.gemmABt(m: n, n: count, k: hd, a: q, lda: qDim, b: keys + kvOffset, ldb: kvDim,
+        let blocks = stride(from: 0, to: ctx, by: keyBlock).map { ($0, min(keyBlock, ctx - $0)) }
+        for (start, count) in blocks {
+            BLAS.gemmABt(m: n, n: count, k: hd, a: q, lda: qDim, b: keys + start * kvDim + kvOffset, ldb: kvDim,
                          c: scores + start, ldc: ctx, alpha: scale)
         }
         // Causal (and sliding-window) mask, then softmax per row.
@@ -101,8 +93,8 @@ final class Attention: @unchecked Sendable {
             let pos = p0 + i
             maskedSoftmax(scores + i * ctx, count: ctx, first: window.map { max(0, pos - $0 + 1) } ?? 0, last: pos)
         }
-        for (_, values, start, count) in blocks {
-            BLAS.gemmAB(m: n, n: hd, k: count, a: scores + start, lda: ctx, b: values + kvOffset, ldb: kvDim,
+        for (start, count) in blocks {
+            BLAS.gemmAB(m: n, n: hd, k: count, a: scores + start, lda: ctx, b: values + start * kvDim + kvOffset, ldb: kvDim,
                         c: out, ldc: qDim, beta: start == 0 ? 0 : 1)
         }
     }
@@ -163,7 +155,7 @@ final class Attention: @unchecked Sendable {
     /// on whether its prefix was shared or on the batch it is in.
     private static func headGroup(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int,
                                   position pos: Int, first: Int,
-                                  segments: [(UnsafePointer<Float>, UnsafePointer<Float>, Int)],
+                                  segments: [KVSequence.Segment],
                                   kvOffset: Int, kvDim: Int, headDim hd: Int, scale: Float,
                                   scores: UnsafeMutablePointer<Float>) {
         let ctx = pos + 1, n = ctx - first
@@ -224,7 +216,7 @@ final class Attention: @unchecked Sendable {
     /// floats each, in lanes 0..<keys. Each product is summed by the same operations whichever
     /// lane it has, so a key's score does not depend on how keys were grouped.
     @inline(__always)
-    private static func dots(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, stride: Int, keys m: Int,
+    private static func dots(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float16>, stride: Int, keys m: Int,
                              count: Int) -> VectorMath.Vec {
         // Padding lanes repeat the last key.
         let k1 = k + min(1, m - 1) * stride, k2 = k + min(2, m - 1) * stride, k3 = k + min(3, m - 1) * stride

@@ -133,7 +133,7 @@ public final class BatchGenerator: @unchecked Sendable {
 
     private var bytesPerPosition: Int {
         let c = engine.model.config
-        return 2 * c.layerCount * c.kvDimension * MemoryLayout<Float>.stride
+        return KVSequence.bytesPerPosition(layers: c.layerCount, kvDimension: c.kvDimension)
     }
 
     /// KV bytes a request needs at most: its prompt once, plus every sample's own tokens.

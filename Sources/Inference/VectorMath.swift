@@ -48,6 +48,29 @@ enum VectorMath {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec.self)
     }
 
+    /// Eight half floats widened (one vcvtph2ps).
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float16>) -> Vec {
+        Vec(UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float16>.self))
+    }
+
+    /// dst[i] = half(src[i]), rounded to nearest even.
+    static func toHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float16>, count n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD8<Float16>(load(src + i)), as: SIMD8<Float16>.self)
+            i += 8
+        }
+        while i < n { dst[i] = Float16(src[i]); i += 1 }
+    }
+
+    /// dst[i] = Float(src[i]).
+    static func toFloat(_ src: UnsafePointer<Float16>, _ dst: UnsafeMutablePointer<Float>, count n: Int) {
+        var i = 0
+        while i + 8 <= n { store(load(src + i), dst + i); i += 8 }
+        while i < n { dst[i] = Float(src[i]); i += 1 }
+    }
+
     /// The last `count` (< 8) elements at `p`, zero-padded.
     @inline(__always)
     static func loadTail(_ p: UnsafePointer<Float>, _ count: Int) -> Vec {

@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// Attention's two paths (matrix products for runs of prompt rows, per-row for decoding) against a
-/// plain double-precision reference, on random data with shared-parent caches and sliding windows.
+/// plain double-precision reference (over the half-float keys and values the cache holds), on random
+/// data with shared-parent caches and sliding windows.
 struct AttentionTests {
     func reference(q: [Float], keys: [[Float]], values: [[Float]], heads: Int, kvHeads: Int, hd: Int,
                    pos: Int, window: Int?) -> [Float] {
@@ -42,18 +43,16 @@ struct AttentionTests {
         parent.ensureCapacity(parentLen)
         for p in 0..<parentLen {
             let k = rand(kvDim, 4), v = rand(kvDim)
-            keys.append(k); values.append(v)
-            let s = parent.slot(layer: 0, position: p)
-            s.key.update(from: k, count: kvDim); s.value.update(from: v, count: kvDim)
+            keys.append(k.map { Float(Float16($0)) }); values.append(v.map { Float(Float16($0)) })
+            parent.write(layer: 0, position: p, key: k, value: v)
         }
         parent.commit(length: parentLen)
         let child = parent.fork(reserve: 4)
         child.ensureCapacity(parentLen + own)
         for p in parentLen..<(parentLen + own) {
             let k = rand(kvDim, 4), v = rand(kvDim)
-            keys.append(k); values.append(v)
-            let s = child.slot(layer: 0, position: p)
-            s.key.update(from: k, count: kvDim); s.value.update(from: v, count: kvDim)
+            keys.append(k.map { Float(Float16($0)) }); values.append(v.map { Float(Float16($0)) })
+            child.write(layer: 0, position: p, key: k, value: v)
         }
         let q = rand(own * qDim, 3)
         let positions = Array(parentLen..<(parentLen + own))
@@ -76,5 +75,16 @@ struct AttentionTests {
             }
             #expect(worst < 1e-4, "path \(minRun == 1 ? "matrix" : "per-row"): largest error \(worst)")
         }
+    }
+
+    @Test func cacheHoldsHalfFloats() {
+        let seq = KVSequence(layers: 3, kvDimension: 20, reserve: 10)
+        #expect(seq.ownBytes == 10 * 3 * 2 * 20 * 2)
+        seq.ensureCapacity(5)
+        let k = (0..<20).map { Float($0) * 0.1 + 1e-4 }, v = (0..<20).map { -Float($0) / 3 }
+        seq.write(layer: 2, position: 4, key: k, value: v)
+        let (ks, vs) = seq.slot(layer: 2, position: 4)
+        #expect((0..<20).allSatisfy { ks[$0] == Float16(k[$0]) && vs[$0] == Float16(v[$0]) })
+        #expect(Float(ks[13]) != k[13])
     }
 }

@@ -60,7 +60,7 @@ struct BatchGeneratorTests {
     }
 
     @Test func prefixCacheEvictsBeyondBudget() throws {
-        let perPosition = 2 * Self.engine.model.config.layerCount * Self.engine.model.config.kvDimension * 4
+        let perPosition = 2 * Self.engine.model.config.layerCount * Self.engine.model.config.kvDimension * 2  // half floats
         let cache = PrefixCache(budgetBytes: 100 * perPosition)
         let gen = BatchGenerator(engine: Self.engine, prefixCache: cache)
         for i in 0..<4 {

@@ -7,8 +7,10 @@ import TestSupport
 /// An independent double-precision forward pass, written plainly from the architecture's definition
 /// (weights dequantized by the GGUF module's scalar reference, no kernels, no BLAS, no KV cache).
 /// It separates the engine's own error from llama.cpp's (which rounds activations to 8 bits and its
-/// cache to 16-bit floats).
-func float64Logits(file: GGUFFile, tokens: [Int32], residuals: ((Int, [Double]) -> Void)? = nil) throws -> [Double] {
+/// cache to 16-bit floats). `halfCache`: keys and values rounded to half floats, as the engine's
+/// cache holds them.
+func float64Logits(file: GGUFFile, tokens: [Int32], halfCache: Bool = false,
+                   residuals: ((Int, [Double]) -> Void)? = nil) throws -> [Double] {
     let c = try ModelConfig(gguf: file)
     let d = c.embeddingLength, t = tokens.count, hd = c.headDimension
     func weights(_ name: String) -> [Double] {
@@ -54,9 +56,13 @@ func float64Logits(file: GGUFFile, tokens: [Int32], residuals: ((Int, [Double]) 
         let h = norm(x, weights(p + "attn_norm.weight"))
         var q = matmul(h, weights(p + "attn_q.weight"), rows: c.qDimension, cols: d)
         var k = matmul(h, weights(p + "attn_k.weight"), rows: c.kvDimension, cols: d)
-        let v = matmul(h, weights(p + "attn_v.weight"), rows: c.kvDimension, cols: d)
+        var v = matmul(h, weights(p + "attn_v.weight"), rows: c.kvDimension, cols: d)
         rope(&q, heads: c.headCount)
         rope(&k, heads: c.kvHeadCount)
+        if halfCache {
+            k = k.map { Double(Float16(Float($0))) }
+            v = v.map { Double(Float16(Float($0))) }
+        }
         var att = [Double](repeating: 0, count: t * c.qDimension)
         for i in 0..<t { for hh in 0..<c.headCount {
             let g = hh / group
@@ -96,11 +102,13 @@ struct Float64ReferenceTests {
     /// SmolLM2 builds "massive activations" (residual values near 25,000 from layer 11 on), so
     /// float32 arithmetic alone moves its logits by tenths. This measures how far the engine and
     /// llama.cpp each are from the double-precision definition: the engine must be no further than
-    /// llama.cpp is, and its hidden states must agree to float32 precision (relative 1e-5).
+    /// llama.cpp is, and its hidden states must agree to float32 precision (relative 5e-5) with the
+    /// definition over a half-float cache (what the engine computes).
     @Test func promptLogitsAgainstDoublePrecision() throws {
         let ref = try GreedyReference.load(TestResources.referenceFile("smollm2-greedy.txt")!)[1]   // france
         var layers: [Int: [Double]] = [:]
-        let exact = try float64Logits(file: RealModel.engine.file, tokens: ref.promptIds) { layers[$0] = $1 }
+        let exact = try float64Logits(file: RealModel.engine.file, tokens: ref.promptIds)
+        let cached = try float64Logits(file: RealModel.engine.file, tokens: ref.promptIds, halfCache: true) { layers[$0] = $1 }
         let seq = RealModel.engine.model.newSequence()
         let hooks = Hooks()
         for l in 0..<30 { hooks.capture(.residualOut(layer: l)) }
@@ -109,12 +117,15 @@ struct Float64ReferenceTests {
             let mine = hooks.captured[.residualOut(layer: l)]!.flatMap { $0 }
             let worst = zip(mine, layers[l]!).map { abs(Double($0) - $1) }.max()!
             let scale = layers[l]!.map(abs).max()!
-            #expect(worst <= 1e-5 * scale, "layer \(l): residual differs by \(worst) at magnitude \(scale)")
+            // 5e-5: float32 precision, plus the odd key or value element whose float32 and double
+            // values round to neighbouring halves (one half ulp, 2⁻¹¹ relative, apart).
+            #expect(worst <= 5e-5 * scale, "layer \(l): residual differs by \(worst) at magnitude \(scale)")
         }
         let engineTop10 = ref.top10.map { abs(Double(ours[Int($0.id)]) - exact[Int($0.id)]) }.max()!
         let llamaTop10 = ref.top10.map { abs(Double($0.logit) - exact[Int($0.id)]) }.max()!
-        let engineAll = zip(ours, exact).map { abs(Double($0) - $1) }.max()!
-        print("[reference] france first step vs float64: engine top-10 \(engineTop10), whole vocabulary \(engineAll); llama.cpp top-10 \(llamaTop10)")
+        let engineAll = zip(ours, cached).map { abs(Double($0) - $1) }.max()!
+        let byCache = zip(cached, exact).map { abs($0 - $1) }.max()!
+        print("[reference] france first step vs float64: engine top-10 \(engineTop10), whole vocabulary (half cache) \(engineAll); llama.cpp top-10 \(llamaTop10); the half cache moves the exact logits by \(byCache)")
         #expect(engineTop10 <= llamaTop10)
         #expect(engineAll < 0.4)
     }

@@ -4,14 +4,20 @@ import Inference
 import Testing
 import TestSupport
 
-/// Roundings llama.cpp's CPU backend applies that the definition does not: 8-bit activations in
-/// every product (Q8_0 blocks for 32-element weights, Q8_K for K-quants), keys, values, queries and
-/// attention weights in fp16, GELU read from an fp16 table. All off: the exact definition.
+/// Roundings the definition does not have: 8-bit activations in every product (Q8_0 blocks for
+/// 32-element weights, Q8_K for K-quants), keys and values in fp16 (the engine's cache, and
+/// llama.cpp's), queries and attention weights in fp16, GELU read from an fp16 table (llama.cpp's
+/// CPU backend). All off: the exact definition.
 struct GGMLNumerics {
     var quantizeActivations = false
-    var halfKV = false
+    var halfCache = false
+    var halfAttention = false
     var geluTable = false
-    var isExact: Bool { !quantizeActivations && !halfKV && !geluTable }
+    var isExact: Bool { !quantizeActivations && !halfCache && !halfAttention && !geluTable }
+    /// What the engine's prompt path computes beyond float rounding.
+    static let engine = GGMLNumerics(halfCache: true)
+    /// What llama.cpp's CPU backend computes (without flash attention).
+    static let llamaCpp = GGMLNumerics(quantizeActivations: true, halfCache: true, halfAttention: true, geluTable: true)
 }
 
 /// An independent double-precision Gemma 3 forward pass, written plainly from the architecture's
@@ -121,7 +127,8 @@ func gemma3Float64Logits(file: GGUFFile, tokens: [Int32], rows: [Int], numerics 
         rope(&q, heads: c.headCount, base: global ? Double(c.ropeBase) : 10_000)
         rope(&k, heads: c.kvHeadCount, base: global ? Double(c.ropeBase) : 10_000)
         q = q.map { $0 / Double(hd).squareRoot() }
-        if n.halfKV { q = q.map(h16); k = k.map(h16); v = v.map(h16) }
+        if n.halfCache { k = k.map(h16); v = v.map(h16) }
+        if n.halfAttention { q = q.map(h16) }
         var att = [Double](repeating: 0, count: t * c.qDimension)
         for i in 0..<t { for hh in 0..<c.headCount {
             let g = hh / group
@@ -133,7 +140,7 @@ func gemma3Float64Logits(file: GGUFFile, tokens: [Int32], rows: [Int], numerics 
             var pr = s.map { exp($0 - m) }
                 let z = pr.reduce(0, +)
                 pr = pr.map { $0 / z }
-                if n.halfKV { pr = pr.map(h16) }
+                if n.halfAttention { pr = pr.map(h16) }
                 for e in 0..<hd {
                     att[i * c.qDimension + hh * hd + e] = (first...i).reduce(0.0) { $0 + pr[$1 - first] * v[$1 * c.kvDimension + g * hd + e] }
                 }
@@ -165,11 +172,14 @@ struct GemmaFloat64Tests {
         for ref in try GreedyReference.load(TestResources.referenceFile("smollm2-greedy.txt")!).filter(\.isGemma) {
             let sample = ref.top10.map { Int($0.id) } + Array(stride(from: 0, to: engine.model.config.vocabularySize, by: 61))
             let exact = try gemma3Float64Logits(file: engine.file, tokens: ref.promptIds, rows: sample)
+            // The definition over a half-float cache: what the engine's float prompt path computes.
+            let cached = try gemma3Float64Logits(file: engine.file, tokens: ref.promptIds, rows: sample, numerics: .engine)
             let ours = try engine.prefill(ref.promptIds, into: engine.model.newSequence())
-            let engineTop10 = (0..<10).map { abs(Double(ours[sample[$0]]) - exact[$0]) }.max()!
+            let engineTop10 = (0..<10).map { abs(Double(ours[sample[$0]]) - cached[$0]) }.max()!
             let llamaTop10 = (0..<10).map { abs(Double(ref.top10[$0].logit) - exact[$0]) }.max()!
             let llamaMean = (0..<10).map { Double(ref.top10[$0].logit) - exact[$0] }.reduce(0, +) / 10
-            let engineSample = sample.indices.map { abs(Double(ours[sample[$0]]) - exact[$0]) }.max()!
+            let engineSample = sample.indices.map { abs(Double(ours[sample[$0]]) - cached[$0]) }.max()!
+            let byCache = sample.indices.map { abs(cached[$0] - exact[$0]) }.max()!
             // The same prompt with every product on the 8-bit-activation kernels (as llama.cpp
             // computes prompts too): where its first-step logits lie against llama.cpp's and exact.
             var kb = Batch()
@@ -209,13 +219,14 @@ struct GemmaFloat64Tests {
             var b = Batch()
             b.append([next], to: seq)
             let decoded = Array(try engine.model.forward(b, hooks: nil))
-            let exactNext = try gemma3Float64Logits(file: engine.file, tokens: ref.promptIds + [next], rows: sample)
+            let exactNext = try gemma3Float64Logits(file: engine.file, tokens: ref.promptIds + [next], rows: sample, numerics: .engine)
             let decodeSample = sample.indices.map { abs(Double(decoded[sample[$0]]) - exactNext[$0]) }.max()!
             let llamaNext = abs(Double(ref.steps[1].logit) - exactNext[sample.firstIndex(of: Int(ref.steps[1].id)) ?? 0])
-            print("[reference] \(ref.title.prefix(30)) first step vs float64: engine top-10 \(engineTop10), engine sampled vocabulary \(engineSample); llama.cpp top-10 \(llamaTop10) (mean signed \(llamaMean)); second step (decode path) engine sampled vocabulary \(decodeSample)" + (sample.contains(Int(ref.steps[1].id)) ? ", llama.cpp's chosen token \(llamaNext)" : ""))
+            print("[reference] \(ref.title.prefix(30)) first step vs float64: engine top-10 \(engineTop10), engine sampled vocabulary \(engineSample) (both against the definition over a half cache, which moves the exact logits by \(byCache)); llama.cpp top-10 \(llamaTop10) (mean signed \(llamaMean)); second step (decode path) engine sampled vocabulary \(decodeSample)" + (sample.contains(Int(ref.steps[1].id)) ? ", llama.cpp's chosen token \(llamaNext)" : ""))
             #expect(engineTop10 < 0.15)
             #expect(engineSample < 0.25)
-            #expect(decodeSample < 1.0)
+            // 8-bit activations move these logits by 0.7-1.1 (see roundingSensitivity).
+            #expect(decodeSample < 1.5)
         }
     }
 
@@ -229,8 +240,8 @@ struct GemmaFloat64Tests {
         let engine = RealModel.gemma
         let variants: [(String, GGMLNumerics)] = [
             ("8-bit activations", GGMLNumerics(quantizeActivations: true)),
-            ("8-bit activations, fp16 KV", GGMLNumerics(quantizeActivations: true, halfKV: true)),
-            ("8-bit activations, fp16 KV, fp16 GELU table", GGMLNumerics(quantizeActivations: true, halfKV: true, geluTable: true)),
+            ("8-bit activations, fp16 attention", GGMLNumerics(quantizeActivations: true, halfCache: true, halfAttention: true)),
+            ("8-bit activations, fp16 attention, fp16 GELU table", .llamaCpp),
         ]
         for ref in try GreedyReference.load(TestResources.referenceFile("smollm2-greedy.txt")!).filter(\.isGemma) {
             let ids = ref.top10.map { Int($0.id) }

@@ -153,9 +153,8 @@ public final class Gemma3Model: CausalLM, @unchecked Sendable {
                                    ropeDims: c.ropeDimensions, position: p, invFreq: f.baseAddress!)
                     Ops.ropeHalves(k + r * c.kvDimension, heads: c.kvHeadCount, headDim: hd,
                                    ropeDims: c.ropeDimensions, position: p, invFreq: f.baseAddress!)
-                    let slot = batch.sequences[r].slot(layer: l, position: pos)
-                    slot.key.update(from: k + r * c.kvDimension, count: c.kvDimension)
-                    slot.value.update(from: v + r * c.kvDimension, count: c.kvDimension)
+                    batch.sequences[r].write(layer: l, position: pos, key: k + r * c.kvDimension,
+                                             value: v + r * c.kvDimension)
                 }
             }
             attention.run(q: q, out: att, rows: t, sequences: batch.sequences, positions: batch.positions,

@@ -82,9 +82,8 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
                                           ropeDims: c.ropeDimensions, position: pos, invFreq: f.baseAddress!)
                     Ops.ropeAdjacentPairs(k + r * c.kvDimension, heads: c.kvHeadCount, headDim: c.headDimension,
                                           ropeDims: c.ropeDimensions, position: pos, invFreq: f.baseAddress!)
-                    let slot = batch.sequences[r].slot(layer: l, position: pos)
-                    slot.key.update(from: k + r * c.kvDimension, count: c.kvDimension)
-                    slot.value.update(from: v + r * c.kvDimension, count: c.kvDimension)
+                    batch.sequences[r].write(layer: l, position: pos, key: k + r * c.kvDimension,
+                                             value: v + r * c.kvDimension)
                 }
             }
             attention.run(q: q, out: att, rows: t, sequences: batch.sequences, positions: batch.positions,
