@@ -342,8 +342,10 @@ EK_INLINE float dot_q6_K(int nb, const uint8_t *w, const uint8_t *x) {
         // d is the block's last field: load the 4 bytes ending there and take the upper half
         const float d = _mm_cvtss_f32(_mm_movehdup_ps(ek_h2f_pair((const uint8_t *)&wb->d - 2)));
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)wb->scales);
-        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
-        __m256i isum = _mm256_setzero_si256();
+        // quants are stored +32: start from -32 * sum_g sc[g] * bsum[g]
+        const __m256i corr =
+            _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xb->bsums), _mm256_cvtepi8_epi16(sc8));
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
         for (int h = 0; h < 2; h++) {
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h));
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h + 32));
@@ -363,9 +365,6 @@ EK_INLINE float dot_q6_K(int nb, const uint8_t *w, const uint8_t *x) {
                 isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pr, sv));
             }
         }
-        // quants were stored +32: subtract 32 * sum_g sc[g] * bsum[g]
-        const __m256i corr = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xb->bsums), sc16);
-        isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(corr, 5));
         acc = acc + (float)ek_hsum8i(isum) * (d * xb->d);
     }
     return acc;
