@@ -23,9 +23,9 @@ static uint8_t *scratch_get(scratch *s, size_t bytes) {
     return s->p;
 }
 
-// ---- 32-element types, several vectors: 8-row panels (ek_tiles.h) against the vectors
-// EK_ROWLANE_MAXV at a time. From 2 vectors on they beat the 4 x 1 tiles even on matrices far
-// larger than the caches; one vector stays with those (they stream big matrices faster).
+// ---- Quantized weights, several vectors: 8-row panels (ek_tiles.h) against the vectors
+// EK_ROWLANE_MAXV at a time. From 2 vectors on they beat the one-vector tiles even on matrices
+// far larger than the caches; one vector stays with those (they stream big matrices faster).
 #define EK_ROWLANE_MIN 2
 _Static_assert(EK_ROWLANE_MIN >= 2, "the out-of-memory fallback runs one vector at a time");
 static int use_rowlane(int type, int nvec) { return nvec >= EK_ROWLANE_MIN && ek_panel_get(type) != NULL; }
@@ -50,7 +50,7 @@ static const uint8_t *rowlane_pack(int type, int nb, const uint8_t *x, int nvec,
 // Returns 0 (nothing done) when out of memory.
 static int rowlane_rows(int type, const uint8_t *w, size_t wrow, int r0, int r1, int nb, const uint8_t *pk,
                         int nvec, float *Y, int ys) {
-    uint8_t *panel = scratch_get(&tl_panel, ek_panel_size(nb));
+    uint8_t *panel = scratch_get(&tl_panel, ek_panel_size(type, nb));
     if (panel == NULL) return 0;
     const ek_panel_fn transpose = ek_panel_get(type);
     for (int r = r0; r < r1; r += 8) {
@@ -68,18 +68,17 @@ static int rowlane_rows(int type, const uint8_t *w, size_t wrow, int r0, int r1,
     return 1;
 }
 
-// One vector group [v0, v0+vn) (vn <= V) over rows [p0, p1) with tiles of R rows; padding rows and
-// vectors repeat the last real one (their lanes are computed and dropped). xg: the tile's x argument.
-static void run_group(ek_tile_fn fn, int R, int nb, const uint8_t *w, size_t wrow, int p0, int p1,
-                      const uint8_t *const *xg, int v0, int vn, float *Y, int ys) {
+// Rows [r0, r1) of one vector x in tiles of R rows; padding rows repeat the last real one (their
+// lanes are computed and dropped).
+static void run_rows(ek_tile_fn fn, int R, int nb, const uint8_t *w, size_t wrow, int r0, int r1, const uint8_t *x,
+                     float *y) {
     const uint8_t *wp[EK_TILE_MAXR];
-    float out[EK_TILE_OUT];
-    for (int r = p0; r < p1; r += R) {
-        const int rn = imin(R, p1 - r);
+    float out[EK_TILE_MAXR];
+    for (int r = r0; r < r1; r += R) {
+        const int rn = imin(R, r1 - r);
         for (int i = 0; i < R; i++) wp[i] = w + (size_t)(r + imin(i, rn - 1)) * wrow;
-        fn(nb, wp, wrow, xg, out);
-        for (int i = 0; i < rn; i++)
-            for (int v = 0; v < vn; v++) Y[(size_t)(v0 + v) * ys + r + i] = out[i * EK_TILE_MAXV + v];
+        fn(nb, wp, wrow, x, out);
+        for (int i = 0; i < rn; i++) y[r + i] = out[i];
     }
 }
 
@@ -103,29 +102,16 @@ static void matmul_rows(int type, const void *W, int r0, int r1, int cols, const
         return;
     }
 
-    const int legacy = ek_tile_get(type, 4, 1) != NULL;
-    const int kquant = ek_tile_get(type, 1, 1) != NULL;
-    if (!legacy && !kquant) {  // float weights (or no SIMD): plain dots
-        for (int v = 0; v < nvec; v++)
-            for (int r = r0; r < r1; r++)
-                Y[(size_t)v * ys + r] = ek_vec_dot(type, cols, w + (size_t)r * wrow, x + (size_t)v * xs);
-        return;
-    }
-    // Legacy quants (one vector): 4-row tiles. K-quants: one row against 4 vectors (3 padded to
-    // 4), the rest one by one, with rows in panels small enough to stay in L1/L2 while every
-    // vector group passes over them, so each weight comes from memory once per call.
-    const int R = legacy ? 4 : 1;
-    int panel = (int)((24 * 1024) / wrow) & ~7;
-    if (panel < 8) panel = 8;
-    if (nvec == 1) panel = r1 - r0;
-    for (int p0 = r0; p0 < r1; p0 += panel) {
-        const int p1 = imin(p0 + panel, r1);
-        for (int v0 = 0; v0 < nvec;) {
-            const int V = !legacy && nvec - v0 >= 3 ? 4 : 1, vn = imin(V, nvec - v0);
-            const uint8_t *xg[EK_TILE_MAXV];
-            for (int v = 0; v < V; v++) xg[v] = x + (size_t)(v0 + imin(v, vn - 1)) * xs;
-            run_group(ek_tile_get(type, R, V), R, nb, w, wrow, p0, p1, xg, v0, vn, Y, ys);
-            v0 += vn;
+    // One vector (several take the row lanes above): legacy quants in 4-row tiles, K-quants row
+    // by row. Float weights (or no SIMD): plain dots, for any number of vectors.
+    const ek_tile_fn four = ek_tile_get(type, 4), one = ek_tile_get(type, 1);
+    for (int v = 0; v < nvec; v++) {
+        const uint8_t *xv = x + (size_t)v * xs;
+        float *y = Y + (size_t)v * ys;
+        if (four != NULL || one != NULL) {
+            run_rows(four != NULL ? four : one, four != NULL ? 4 : 1, nb, w, wrow, r0, r1, xv, y);
+        } else {
+            for (int r = r0; r < r1; r++) y[r] = ek_vec_dot(type, cols, w + (size_t)r * wrow, xv);
         }
     }
 }

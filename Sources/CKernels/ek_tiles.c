@@ -10,7 +10,7 @@
 
 #if EK_AVX2
 
-enum { K40, K41, K50, K51, K80 };
+enum { K40, K41, K50, K51, K80, KQ4, KQ5, KQ6 };
 
 #define WBS(kind) ((kind) == K40 ? 18 : (kind) == K41 ? 20 : (kind) == K50 ? 22 : (kind) == K51 ? 24 : 34)
 #define T1(kind) ((kind) == K41 || (kind) == K51)  // type-1: w = d*q + m, paired with Q8_1
@@ -112,7 +112,7 @@ EK_INLINE float leg_dot(const int kind, int nb, const uint8_t *w, const uint8_t 
 }
 
 // ---- 4 rows x 1 vector (matvec): lanes are rows
-EK_INLINE void leg_4x1(const int kind, int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *out) {
+EK_INLINE void leg_4x1(const int kind, int nb, const uint8_t *const *w, size_t ws, const uint8_t *x, float *out) {
     const size_t wbs = WBS(kind), xbs = T1(kind) ? 36 : 34;
     __m128 acc = _mm_setzero_ps();
     for (int b = 0; b < nb; b++) {
@@ -122,7 +122,7 @@ EK_INLINE void leg_4x1(const int kind, int nb, const uint8_t *const *w, size_t w
         _mm_prefetch(pf, _MM_HINT_T0);
         if (4 * wbs > 64) _mm_prefetch(pf + 64, _MM_HINT_T0);
 
-        const uint8_t *xb = x[0] + b * xbs;
+        const uint8_t *xb = x + b * xbs;
         __m256i s[4];
         for (int r = 0; r < 4; r++) {
             const __m256i wq = leg_quants(kind, w[r] + b * wbs);
@@ -136,7 +136,7 @@ EK_INLINE void leg_4x1(const int kind, int nb, const uint8_t *const *w, size_t w
     }
     float t[4];
     _mm_storeu_ps(t, acc);
-    for (int r = 0; r < 4; r++) out[r * EK_TILE_MAXV] = t[r];
+    for (int r = 0; r < 4; r++) out[r] = t[r];
 }
 
 // ---- many vectors: 8 weight rows in the lanes. A panel holds 8 rows transposed once, so that
@@ -203,15 +203,29 @@ EK_INLINE void rl_panel(const int kind, int nb, const uint8_t *const *w, size_t 
     for (int b = 0; b < nb; b++) panel_block(kind, w, ws, b, panel + (size_t)b * PANEL_BLOCK);
 }
 
-// Int16 pair sums of quads g0..g1-1 of a panel block against V packed activation blocks.
-// 4-bit weights: 8 quads of |q_w*q_x + q_w'*q_x'| <= 2*15*128 fit in int16; 5-bit: 4 quads.
-EK_INLINE void rl_sums16(const int V, const uint8_t *wb, const uint8_t *q, int g0, int g1, __m256i *s) {
+// Int16 pair sums of quads g0..g1-1 of a panel block against V packed activation blocks (vector
+// v's quants at q + xs*v). 4-bit weights: 8 quads of |q_w*q_x + q_w'*q_x'| <= 2*15*128 fit in
+// int16; 5-bit: 4 quads; 6-bit: 2 quads.
+EK_INLINE void rl_sums16(const int V, const uint8_t *wb, const uint8_t *q, const int xs, int g0, int g1, __m256i *s) {
     for (int v = 0; v < V; v++) s[v] = _mm256_setzero_si256();
     for (int g = g0; g < g1; g++) {
         const __m256i wq = _mm256_load_si256((const __m256i *)(wb + 32 * g));
         for (int v = 0; v < V; v++) {
-            const __m256i xq = _mm256_set1_epi32((int)ek_ld32(q + 32 * v + 4 * g));
+            const __m256i xq = _mm256_set1_epi32((int)ek_ld32(q + xs * v + 4 * g));
             s[v] = _mm256_add_epi16(s[v], _mm256_maddubs_epi16(wq, xq));
+        }
+    }
+}
+
+// Row-lane accumulators (lane r: row r) of V vectors -> y[v*ys + r] for r < rn.
+EK_INLINE void rl_store(const int V, const __m256 *acc, float *y, size_t ys, int rn) {
+    for (int v = 0; v < V; v++) {
+        if (rn == 8) {
+            _mm256_storeu_ps(y + v * ys, acc[v]);
+        } else {
+            float t[8];
+            _mm256_storeu_ps(t, acc[v]);
+            for (int r = 0; r < rn; r++) y[v * ys + r] = t[r];
         }
     }
 }
@@ -226,12 +240,12 @@ EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel
         const uint8_t *wb = panel + (size_t)b * PANEL_BLOCK, *q = pk + (size_t)b * V * 40;
         __m256i is[4];
         if (kind == K40 || kind == K41) {
-            rl_sums16(V, wb, q, 0, 8, is);
+            rl_sums16(V, wb, q, 32, 0, 8, is);
             for (int v = 0; v < V; v++) is[v] = _mm256_madd_epi16(is[v], ones);
         } else if (kind == K50 || kind == K51) {
             __m256i s[4];
-            rl_sums16(V, wb, q, 0, 4, is);
-            rl_sums16(V, wb, q, 4, 8, s);
+            rl_sums16(V, wb, q, 32, 0, 4, is);
+            rl_sums16(V, wb, q, 32, 4, 8, s);
             for (int v = 0; v < V; v++)
                 is[v] = _mm256_add_epi32(_mm256_madd_epi16(is[v], ones), _mm256_madd_epi16(s[v], ones));
         } else {  // Q8_0, signed x signed: |w| x sign(x, w), one pair sum (|q_x| <= 127) nearly fills int16
@@ -257,18 +271,10 @@ EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel
             acc[v] = _mm256_add_ps(acc[v], t);
         }
     }
-    for (int v = 0; v < V; v++) {
-        if (rn == 8) {
-            _mm256_storeu_ps(y + v * ys, acc[v]);
-        } else {
-            float t[8];
-            _mm256_storeu_ps(t, acc[v]);
-            for (int r = 0; r < rn; r++) y[v * ys + r] = t[r];
-        }
-    }
+    rl_store(V, acc, y, ys, rn);
 }
 
-// ---------------------------------------------------------------- K-quants (one row, 1 or 4 vectors)
+// ---------------------------------------------------------------- K-quants, one row . one vector
 // Q4_K / Q5_K: 8 six-bit scales and mins from 12 bytes, with 32-bit word arithmetic.
 EK_INLINE void k4_scales_vec(const uint8_t *s12, __m128i *sc16, __m256i *mins_pairs) {
     uint32_t a0 = ek_ld32(s12), a1 = ek_ld32(s12 + 4), a2 = ek_ld32(s12 + 8);
@@ -287,30 +293,14 @@ EK_INLINE __m256i bcast16(__m128i v, int k) {
     __m128i s = _mm_shuffle_epi8(v, _mm_set1_epi16((short)((2 * k) | ((2 * k + 1) << 8))));
     return _mm256_broadcastsi128_si256(s);
 }
-EK_INLINE const ek_block_q8_K *xk(const uint8_t *const *x, int v, int b) { return (const ek_block_q8_K *)x[v] + b; }
 
-// Exact per-superblock sums, reduced to int32 per vector: isum[v] (scaled quants) and imin[v].
-// V is 1 or 4; the results land in lanes 0..V-1.
-EK_INLINE void kq_finish(const int V, __m256i *isum, __m256i *imin, int has_min, __m128i *ri, __m128i *rm) {
-    if (V == 4) {
-        *ri = fold(reduce4(isum[0], isum[1], isum[2], isum[3]));
-        if (has_min) *rm = fold(reduce4(imin[0], imin[1], imin[2], imin[3]));
-    } else {
-        *ri = _mm_cvtsi32_si128(ek_hsum8i(isum[0]));
-        if (has_min) *rm = _mm_cvtsi32_si128(ek_hsum8i(imin[0]));
-    }
-}
-EK_INLINE __m128 kq_xd(const int V, const uint8_t *const *x, int b) {
-    if (V == 4) return _mm_setr_ps(xk(x, 0, b)->d, xk(x, 1, b)->d, xk(x, 2, b)->d, xk(x, 3, b)->d);
-    return _mm_set_ss(xk(x, 0, b)->d);
-}
-
-EK_INLINE void tile_q4_K(const int hi5, const int V, int nb, const uint8_t *w, const uint8_t *const *x, float *out) {
+EK_INLINE float dot_q4_K(const int hi5, int nb, const uint8_t *w, const uint8_t *x) {
     const size_t wbs = hi5 ? sizeof(ek_block_q5_K) : sizeof(ek_block_q4_K);
-    __m128 acc = _mm_setzero_ps();
+    float acc = 0.0f;
     const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
     for (int b = 0; b < nb; b++) {
         const uint8_t *p = w + b * wbs;
+        const ek_block_q8_K *xb = (const ek_block_q8_K *)x + b;
         for (size_t o = 0; o < wbs; o += 64) _mm_prefetch((const char *)p + 4 * wbs + o, _MM_HINT_T0);
         const __m128 ddm = ek_h2f_pair(p);
         __m128i sc16;
@@ -318,8 +308,7 @@ EK_INLINE void tile_q4_K(const int hi5, const int V, int nb, const uint8_t *w, c
         k4_scales_vec(p + 4, &sc16, &minp);
         const uint8_t *qs = p + 16 + (hi5 ? 32 : 0);
         __m256i qh = hi5 ? _mm256_loadu_si256((const __m256i *)(p + 16)) : _mm256_setzero_si256();
-        __m256i isum[4], imin[4];
-        for (int v = 0; v < V; v++) isum[v] = _mm256_setzero_si256();
+        __m256i isum = _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
             __m256i lo = _mm256_and_si256(q, m4);
@@ -331,40 +320,32 @@ EK_INLINE void tile_q4_K(const int hi5, const int V, int nb, const uint8_t *w, c
                 qh = _mm256_srli_epi16(qh, 2);
             }
             const __m256i s0 = bcast16(sc16, 2 * c), s1 = bcast16(sc16, 2 * c + 1);
-            for (int v = 0; v < V; v++) {
-                const int8_t *xq = xk(x, v, b)->qs + 64 * c;
-                __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xq));
-                __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 32)));
-                isum[v] = _mm256_add_epi32(isum[v], _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
-            }
+            const int8_t *xq = xb->qs + 64 * c;
+            __m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xq));
+            __m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 32)));
+            isum = _mm256_add_epi32(isum, _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
         }
-        for (int v = 0; v < V; v++)
-            imin[v] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xk(x, v, b)->bsums), minp);
-        __m128i ri, rm;
-        kq_finish(V, isum, imin, 1, &ri, &rm);
-        const __m128 xd = kq_xd(V, x, b);
-        const __m128 d = _mm_broadcastss_ps(ddm), dmin = _mm_broadcastss_ps(_mm_movehdup_ps(ddm));
-        const __m128 t = _mm_sub_ps(_mm_mul_ps(_mm_cvtepi32_ps(ri), _mm_mul_ps(d, xd)),
-                                    _mm_mul_ps(_mm_cvtepi32_ps(rm), _mm_mul_ps(dmin, xd)));
-        acc = _mm_add_ps(acc, t);
+        const __m256i imin = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xb->bsums), minp);
+        const float d = _mm_cvtss_f32(ddm), dmin = _mm_cvtss_f32(_mm_movehdup_ps(ddm));
+        acc = acc + ((float)ek_hsum8i(isum) * (d * xb->d) - (float)ek_hsum8i(imin) * (dmin * xb->d));
     }
-    float t[4];
-    _mm_storeu_ps(t, acc);
-    for (int v = 0; v < V; v++) out[v] = t[v];
+    return acc;
 }
 
-EK_INLINE void tile_q6_K(const int V, int nb, const uint8_t *w, const uint8_t *const *x, float *out) {
-    __m128 acc = _mm_setzero_ps();
+EK_INLINE float dot_q6_K(int nb, const uint8_t *w, const uint8_t *x) {
+    float acc = 0.0f;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
     for (int b = 0; b < nb; b++) {
         const ek_block_q6_K *wb = (const ek_block_q6_K *)w + b;
+        const ek_block_q8_K *xb = (const ek_block_q8_K *)x + b;
         for (int o = 0; o < 210; o += 64) _mm_prefetch((const char *)(wb + 4) + o, _MM_HINT_T0);
         // d is the block's last field: load the 4 bytes ending there and take the upper half
         const float d = _mm_cvtss_f32(_mm_movehdup_ps(ek_h2f_pair((const uint8_t *)&wb->d - 2)));
         const __m128i sc8 = _mm_loadu_si128((const __m128i *)wb->scales);
-        const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
-        __m256i isum[4];
-        for (int v = 0; v < V; v++) isum[v] = _mm256_setzero_si256();
+        // quants are stored +32: start from -32 * sum_g sc[g] * bsum[g]
+        const __m256i corr =
+            _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xb->bsums), _mm256_cvtepi8_epi16(sc8));
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(corr, 5));
         for (int h = 0; h < 2; h++) {
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h));
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h + 32));
@@ -380,26 +361,222 @@ EK_INLINE void tile_q6_K(const int V, int nb, const uint8_t *w, const uint8_t *c
                 const int j = 4 * h + k;
                 const __m128i pat = _mm_set_epi64x(0x0101010101010101LL * (2 * j + 1), 0x0101010101010101LL * (2 * j));
                 const __m256i sv = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, pat));
-                for (int v = 0; v < V; v++) {
-                    const int8_t *xq = xk(x, v, b)->qs + 32 * j;
-                    __m256i pr = _mm256_maddubs_epi16(q[k], _mm256_loadu_si256((const __m256i *)xq));
-                    isum[v] = _mm256_add_epi32(isum[v], _mm256_madd_epi16(pr, sv));
-                }
+                __m256i pr = _mm256_maddubs_epi16(q[k], _mm256_loadu_si256((const __m256i *)(xb->qs + 32 * j)));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pr, sv));
             }
         }
-        for (int v = 0; v < V; v++) {
-            // quants were stored +32: subtract 32 * sum_g sc[g] * bsum[g]
-            __m256i corr = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)xk(x, v, b)->bsums), sc16);
-            isum[v] = _mm256_sub_epi32(isum[v], _mm256_slli_epi32(corr, 5));
-        }
-        __m128i ri, rm;
-        kq_finish(V, isum, NULL, 0, &ri, &rm);
-        const __m128 xd = kq_xd(V, x, b);
-        acc = _mm_add_ps(acc, _mm_mul_ps(_mm_cvtepi32_ps(ri), _mm_mul_ps(_mm_set1_ps(d), xd)));
+        acc = acc + (float)ek_hsum8i(isum) * (d * xb->d);
     }
-    float t[4];
-    _mm_storeu_ps(t, acc);
-    for (int v = 0; v < V; v++) out[v] = t[v];
+    return acc;
+}
+
+// ---------------------------------------------------------------- K-quants, several vectors: row lanes
+// The row-lane scheme of the 32-element types over 256-element super-blocks. A panel block holds
+// one super-block of the 8 rows as 32-byte registers whose dword lane r belongs to row r:
+//   Q4_K / Q5_K (KPANEL4 bytes):
+//     registers 0..63    register 8s+g: quants 32s+4g..32s+4g+3 (sub-block s, quad g) as unsigned
+//                        bytes (4 or 5 bits)
+//     registers 64..71   the scale of sub-block s, an int16 in both halves of the dword
+//     registers 72..75   the mins of sub-blocks 2k and 2k+1, int16 in the low and high half
+//     registers 76, 77   d, dmin as floats
+//   Q6_K (KPANEL6 bytes):
+//     registers 0..63    quants as above: 6 bits, still offset by 32 (0..63)
+//     registers 64..79   the (signed) scale of 16-element group j (quads 4j..4j+3) in both halves
+//     registers 80..87   the scales of groups 2k and 2k+1 in the low and high half
+//     register 88        d as floats
+// Per vector and quad, one broadcast of its 4 quants and one maddubs for all 8 rows; int16 sums over
+// as many quads as fit (8 for 4 bits, 4 for 5, 2 for 6) meet their scales in one madd. Activations
+// are packed per super-block as [V x 256 quants][V x 16 int16 sums][V x float d]: the sums are those
+// of the 8 sub-blocks of 32 (Q4_K / Q5_K, against the mins) or the 16 bsums (Q6_K, against the
+// scales: they remove the offset 32 from the quants).
+#define KPANEL4 (78 * 32)
+#define KPANEL6 (89 * 32)
+#define KPACK 292  // packed bytes per vector and super-block
+
+// Bytes k0 and k1 of every dword of v as int16 in its low and high half (sign-extended when sgn).
+#define DWORD_BYTES(d, k0, k1) (int)(0x00800080u | (uint32_t)(4 * (d) + (k0)) << 8 | (uint32_t)(4 * (d) + (k1)) << 24)
+EK_INLINE __m256i dword_bytes16(__m256i v, const int k0, const int k1, const int sgn) {
+    const __m256i pat = _mm256_setr_epi32(DWORD_BYTES(0, k0, k1), DWORD_BYTES(1, k0, k1), DWORD_BYTES(2, k0, k1),
+                                          DWORD_BYTES(3, k0, k1), DWORD_BYTES(0, k0, k1), DWORD_BYTES(1, k0, k1),
+                                          DWORD_BYTES(2, k0, k1), DWORD_BYTES(3, k0, k1));
+    const __m256i t = _mm256_shuffle_epi8(v, pat);  // each byte into the high byte of its int16
+    return sgn ? _mm256_srai_epi16(t, 8) : _mm256_srli_epi16(t, 8);
+}
+// Register k of a panel block.
+EK_INLINE void kstore(uint8_t *dst, int k, __m256i v) { _mm256_store_si256((__m256i *)(dst + 32 * k), v); }
+EK_INLINE void kpanel_prefetch(const uint8_t *const *w, size_t ws, size_t o, size_t wbs) {
+    // Eight row streams defeat the hardware prefetcher: sweep the next 8 rows at this pace.
+    const char *pf = (const char *)w[0] + 8 * ws + 8 * o;
+    for (size_t k = 0; k < 8 * wbs; k += 64) _mm_prefetch(pf + k, _MM_HINT_T0);
+}
+
+// The 16 bytes at p[r] + o of the 8 rows -> m[0..3] with row r's dword g in dword lane r of m[g]:
+// rows r and r+4 share a register, then a 4 x 4 transpose within each 128-bit lane.
+EK_INLINE void load_transpose4(const uint8_t *const *p, size_t o, __m256i *m) {
+    __m256i a[4], t[4];
+    for (int r = 0; r < 4; r++)
+        a[r] = _mm256_loadu2_m128i((const __m128i *)(p[r + 4] + o), (const __m128i *)(p[r] + o));
+    t[0] = _mm256_unpacklo_epi32(a[0], a[1]);  // per lane: r0d0 r1d0 r0d1 r1d1
+    t[1] = _mm256_unpackhi_epi32(a[0], a[1]);  //           r0d2 r1d2 r0d3 r1d3
+    t[2] = _mm256_unpacklo_epi32(a[2], a[3]);
+    t[3] = _mm256_unpackhi_epi32(a[2], a[3]);
+    m[0] = _mm256_unpacklo_epi64(t[0], t[2]);
+    m[1] = _mm256_unpackhi_epi64(t[0], t[2]);
+    m[2] = _mm256_unpacklo_epi64(t[1], t[3]);
+    m[3] = _mm256_unpackhi_epi64(t[1], t[3]);
+}
+// The same for 32 bytes -> m[0..7].
+EK_INLINE void load_transpose8(const uint8_t *const *p, size_t o, __m256i *m) {
+    load_transpose4(p, o, m);
+    load_transpose4(p, o + 16, m + 4);
+}
+
+// Super-block b of the 8 rows w[0..7] of Q4_K (hi5 = 0) or Q5_K (hi5 = 1) into a panel block.
+EK_INLINE void kpanel4_block(const int hi5, const uint8_t *const *w, size_t ws, int b, uint8_t *dst) {
+    const size_t wbs = hi5 ? sizeof(ek_block_q5_K) : sizeof(ek_block_q4_K), o = (size_t)b * wbs;
+    kpanel_prefetch(w, ws, o, wbs);
+    const uint8_t *p[8];  // a local copy: the byte stores below could alias w[]
+    for (int r = 0; r < 8; r++) p[r] = w[r] + o;
+    // qs chunk c: low nibbles are sub-block 2c, high nibbles sub-block 2c+1
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int c = 0; c < 4; c++) {
+        __m256i m[8];
+        load_transpose8(p, (hi5 ? 48 : 16) + 32 * c, m);
+        for (int g = 0; g < 8; g++) {
+            kstore(dst, 16 * c + g, _mm256_and_si256(m[g], m4));
+            kstore(dst, 16 * c + 8 + g, _mm256_and_si256(_mm256_srli_epi16(m[g], 4), m4));
+        }
+    }
+    if (hi5) {  // bit s of qh byte l is bit 4 of element l of sub-block s
+        __m256i m[8];
+        load_transpose8(p, 16, m);
+        const __m256i b4 = _mm256_set1_epi8(0x10);
+        for (int s = 0; s < 8; s++)
+            for (int g = 0; g < 8; g++) {
+                // a 16-bit shift leaves bit 4 of each byte from its own byte
+                const __m256i h = s <= 4 ? _mm256_slli_epi16(m[g], 4 - s) : _mm256_srli_epi16(m[g], s - 4);
+                __m256i *q = (__m256i *)(dst + 32 * (8 * s + g));
+                _mm256_store_si256(q, _mm256_or_si256(_mm256_load_si256(q), _mm256_and_si256(h, b4)));
+            }
+    }
+    // scales and mins with k4_scales_vec's word arithmetic, for the 8 rows at once
+    __m256i a[4];
+    load_transpose4(p, 4, a);  // a[3]: the first quants, unused
+    const __m256i a0 = a[0], a1 = a[1], a2 = a[2];
+    const __m256i c3f = _mm256_set1_epi8(0x3F), c0f = _mm256_set1_epi8(0x0F), c03 = _mm256_set1_epi8(0x03);
+    const __m256i sc_lo = _mm256_and_si256(a0, c3f), mn_lo = _mm256_and_si256(a1, c3f);
+    const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(a2, c0f),
+                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a0, 6), c03), 4));
+    const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(a2, 4), c0f),
+                                          _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a1, 6), c03), 4));
+    for (int s = 0; s < 8; s++) kstore(dst, 64 + s, dword_bytes16(s < 4 ? sc_lo : sc_hi, s & 3, s & 3, 0));
+    for (int k = 0; k < 4; k++)
+        kstore(dst, 72 + k, dword_bytes16(k < 2 ? mn_lo : mn_hi, 2 * (k & 1), 2 * (k & 1) + 1, 0));
+    __m128 d0, m0, d1, m1;
+    scales4(p[0], p[1], p[2], p[3], &d0, &m0);
+    scales4(p[4], p[5], p[6], p[7], &d1, &m1);
+    _mm256_store_ps((float *)(dst + 32 * 76), _mm256_set_m128(d1, d0));
+    _mm256_store_ps((float *)(dst + 32 * 77), _mm256_set_m128(m1, m0));
+}
+
+// Super-block b of the 8 Q6_K rows w[0..7] into a panel block.
+EK_INLINE void kpanel6_block(const uint8_t *const *w, size_t ws, int b, uint8_t *dst) {
+    const size_t o = (size_t)b * sizeof(ek_block_q6_K);
+    kpanel_prefetch(w, ws, o, sizeof(ek_block_q6_K));
+    const uint8_t *p[8];  // a local copy: the byte stores below could alias w[]
+    for (int r = 0; r < 8; r++) p[r] = w[r] + o;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    for (int h = 0; h < 2; h++) {
+        __m256i qh[8];
+        load_transpose8(p, 128 + 32 * h, qh);
+        for (int k = 0; k < 2; k++) {
+            // ql bytes 64h+32k+l: low nibbles are elements 32j+l of chunk j = 4h+k, with qh bits 2k, 2k+1;
+            // high nibbles those of chunk j+2, with qh bits 2k+4, 2k+5 (as in dot_q6_K)
+            __m256i l[8];
+            load_transpose8(p, 64 * h + 32 * k, l);
+            for (int g = 0; g < 8; g++) {
+                const __m256i lo = _mm256_or_si256(_mm256_and_si256(l[g], m4),
+                                                   _mm256_and_si256(_mm256_slli_epi16(qh[g], 4 - 2 * k), m30));
+                const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l[g], 4), m4),
+                                                   _mm256_and_si256(_mm256_srli_epi16(qh[g], 2 * k), m30));
+                kstore(dst, 8 * (4 * h + k) + g, lo);
+                kstore(dst, 8 * (4 * h + k + 2) + g, hi);
+            }
+        }
+    }
+    __m256i sc[4];  // sc[i] dword lane r: scales 4i..4i+3 of row r
+    load_transpose4(p, 192, sc);
+    for (int j = 0; j < 16; j++) kstore(dst, 64 + j, dword_bytes16(sc[j >> 2], j & 3, j & 3, 1));
+    for (int k = 0; k < 8; k++) kstore(dst, 80 + k, dword_bytes16(sc[k >> 1], 2 * (k & 1), 2 * (k & 1) + 1, 1));
+    const __m128i d = _mm_setr_epi16((short)ek_ld16(p[0] + 208), (short)ek_ld16(p[1] + 208), (short)ek_ld16(p[2] + 208),
+                                     (short)ek_ld16(p[3] + 208), (short)ek_ld16(p[4] + 208), (short)ek_ld16(p[5] + 208),
+                                     (short)ek_ld16(p[6] + 208), (short)ek_ld16(p[7] + 208));
+    _mm256_store_ps((float *)(dst + 32 * 88), _mm256_cvtph_ps(d));
+}
+
+EK_INLINE void rlk_panel(const int kind, int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {
+    for (int b = 0; b < nb; b++) {
+        if (kind == KQ6) kpanel6_block(w, ws, b, panel + (size_t)b * KPANEL6);
+        else kpanel4_block(kind == KQ5, w, ws, b, panel + (size_t)b * KPANEL4);
+    }
+}
+
+// Per vector v, dword lane r: the sum over k < n of int16 pair k of its packed sums (at sums + 32*v)
+// times the int16 pair of panel register k (at wp + 32*k), row r's.
+EK_INLINE void rlk_pairs(const int V, const uint8_t *wp, const uint8_t *sums, int n, __m256i *out) {
+    for (int v = 0; v < V; v++) {
+        __m256i a = _mm256_setzero_si256();
+        for (int k = 0; k < n; k++)
+            a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_load_si256((const __m256i *)(wp + 32 * k)),
+                                                      _mm256_set1_epi32((int)ek_ld32(sums + 32 * v + 4 * k))));
+        out[v] = a;
+    }
+}
+
+// 8 rows (a K-quant panel) x V vectors (packed by ek_pack_act): y[v*ys + r] for r < rn.
+EK_INLINE void rlk_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk, float *y,
+                        size_t ys, int rn) {
+    const size_t pb = kind == KQ6 ? KPANEL6 : KPANEL4;
+    __m256 acc[4];
+    for (int v = 0; v < V; v++) acc[v] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *wb = panel + (size_t)b * pb, *q = pk + (size_t)b * V * KPACK;
+        const uint8_t *sums = q + 256 * V;
+        const float *dx = (const float *)(sums + 32 * V);
+        __m256i is[4], s16[4];
+        for (int v = 0; v < V; v++) is[v] = _mm256_setzero_si256();
+        // runs of `run` quads, each run under one scale register
+        const int run = kind == KQ4 ? 8 : kind == KQ5 ? 4 : 2, per_scale = kind == KQ6 ? 4 : 8;
+        for (int g = 0; g < 64; g += run) {
+            const __m256i sc = _mm256_load_si256((const __m256i *)(wb + 32 * (64 + g / per_scale)));
+            rl_sums16(V, wb + 32 * g, q + 4 * g, 256, 0, run, s16);
+            for (int v = 0; v < V; v++) is[v] = _mm256_add_epi32(is[v], _mm256_madd_epi16(s16[v], sc));
+        }
+        if (kind == KQ6) {
+            // the quants were stored +32: subtract 32 * sum_j scale_j * bsum_j
+            __m256i corr[4];
+            rlk_pairs(V, wb + 32 * 80, sums, 8, corr);
+            const __m256 d = _mm256_load_ps((const float *)(wb + 32 * 88));
+            for (int v = 0; v < V; v++) {
+                is[v] = _mm256_sub_epi32(is[v], _mm256_slli_epi32(corr[v], 5));
+                const __m256 xd = _mm256_broadcast_ss(dx + v);
+                const __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(is[v]), _mm256_mul_ps(d, xd));
+                acc[v] = _mm256_add_ps(acc[v], t);
+            }
+        } else {
+            __m256i im[4];
+            rlk_pairs(V, wb + 32 * 72, sums, 4, im);
+            const __m256 d = _mm256_load_ps((const float *)(wb + 32 * 76));
+            const __m256 dmin = _mm256_load_ps((const float *)(wb + 32 * 77));
+            for (int v = 0; v < V; v++) {
+                const __m256 xd = _mm256_broadcast_ss(dx + v);
+                const __m256 t = _mm256_sub_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(is[v]), _mm256_mul_ps(d, xd)),
+                                               _mm256_mul_ps(_mm256_cvtepi32_ps(im[v]), _mm256_mul_ps(dmin, xd)));
+                acc[v] = _mm256_add_ps(acc[v], t);
+            }
+        }
+    }
+    rl_store(V, acc, y, ys, rn);
 }
 
 // ---------------------------------------------------------------- float rows
@@ -450,11 +627,32 @@ float ek_dot_bf16_avx2(int n, const uint8_t *w, const float *x) {
 }
 
 // ---------------------------------------------------------------- activation packing
-size_t ek_pack_size(int type, int V, int nb) {
-    (void)type;
-    return (size_t)nb * V * 40;
+size_t ek_pack_size(int type, int V, int nb) { return (size_t)nb * V * (ek_block_size(type) == EK_QK_K ? KPACK : 40); }
+
+// Q8_K rows for the K-quant row lanes (layout above rlk_tile's helpers).
+static void pack_act_k(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst) {
+    for (int b = 0; b < nb; b++) {
+        uint8_t *q = dst + (size_t)b * V * KPACK, *sums = q + 256 * V, *d = sums + 32 * V;
+        for (int v = 0; v < V; v++) {
+            const ek_block_q8_K *xb = (const ek_block_q8_K *)x[v] + b;
+            memcpy(q + 256 * v, xb->qs, 256);
+            int16_t s[16];
+            if (type == EK_TYPE_Q6_K) {
+                memcpy(s, xb->bsums, 32);
+            } else {  // sub-block sums: two bsums of 16 each
+                for (int j = 0; j < 8; j++) s[j] = (int16_t)(xb->bsums[2 * j] + xb->bsums[2 * j + 1]);
+                memset(s + 8, 0, 16);
+            }
+            memcpy(sums + 32 * v, s, 32);
+            memcpy(d + 4 * v, &xb->d, 4);
+        }
+    }
 }
 void ek_pack_act(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst) {
+    if (ek_block_size(type) == EK_QK_K) {
+        pack_act_k(type, V, nb, x, dst);
+        return;
+    }
     const int t1 = ek_activation_type(type) == EK_TYPE_Q8_1;
     const int offset = type == EK_TYPE_Q4_0 ? 8 : type == EK_TYPE_Q5_0 ? 16 : 0;
     const size_t xbs = t1 ? 36 : 34, qo = t1 ? 4 : 2;
@@ -479,7 +677,7 @@ void ek_pack_act(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst)
 
 // ---------------------------------------------------------------- instantiations
 #define LEG_FNS(kind)                                                                                         \
-    static void leg_##kind##_4x1(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) { \
+    static void leg_##kind##_4x1(int nb, const uint8_t *const *w, size_t ws, const uint8_t *x, float *o) {    \
         leg_4x1(kind, nb, w, ws, x, o);                                                                       \
     }                                                                                                         \
     static float leg_##kind##_dot(int nb, const uint8_t *w, const uint8_t *x) { return leg_dot(kind, nb, w, x); }
@@ -489,14 +687,10 @@ LEG_FNS(K50)
 LEG_FNS(K51)
 LEG_FNS(K80)
 
-#define KQ_FNS(name, call1, call4)                                                                            \
-    static void name##_1x1(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) {    \
+#define KQ_FNS(name, call)                                                                                    \
+    static void name##_1x1(int nb, const uint8_t *const *w, size_t ws, const uint8_t *x, float *o) {           \
         (void)ws;                                                                                             \
-        call1;                                                                                                \
-    }                                                                                                         \
-    static void name##_1x4(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *o) {    \
-        (void)ws;                                                                                             \
-        call4;                                                                                                \
+        o[0] = call;                                                                                          \
     }
 #define RL_FNS(kind)                                                                                          \
     static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {              \
@@ -519,21 +713,35 @@ RL_FNS(K41)
 RL_FNS(K50)
 RL_FNS(K51)
 RL_FNS(K80)
+#define RLK_FNS(kind)                                                                                         \
+    static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {              \
+        rlk_panel(kind, nb, w, ws, panel);                                                                    \
+    }                                                                                                         \
+    static void rl_##kind##_1(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
+        rlk_tile(kind, 1, nb, p, pk, y, ys, rn);                                                              \
+    }                                                                                                         \
+    static void rl_##kind##_2(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
+        rlk_tile(kind, 2, nb, p, pk, y, ys, rn);                                                              \
+    }                                                                                                         \
+    static void rl_##kind##_3(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
+        rlk_tile(kind, 3, nb, p, pk, y, ys, rn);                                                              \
+    }                                                                                                         \
+    static void rl_##kind##_4(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
+        rlk_tile(kind, 4, nb, p, pk, y, ys, rn);                                                              \
+    }
+RLK_FNS(KQ4)
+RLK_FNS(KQ5)
+RLK_FNS(KQ6)
 
-KQ_FNS(q4k, tile_q4_K(0, 1, nb, w[0], x, o), tile_q4_K(0, 4, nb, w[0], x, o))
-KQ_FNS(q5k, tile_q4_K(1, 1, nb, w[0], x, o), tile_q4_K(1, 4, nb, w[0], x, o))
-KQ_FNS(q6k, tile_q6_K(1, nb, w[0], x, o), tile_q6_K(4, nb, w[0], x, o))
+KQ_FNS(q4k, dot_q4_K(0, nb, w[0], x))
+KQ_FNS(q5k, dot_q4_K(1, nb, w[0], x))
+KQ_FNS(q6k, dot_q6_K(nb, w[0], x))
 
-ek_tile_fn ek_tile_get(int type, int R, int V) {
+ek_tile_fn ek_tile_get(int type, int R) {
 #define LEG_CASE(T, kind)                                                                                     \
-    case T:                                                                                                   \
-        if (R == 4 && V == 1) return leg_##kind##_4x1;                                                        \
-        return NULL;
+    case T: return R == 4 ? leg_##kind##_4x1 : NULL;
 #define KQ_CASE(T, name)                                                                                      \
-    case T:                                                                                                   \
-        if (R == 1 && V == 1) return name##_1x1;                                                              \
-        if (R == 1 && V == 4) return name##_1x4;                                                              \
-        return NULL;
+    case T: return R == 1 ? name##_1x1 : NULL;
     switch (type) {
         LEG_CASE(EK_TYPE_Q4_0, K40)
         LEG_CASE(EK_TYPE_Q4_1, K41)
@@ -547,7 +755,14 @@ ek_tile_fn ek_tile_get(int type, int R, int V) {
     }
 }
 
-size_t ek_panel_size(int nb) { return (size_t)nb * PANEL_BLOCK; }
+size_t ek_panel_size(int type, int nb) {
+    switch (type) {
+    case EK_TYPE_Q4_K:
+    case EK_TYPE_Q5_K: return (size_t)nb * KPANEL4;
+    case EK_TYPE_Q6_K: return (size_t)nb * KPANEL6;
+    default: return (size_t)nb * PANEL_BLOCK;
+    }
+}
 
 #define RL_SWITCH(type, body)                                                                                 \
     switch (type) {                                                                                           \
@@ -556,6 +771,9 @@ size_t ek_panel_size(int nb) { return (size_t)nb * PANEL_BLOCK; }
     case EK_TYPE_Q5_0: { body(K50) }                                                                          \
     case EK_TYPE_Q5_1: { body(K51) }                                                                          \
     case EK_TYPE_Q8_0: { body(K80) }                                                                          \
+    case EK_TYPE_Q4_K: { body(KQ4) }                                                                          \
+    case EK_TYPE_Q5_K: { body(KQ5) }                                                                          \
+    case EK_TYPE_Q6_K: { body(KQ6) }                                                                          \
     default: return NULL;                                                                                     \
     }
 ek_panel_fn ek_panel_get(int type) {
@@ -576,23 +794,22 @@ ek_rowlane_fn ek_rowlane_get(int type, int V) {
 
 float ek_dot_quant_avx2(int type, int nb, const uint8_t *w, const uint8_t *x, int *ok) {
     *ok = 1;
-    float out[EK_TILE_OUT];
     switch (type) {
     case EK_TYPE_Q4_0: return leg_K40_dot(nb, w, x);
     case EK_TYPE_Q4_1: return leg_K41_dot(nb, w, x);
     case EK_TYPE_Q5_0: return leg_K50_dot(nb, w, x);
     case EK_TYPE_Q5_1: return leg_K51_dot(nb, w, x);
     case EK_TYPE_Q8_0: return leg_K80_dot(nb, w, x);
-    case EK_TYPE_Q4_K: q4k_1x1(nb, &w, 0, &x, out); return out[0];
-    case EK_TYPE_Q5_K: q5k_1x1(nb, &w, 0, &x, out); return out[0];
-    case EK_TYPE_Q6_K: q6k_1x1(nb, &w, 0, &x, out); return out[0];
+    case EK_TYPE_Q4_K: return dot_q4_K(0, nb, w, x);
+    case EK_TYPE_Q5_K: return dot_q4_K(1, nb, w, x);
+    case EK_TYPE_Q6_K: return dot_q6_K(nb, w, x);
     default: *ok = 0; return 0.0f;
     }
 }
 
 #else
-ek_tile_fn ek_tile_get(int type, int R, int V) { (void)type; (void)R; (void)V; return NULL; }
-size_t ek_panel_size(int nb) { (void)nb; return 0; }
+ek_tile_fn ek_tile_get(int type, int R) { (void)type; (void)R; return NULL; }
+size_t ek_panel_size(int type, int nb) { (void)type; (void)nb; return 0; }
 ek_panel_fn ek_panel_get(int type) { (void)type; return NULL; }
 ek_rowlane_fn ek_rowlane_get(int type, int V) { (void)type; (void)V; return NULL; }
 float ek_dot_quant_avx2(int type, int nb, const uint8_t *w, const uint8_t *x, int *ok) {

@@ -1,4 +1,5 @@
-// Internal: register-tiled dot-product kernels (R weight rows x V activation rows).
+// Internal: register-tiled dot-product kernels: one vector against R weight rows, and "row-lane"
+// kernels for several vectors.
 //
 // Every kernel evaluates the same "canonical" float arithmetic per (row, vector) pair as the
 // scalar twins in ek_dot.c: per block an exact integer sum, one rounded term from it, and a
@@ -10,32 +11,32 @@
 #include <stdint.h>
 
 #define EK_TILE_MAXR 4
-#define EK_TILE_MAXV 4
-#define EK_TILE_OUT (EK_TILE_MAXR * EK_TILE_MAXV)
 
 // nb blocks per row; row r at w[r] (rows are ws bytes apart in the matrix: used for prefetch),
-// vector v at x[v]; result for (r, v) in out[r*EK_TILE_MAXV + v]. Callers fill all R and V
-// pointers (repeating a real row/vector for padding lanes).
-typedef void (*ek_tile_fn)(int nb, const uint8_t *const *w, size_t ws, const uint8_t *const *x, float *out);
+// one activation row x; the result for row r in out[r]. Callers fill all R row pointers
+// (repeating a real row for padding lanes).
+typedef void (*ek_tile_fn)(int nb, const uint8_t *const *w, size_t ws, const uint8_t *x, float *out);
 
-// The kernel for an R x V tile of `type`, or NULL where that shape does not exist.
-// Legacy quants: 4x1. K-quants: 1x1, 1x4.
-ek_tile_fn ek_tile_get(int type, int R, int V);
+// The kernel for R rows x 1 vector of `type`, or NULL where that shape does not exist.
+// Legacy quants: R = 4. K-quants: R = 1.
+ek_tile_fn ek_tile_get(int type, int R);
 
-// Row-lane kernels of the 32-element types, for several vectors: 8 weight rows in the SIMD lanes.
-// A panel fn transposes the 8 rows w[0..7] (padding rows repeat a real one; rows are ws bytes
-// apart in the matrix: used for prefetch) into ek_panel_size(nb) bytes of 32-byte aligned
-// scratch, once for all vectors. A row-lane fn multiplies that panel with V <= EK_ROWLANE_MAXV
-// vectors repacked by ek_pack_act, writing y[v*ys + r] for v < V, r < rn. NULL if unsupported.
+// Row-lane kernels for several vectors: 8 weight rows in the SIMD lanes (the 32-element types and
+// the K-quants). A panel fn transposes the 8 rows w[0..7] (padding rows repeat a real one; rows
+// are ws bytes apart in the matrix: used for prefetch) into ek_panel_size(type, nb) bytes of
+// 32-byte aligned scratch, once for all vectors. A row-lane fn multiplies that panel with
+// V <= EK_ROWLANE_MAXV vectors repacked by ek_pack_act, writing y[v*ys + r] for v < V, r < rn.
+// NULL if unsupported.
 #define EK_ROWLANE_MAXV 4
 typedef void (*ek_panel_fn)(int nb, const uint8_t *const *w, size_t ws, uint8_t *panel);
 typedef void (*ek_rowlane_fn)(int nb, const uint8_t *panel, const uint8_t *pk, float *y, size_t ys, int rn);
-size_t ek_panel_size(int nb);
+size_t ek_panel_size(int type, int nb);
 ek_panel_fn ek_panel_get(int type);
 ek_rowlane_fn ek_rowlane_get(int type, int V);
-// V activation rows x[v] of a 32-element weight type, repacked per block as [V x 32 quants]
-// [V x float d][V x float s (Q8_1) | int offset * sum of the quants (Q4_0: 8, Q5_0: 16, Q8_0: 0)];
-// ek_pack_size(type, V, nb) bytes.
+// V activation rows x[v] of weight type `type`, repacked per block: 32-element types as
+// [V x 32 quants][V x float d][V x float s (Q8_1) | int offset * sum of the quants (Q4_0: 8,
+// Q5_0: 16, Q8_0: 0)]; K-quants (Q8_K rows) as [V x 256 quants][V x 16 int16 sums][V x float d]
+// (ek_tiles.c); ek_pack_size(type, V, nb) bytes.
 size_t ek_pack_size(int type, int V, int nb);
 void ek_pack_act(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst);
 

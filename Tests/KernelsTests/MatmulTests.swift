@@ -34,10 +34,12 @@ struct Problem {
         }
         return y
     }
-    func rowDot(_ r: Int, _ v: Int) -> Float {
+    func rowDot(_ r: Int, _ v: Int, reference: Bool = false) -> Float {
         let wrow = type.byteCount(elements: cols)
         return w.withUnsafeBytes { wp in
-            xq.withUnsafeBytes { ekDot(type, cols, wp.baseAddress! + r * wrow, $0.baseAddress! + v * xStride) }
+            xq.withUnsafeBytes {
+                ekDot(type, cols, wp.baseAddress! + r * wrow, $0.baseAddress! + v * xStride, reference: reference)
+            }
         }
     }
 }
@@ -59,22 +61,35 @@ struct MatmulTests {
         [(8, 2, 160), (7, 3, 160), (29, 4, 160), (17, 5, 544), (16, 8, 96), (9, 9, 160), (45, 17, 544), (43, 64, 160)].map {
             Shape(type: t, rows: $0.0, cols: $0.2, nvec: $0.1)
         }
+    } + kQuantTypes.flatMap { t -> [Shape] in
+        // The K-quant panels: the same around 8 rows and the vector groups, 1 to 5 super-blocks.
+        [(8, 2, 256), (7, 3, 512), (29, 4, 256), (17, 5, 1280), (16, 8, 256), (9, 9, 768), (1, 2, 512),
+         (45, 17, 512), (43, 64, 256), (15, 6, 1024)].map {
+            Shape(type: t, rows: $0.0, cols: $0.2, nvec: $0.1)
+        }
     } + [Shape(type: .q4_1, rows: 1536, cols: 576, nvec: 1), Shape(type: .q8_0, rows: 301, cols: 1536, nvec: 16),
-         Shape(type: .q4_1, rows: 203, cols: 1536, nvec: 64), Shape(type: .q6_K, rows: 129, cols: 768, nvec: 9)]
+         Shape(type: .q4_1, rows: 203, cols: 1536, nvec: 64), Shape(type: .q6_K, rows: 129, cols: 768, nvec: 9),
+         Shape(type: .q4_K, rows: 203, cols: 2048, nvec: 64), Shape(type: .q6_K, rows: 75, cols: 2048, nvec: 64)]
     static let legacyTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0]
+    static let kQuantTypes: [GGMLType] = [.q4_K, .q5_K, .q6_K]
 
     /// Every tile shape evaluates the same arithmetic per (row, vector), so a result does not depend
     /// on the batch it was computed in, the tile it fell into, or the thread count.
-    @Test("matmul equals per-row ek_vec_dot exactly and leaves padding alone", arguments: shapes)
+    /// Quantized types also against the scalar twin directly (float rows: the twin sums in another order).
+    @Test("matmul equals per-row ek_vec_dot (and its scalar twin) exactly and leaves padding alone", arguments: shapes)
     func matchesRowDots(s: Shape) {
         let p = Problem(s.type, rows: s.rows, cols: s.cols, nvec: s.nvec, seed: UInt64(s.rows * 1000 + s.nvec))
         let yStride = s.rows + 3
         let y = p.matmul(yStride: yStride)
+        let quantized = s.type.blockSize > 1
         var bad = 0
         for v in 0..<s.nvec {
-            for r in 0..<s.rows where y[v * yStride + r].bitPattern != p.rowDot(r, v).bitPattern {
-                if bad == 0 { Issue.record("\(s): Y[\(v)][\(r)] = \(y[v * yStride + r]), dot = \(p.rowDot(r, v))") }
-                bad += 1
+            for r in 0..<s.rows {
+                let got = y[v * yStride + r], dot = p.rowDot(r, v), twin = quantized ? p.rowDot(r, v, reference: true) : dot
+                if got.bitPattern != dot.bitPattern || got.bitPattern != twin.bitPattern {
+                    if bad == 0 { Issue.record("\(s): Y[\(v)][\(r)] = \(got), dot = \(dot), twin = \(twin)") }
+                    bad += 1
+                }
             }
             for r in s.rows..<yStride { #expect(y[v * yStride + r] == -12345) }
         }
@@ -101,7 +116,9 @@ struct PoolTests {
     func oneVersusTwo() {
         let probs = [Problem(.q4_1, rows: 1536, cols: 576, nvec: 1, seed: 1), Problem(.q8_0, rows: 999, cols: 576, nvec: 3, seed: 2),
                      Problem(.q4_K, rows: 257, cols: 512, nvec: 6, seed: 3), Problem(.q5_0, rows: 640, cols: 640, nvec: 16, seed: 4),
-                     Problem(.q4_1, rows: 203, cols: 576, nvec: 64, seed: 5), Problem(.q5_1, rows: 301, cols: 160, nvec: 9, seed: 6)]
+                     Problem(.q4_1, rows: 203, cols: 576, nvec: 64, seed: 5), Problem(.q5_1, rows: 301, cols: 160, nvec: 9, seed: 6),
+                     Problem(.q6_K, rows: 131, cols: 768, nvec: 9, seed: 7), Problem(.q5_K, rows: 77, cols: 512, nvec: 64, seed: 8),
+                     Problem(.q4_K, rows: 640, cols: 1024, nvec: 2, seed: 9)]
         ek_pool_init(1)
         #expect(ek_pool_size() == 1)
         let one = probs.map { $0.matmul(yStride: $0.rows) }

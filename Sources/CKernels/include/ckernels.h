@@ -108,10 +108,10 @@ void ek_pool_set_spin_us(int microseconds);
 // row in ek_activation_type(type) format. y[r] = dot(W[r], x).
 void ek_matvec(int type, const void *W, int rows, int cols, const void *x_quant, float *y);
 // nvec activation rows, the v-th at (char*)X_quant + v*x_stride_bytes.
-// Y[v*y_stride + r] = dot(W[r], X_v). 32-element types with nvec >= 2 transpose 8 rows at a time
+// Y[v*y_stride + r] = dot(W[r], X_v). Quantized types with nvec >= 2 transpose 8 rows at a time
 // into a scratch panel that every vector then passes over (weights stream from memory once per
-// call); one vector runs 4-row tiles; K-quants run 1 x 4 tiles over row panels that stay in
-// cache. Uses per-thread scratch buffers (allocated once) for nvec >= 2.
+// call); one vector runs 4-row tiles (K-quants: row by row). Uses per-thread scratch buffers
+// (allocated once) for nvec >= 2.
 void ek_matmul(int type, const void *W, int rows, int cols, const void *X_quant, int nvec,
                size_t x_stride_bytes, float *Y, int y_stride);
 // Single-threaded body of ek_matmul over rows [r0, r1), for callers with their own threads.
