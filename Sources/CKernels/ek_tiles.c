@@ -249,7 +249,13 @@ EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel
             for (int v = 0; v < V; v++)
                 is[v] = _mm256_add_epi32(_mm256_madd_epi16(is[v], ones), _mm256_madd_epi16(s[v], ones));
         } else {  // Q8_0, signed x signed: |w| x sign(x, w), one pair sum (|q_x| <= 127) nearly fills int16
-            // so widen every quad
+            // so widen every quad.
+            // Measured limit (Zen 2, microbenchmarks): maddubs and madd issue on 2 pipes that FMAs
+            // also contend for, and psign/add compete with them too; this loop runs at ~3 vector ops
+            // per cycle, 4 ops per 32 products. Tried and not faster: fp32 FMA rows interleaved with
+            // these (fewer products per cycle), int16 weights with one madd per 2 quants over
+            // 16-row panels (madd + add: the same op count; tile +3 %, matmul +2 % at 64 vectors,
+            // -15 % at 2), |w| stored in the panel instead of psign (within noise).
             for (int v = 0; v < V; v++) is[v] = _mm256_setzero_si256();
             for (int g = 0; g < 8; g++) {
                 const __m256i wq = _mm256_load_si256((const __m256i *)(wb + 32 * g));
