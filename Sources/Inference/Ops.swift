@@ -12,9 +12,7 @@ enum Ops {
                                     _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, n: Int, eps: Float) {
         for r in rows {
             let xr = x + r * n, o = out + r * n
-            var ss: Float = 0
-            for i in 0..<n { ss += xr[i] * xr[i] }
-            let scale = 1 / (ss / Float(n) + eps).squareRoot()
+            let scale = 1 / (VectorMath.sumOfSquares(xr, count: n) / Float(n) + eps).squareRoot()
             for i in 0..<n { o[i] = xr[i] * scale * weight[i] }
         }
     }

@@ -132,6 +132,29 @@ enum VectorMath {
         return best
     }
 
+    /// Σ x[i]², in eight lanes (two accumulators) added at the end, then the tail: a fixed order.
+    static func sumOfSquares(_ x: UnsafePointer<Float>, count n: Int) -> Float {
+        var a = Vec(), b = Vec()
+        var i = 0
+        while i + 16 <= n {
+            let u = load(x + i), v = load(x + i + 8)
+            a += u * u
+            b += v * v
+            i += 16
+        }
+        if i + 8 <= n {
+            let u = load(x + i)
+            a += u * u
+            i += 8
+        }
+        var s = (a + b).sum()
+        while i < n {
+            s += x[i] * x[i]
+            i += 1
+        }
+        return s
+    }
+
     /// out[i] = e^{(x[i] − shift)·scale} for i in 0..<n; returns their sum (eight partial sums
     /// added at the end, a fixed order).
     @discardableResult

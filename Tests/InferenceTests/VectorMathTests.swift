@@ -66,4 +66,13 @@ struct VectorMathTests {
             for i in 0..<n { #expect(abs(Double(x[i]) - exact[i] / z) < 1e-6) }
         }
     }
+
+    @Test func sumOfSquares() {
+        for n in [0, 1, 7, 8, 9, 16, 23, 24, 640, 643] {
+            let x = (0..<n).map { Float(($0 * 53) % 29) * 0.37 - 5 }
+            let s = x.withUnsafeBufferPointer { VectorMath.sumOfSquares($0.baseAddress!, count: n) }
+            let exact = x.reduce(0.0) { $0 + Double($1) * Double($1) }
+            #expect(abs(Double(s) - exact) <= 1e-6 * max(exact, 1), "n \(n): \(s) vs \(exact)")
+        }
+    }
 }
