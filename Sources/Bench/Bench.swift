@@ -97,9 +97,11 @@ public struct Benchmark {
 
 extension Benchmark {
     /// llama-batched-bench's shape: `sequences` prompts of 64 tokens, 64 new tokens each, decoded
-    /// together; generated tokens/s over the decoding phase (its S_TG).
-    public func batched(sequences: Int, promptLength: Int = 64, newTokens: Int = 64) throws -> BenchResult {
-        var rates: [Double] = []
+    /// together. `batched_N`: generated tokens/s over the decoding phase's forward passes, as its
+    /// S_TG measures (it computes every sequence's logits but samples nothing); `batched_N_sampled`:
+    /// the same with each token sampled from its logits (temperature 1) and recorded.
+    public func batched(sequences: Int, promptLength: Int = 64, newTokens: Int = 64) throws -> [BenchResult] {
+        var forward: [Double] = [], sampled: [Double] = []
         for run in 0...max(1, runs / 2) {
             let gen = BatchGenerator(engine: engine, prefixCache: nil, maxBatch: sequences)
             for s in 0..<sequences {
@@ -109,10 +111,14 @@ extension Benchmark {
             }
             _ = try gen.run()
             let st = gen.statistics
-            if run > 0 { rates.append(Double(st.tokensGenerated) / st.decodeSeconds) }
+            if run > 0 {
+                forward.append(Double(st.tokensGenerated) / st.forwardSeconds)
+                sampled.append(Double(st.tokensGenerated) / st.decodeSeconds)
+            }
         }
-        return BenchResult(name: "batched_\(sequences)", value: median(rates), unit: "tokens/s",
-                           reference: threads == 2 ? reference?.batched[sequences] : nil)
+        return [BenchResult(name: "batched_\(sequences)", value: median(forward), unit: "tokens/s",
+                            reference: threads == 2 ? reference?.batched[sequences] : nil),
+                BenchResult(name: "batched_\(sequences)_sampled", value: median(sampled), unit: "tokens/s", reference: nil)]
     }
 
     /// The ICL scenario: one shared prefix of `prefixLength` tokens, `questions` different questions

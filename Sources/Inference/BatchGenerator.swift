@@ -105,6 +105,8 @@ public final class BatchGenerator: @unchecked Sendable {
         public var decodeSteps = 0
         public var tokensGenerated = 0
         public var decodeSeconds = 0.0
+        /// The part of `decodeSeconds` spent in forward passes (the rest: sampling, bookkeeping).
+        public var forwardSeconds = 0.0
     }
 
     public private(set) var statistics = Statistics()
@@ -214,6 +216,7 @@ public final class BatchGenerator: @unchecked Sendable {
         batch.independentRows = true
         for l in live { batch.append([l.next], to: l.sequence) }
         let logits = try engine.model.forward(batch, hooks: hooks)
+        statistics.forwardSeconds += Stopwatch.seconds(since: started)
         defer {
             statistics.decodeSteps += 1
             statistics.tokensGenerated += batch.count

@@ -10,7 +10,8 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure the engine against llama.cpp's figures on this machine kind.",
         discussion: """
         pp512, tg128: one sequence (llama-bench). batched_N: N sequences of 64 prompt tokens, 64 new \
-        tokens each, decoded together; generated tokens/s (llama-batched-bench's S_TG). icl: one \
+        tokens each, decoded together; generated tokens/s over the forward passes (llama-batched-bench's \
+        S_TG, which samples nothing), and with sampling (batched_N_sampled). icl: one \
         2,000-token prefix, 8 questions × 16 samples × 64 tokens, with prefix sharing and without.
         """)
 
@@ -47,7 +48,7 @@ struct BenchCommand: ParsableCommand {
         if parts.contains("pp") { report(try bench.promptProcessing()) }
         if parts.contains("tg") { report(try bench.textGeneration()) }
         if parts.contains("batched") {
-            for n in [1, 8, 32, 64] { report(try bench.batched(sequences: n)) }
+            for n in [1, 8, 32, 64] { for r in try bench.batched(sequences: n) { report(r) } }
         }
         if parts.contains("icl") {
             let (cached, uncached) = try bench.icl(fullUncached: fullIcl)
