@@ -53,7 +53,7 @@ enum VectorMath {
     }
 
     /// Eight half floats widened. F16C's instruction directly: the standard library's generic
-    /// SIMD conversion is not always inlined, and a call per eight keys costs a quarter of attention.
+    /// SIMD conversion was left as a call per eight keys (SmolLM2 batched_8: 339 vs 480 tokens/s).
     @inline(__always)
     static func load(_ p: UnsafePointer<Float16>) -> Vec {
         #if arch(x86_64)
