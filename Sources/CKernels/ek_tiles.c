@@ -698,46 +698,32 @@ LEG_FNS(K80)
         (void)ws;                                                                                             \
         o[0] = call;                                                                                          \
     }
-#define RL_FNS(kind)                                                                                          \
-    static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {              \
-        rl_panel(kind, nb, w, ws, panel);                                                                     \
+// Entry points of one row-lane kind: its panel function and its tiles for V = 1..4 vectors, from
+// the generic `panel` and `tile` bodies (rl_* for the 32-element types, rlk_* for the K-quants).
+#define RL_FNS(kind, panel, tile)                                                                             \
+    static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *pn) {                 \
+        panel(kind, nb, w, ws, pn);                                                                           \
     }                                                                                                         \
     static void rl_##kind##_1(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        rl_tile(kind, 1, nb, p, pk, y, ys, rn);                                                               \
+        tile(kind, 1, nb, p, pk, y, ys, rn);                                                                  \
     }                                                                                                         \
     static void rl_##kind##_2(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        rl_tile(kind, 2, nb, p, pk, y, ys, rn);                                                               \
+        tile(kind, 2, nb, p, pk, y, ys, rn);                                                                  \
     }                                                                                                         \
     static void rl_##kind##_3(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        rl_tile(kind, 3, nb, p, pk, y, ys, rn);                                                               \
+        tile(kind, 3, nb, p, pk, y, ys, rn);                                                                  \
     }                                                                                                         \
     static void rl_##kind##_4(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        rl_tile(kind, 4, nb, p, pk, y, ys, rn);                                                               \
+        tile(kind, 4, nb, p, pk, y, ys, rn);                                                                  \
     }
-RL_FNS(K40)
-RL_FNS(K41)
-RL_FNS(K50)
-RL_FNS(K51)
-RL_FNS(K80)
-#define RLK_FNS(kind)                                                                                         \
-    static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {              \
-        rlk_panel(kind, nb, w, ws, panel);                                                                    \
-    }                                                                                                         \
-    static void rl_##kind##_1(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        rlk_tile(kind, 1, nb, p, pk, y, ys, rn);                                                              \
-    }                                                                                                         \
-    static void rl_##kind##_2(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        rlk_tile(kind, 2, nb, p, pk, y, ys, rn);                                                              \
-    }                                                                                                         \
-    static void rl_##kind##_3(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        rlk_tile(kind, 3, nb, p, pk, y, ys, rn);                                                              \
-    }                                                                                                         \
-    static void rl_##kind##_4(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        rlk_tile(kind, 4, nb, p, pk, y, ys, rn);                                                              \
-    }
-RLK_FNS(KQ4)
-RLK_FNS(KQ5)
-RLK_FNS(KQ6)
+RL_FNS(K40, rl_panel, rl_tile)
+RL_FNS(K41, rl_panel, rl_tile)
+RL_FNS(K50, rl_panel, rl_tile)
+RL_FNS(K51, rl_panel, rl_tile)
+RL_FNS(K80, rl_panel, rl_tile)
+RL_FNS(KQ4, rlk_panel, rlk_tile)
+RL_FNS(KQ5, rlk_panel, rlk_tile)
+RL_FNS(KQ6, rlk_panel, rlk_tile)
 
 KQ_FNS(q4k, dot_q4_K(0, nb, w[0], x))
 KQ_FNS(q5k, dot_q4_K(1, nb, w[0], x))
