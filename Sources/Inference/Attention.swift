@@ -53,12 +53,18 @@ final class Attention: @unchecked Sendable {
         let group = shape.heads / shape.kvHeads
         if segments.isEmpty { segments.append([]) }
         sequence.segments(layer: layer, end: ctx, into: &segments[0])
-        let keys = wideKeys.reserve(ctx * kvDim), values = wideValues.reserve(ctx * kvDim)
-        var p = 0
+        // Key blocks wholly before the first row's window are never read: widen from the first
+        // block any row needs.
+        let base = (shape.window.map { max(0, p0 - $0 + 1) } ?? 0) / Attention.keyBlock * Attention.keyBlock
+        let keys = wideKeys.reserve((ctx - base) * kvDim), values = wideValues.reserve((ctx - base) * kvDim)
+        var segStart = 0
         for (k, v, count) in segments[0] {
-            VectorMath.toFloat(k, keys + p * kvDim, count: count * kvDim)
-            VectorMath.toFloat(v, values + p * kvDim, count: count * kvDim)
-            p += count
+            let lo = max(base, segStart), hi = segStart + count
+            if lo < hi {
+                VectorMath.toFloat(k + (lo - segStart) * kvDim, keys + (lo - base) * kvDim, count: (hi - lo) * kvDim)
+                VectorMath.toFloat(v + (lo - segStart) * kvDim, values + (lo - base) * kvDim, count: (hi - lo) * kvDim)
+            }
+            segStart = hi
         }
         // One thread: OpenBLAS's results for a head must not depend on which pool thread ran it,
         // and 8-bit activation rounding downstream would magnify any last-bit difference.
@@ -67,7 +73,7 @@ final class Attention: @unchecked Sendable {
         let qBase = q + rows.lowerBound * qDim, oBase = out + rows.lowerBound * qDim
         for h in 0..<shape.heads {
             Attention.headGEMM(q: qBase + h * hd, out: oBase + h * hd, rows: n, firstPosition: p0,
-                               keys: keys, values: values, kvOffset: (h / group) * hd, qDim: qDim, kvDim: kvDim,
+                               keys: keys, values: values, base: base, kvOffset: (h / group) * hd, qDim: qDim, kvDim: kvDim,
                                headDim: hd, scale: shape.scale, window: shape.window, scores: scores)
         }
     }
@@ -76,16 +82,17 @@ final class Attention: @unchecked Sendable {
     /// a row's scores are computed by the same calls whether its prefix was shared or not.
     static let keyBlock = KVSequence.alignment
 
-    /// One head over keys and values `[ctx × kvDim]` (positions 0..<ctx, contiguous), in blocks
-    /// of `keyBlock` positions.
+    /// One head over keys and values `[(ctx − base) × kvDim]` (positions base..<ctx, contiguous;
+    /// `base` a multiple of `keyBlock` at or before every row's window), in blocks of `keyBlock`
+    /// positions. Scores are indexed by absolute position.
     private static func headGEMM(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows n: Int,
                                  firstPosition p0: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                                 kvOffset: Int, qDim: Int, kvDim: Int, headDim hd: Int, scale: Float, window: Int?,
-                                 scores: UnsafeMutablePointer<Float>) {
+                                 base: Int, kvOffset: Int, qDim: Int, kvDim: Int, headDim hd: Int, scale: Float,
+                                 window: Int?, scores: UnsafeMutablePointer<Float>) {
         let ctx = p0 + n
-        let blocks = stride(from: 0, to: ctx, by: keyBlock).map { ($0, min(keyBlock, ctx - $0)) }
+        let blocks = stride(from: base, to: ctx, by: keyBlock).map { ($0, min(keyBlock, ctx - $0)) }
         for (start, count) in blocks {
-            BLAS.gemmABt(m: n, n: count, k: hd, a: q, lda: qDim, b: keys + start * kvDim + kvOffset, ldb: kvDim,
+            BLAS.gemmABt(m: n, n: count, k: hd, a: q, lda: qDim, b: keys + (start - base) * kvDim + kvOffset, ldb: kvDim,
                          c: scores + start, ldc: ctx, alpha: scale)
         }
         // Causal (and sliding-window) mask, then softmax per row.
@@ -94,8 +101,8 @@ final class Attention: @unchecked Sendable {
             maskedSoftmax(scores + i * ctx, count: ctx, first: window.map { max(0, pos - $0 + 1) } ?? 0, last: pos)
         }
         for (start, count) in blocks {
-            BLAS.gemmAB(m: n, n: hd, k: count, a: scores + start, lda: ctx, b: values + start * kvDim + kvOffset, ldb: kvDim,
-                        c: out, ldc: qDim, beta: start == 0 ? 0 : 1)
+            BLAS.gemmAB(m: n, n: hd, k: count, a: scores + start, lda: ctx, b: values + (start - base) * kvDim + kvOffset,
+                        ldb: kvDim, c: out, ldc: qDim, beta: start == base ? 0 : 1)
         }
     }
 

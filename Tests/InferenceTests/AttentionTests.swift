@@ -31,13 +31,15 @@ struct AttentionTests {
         return out
     }
 
-    @Test(arguments: [nil, 5] as [Int?])
-    func bothPathsMatchReference(window: Int?) throws {
+    /// With a 600-position parent and a window of 5, the prompt path skips the key blocks before
+    /// the window.
+    @Test(arguments: [(nil, 7), (5, 7), (nil, 600), (5, 600)] as [(Int?, Int)])
+    func bothPathsMatchReference(window: Int?, parentLen: Int) throws {
         let heads = 4, kvHeads = 2, hd = 16, layers = 1
         let kvDim = kvHeads * hd, qDim = heads * hd
         var rng = RandomStream(seed: 9)
         func rand(_ n: Int, _ scale: Float = 2) -> [Float] { (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * scale } }
-        let parentLen = 7, own = 12
+        let own = 12
         let parent = KVSequence(layers: layers, kvDimension: kvDim, reserve: parentLen)
         var keys: [[Float]] = [], values: [[Float]] = []
         parent.ensureCapacity(parentLen)
