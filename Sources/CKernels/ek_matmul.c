@@ -53,14 +53,26 @@ static int rowlane_rows(int type, const uint8_t *w, size_t wrow, int r0, int r1,
     uint8_t *panel = scratch_get(&tl_panel, ek_panel_size(type, nb));
     if (panel == NULL) return 0;
     const ek_panel_fn transpose = ek_panel_get(type);
+    const int groups = (nvec + EK_ROWLANE_MAXV - 1) / EK_ROWLANE_MAXV;
     for (int r = r0; r < r1; r += 8) {
         const int rn = imin(8, r1 - r);
         const uint8_t *wp[8];
         for (int i = 0; i < 8; i++) wp[i] = w + (size_t)(r + imin(i, rn - 1)) * wrow;
         transpose(nb, wp, wrow, panel);
-        size_t off = 0;
+        // Eight row streams defeat the hardware prefetcher, and building a panel stalls on them
+        // when they come from memory: the next panel's rows are fetched while these tiles run, a
+        // slice per vector group, and so are the output lines after this panel's (64 streams in a
+        // vocabulary head over many vectors). 262,144 x 640 Q8_0 at 32 vectors: 78-95 -> 105-109
+        // GFLOP/s on one thread.
+        const char *next = (const char *)w + (size_t)(r + 8) * wrow;
+        const size_t nbytes = r + 8 < r1 ? (size_t)imin(8, r1 - r - 8) * wrow : 0;
+        const size_t slice = ((nbytes + groups - 1) / groups + 63) & ~(size_t)63;
+        size_t pf = 0, off = 0;
         for (int v0 = 0; v0 < nvec; v0 += EK_ROWLANE_MAXV) {
             const int V = imin(EK_ROWLANE_MAXV, nvec - v0);
+            for (const size_t end = pf + slice; pf < end && pf < nbytes; pf += 64) __builtin_prefetch(next + pf, 0, 3);
+            if (r + 16 < r1)
+                for (int v = 0; v < V; v++) __builtin_prefetch(Y + (size_t)(v0 + v) * ys + r + 16, 1, 3);
             ek_rowlane_get(type, V)(nb, panel, pk + off, Y + (size_t)v0 * ys + r, (size_t)ys, rn);
             off += ek_pack_size(type, V, nb);
         }

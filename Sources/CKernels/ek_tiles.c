@@ -166,9 +166,6 @@ EK_INLINE void transpose8x8_epi32(__m256i *m) {
 // Block b of the 8 rows w[0..7] (ws bytes apart in the matrix) into the panel.
 EK_INLINE void panel_block(const int kind, const uint8_t *const *w, size_t ws, int b, uint8_t *dst) {
     const size_t o = (size_t)b * WBS(kind);
-    // Eight row streams defeat the hardware prefetcher: sweep the next 8 rows at this pace.
-    const char *pf = (const char *)w[0] + 8 * ws + 8 * o;
-    for (size_t k = 0; k < 8 * WBS(kind); k += 64) _mm_prefetch(pf + k, _MM_HINT_T0);
     __m256i g[8];
     if (kind == K40 || kind == K41) {
         // 4-bit: transpose the packed bytes (rows r and r+4 share a register), then split the
@@ -410,11 +407,6 @@ EK_INLINE __m256i dword_bytes16(__m256i v, const int k0, const int k1, const int
 }
 // Register k of a panel block.
 EK_INLINE void kstore(uint8_t *dst, int k, __m256i v) { _mm256_store_si256((__m256i *)(dst + 32 * k), v); }
-EK_INLINE void kpanel_prefetch(const uint8_t *const *w, size_t ws, size_t o, size_t wbs) {
-    // Eight row streams defeat the hardware prefetcher: sweep the next 8 rows at this pace.
-    const char *pf = (const char *)w[0] + 8 * ws + 8 * o;
-    for (size_t k = 0; k < 8 * wbs; k += 64) _mm_prefetch(pf + k, _MM_HINT_T0);
-}
 
 // The 16 bytes at p[r] + o of the 8 rows -> m[0..3] with row r's dword g in dword lane r of m[g]:
 // rows r and r+4 share a register, then a 4 x 4 transpose within each 128-bit lane.
@@ -440,7 +432,6 @@ EK_INLINE void load_transpose8(const uint8_t *const *p, size_t o, __m256i *m) {
 // Super-block b of the 8 rows w[0..7] of Q4_K (hi5 = 0) or Q5_K (hi5 = 1) into a panel block.
 EK_INLINE void kpanel4_block(const int hi5, const uint8_t *const *w, size_t ws, int b, uint8_t *dst) {
     const size_t wbs = hi5 ? sizeof(ek_block_q5_K) : sizeof(ek_block_q4_K), o = (size_t)b * wbs;
-    kpanel_prefetch(w, ws, o, wbs);
     const uint8_t *p[8];  // a local copy: the byte stores below could alias w[]
     for (int r = 0; r < 8; r++) p[r] = w[r] + o;
     // qs chunk c: low nibbles are sub-block 2c, high nibbles sub-block 2c+1
@@ -488,7 +479,6 @@ EK_INLINE void kpanel4_block(const int hi5, const uint8_t *const *w, size_t ws, 
 // Super-block b of the 8 Q6_K rows w[0..7] into a panel block.
 EK_INLINE void kpanel6_block(const uint8_t *const *w, size_t ws, int b, uint8_t *dst) {
     const size_t o = (size_t)b * sizeof(ek_block_q6_K);
-    kpanel_prefetch(w, ws, o, sizeof(ek_block_q6_K));
     const uint8_t *p[8];  // a local copy: the byte stores below could alias w[]
     for (int r = 0; r < 8; r++) p[r] = w[r] + o;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
