@@ -127,7 +127,8 @@ final class Attention: @unchecked Sendable {
         let group = shape.heads / shape.kvHeads
         let threads = Parallel.threadCount
         while scratch.count < threads { scratch.append(FloatBuffer()) }
-        for b in scratch { b.reserve(group * longest) }
+        let wideAt = group * longest
+        for b in scratch { b.reserve(wideAt + Attention.wideCount(headDim: shape.headDim, keys: longest)) }
 
         let items = t * shape.kvHeads
         let hd = shape.headDim
@@ -147,7 +148,7 @@ final class Attention: @unchecked Sendable {
                         Attention.headGroup(q: q + r * qDim + g * group * hd, out: out + r * qDim + g * group * hd,
                                             heads: group, position: pos, first: first, segments: segs[i],
                                             kvOffset: g * hd, kvDim: kvDim, headDim: hd, scale: shape.scale,
-                                            scores: scores)
+                                            scores: scores, wide: scores + wideAt)
                         item += 1
                     }
                 }
@@ -159,12 +160,13 @@ final class Attention: @unchecked Sendable {
     /// `first...position`, read segment by segment where they lie. Plain eight-lane loops: at a
     /// few heads and a few hundred keys, a BLAS call costs more in packing than the arithmetic.
     /// Keys are taken in position order whatever the segments, so a row's numbers do not depend
-    /// on whether its prefix was shared or on the batch it is in.
+    /// on whether its prefix was shared or on the batch it is in. Keys and values are widened
+    /// into `wide` (`wideCount` floats) once for all the heads that read them.
     private static func headGroup(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, heads: Int,
                                   position pos: Int, first: Int,
                                   segments: [KVSequence.Segment],
                                   kvOffset: Int, kvDim: Int, headDim hd: Int, scale: Float,
-                                  scores: UnsafeMutablePointer<Float>) {
+                                  scores: UnsafeMutablePointer<Float>, wide: UnsafeMutablePointer<Float>) {
         let ctx = pos + 1, n = ctx - first
         // S = QKᵀ · scale, row h at scores + h·n, eight keys at a time.
         var segStart = 0
@@ -174,8 +176,9 @@ final class Attention: @unchecked Sendable {
             while j < hi {
                 let m = min(8, hi - j)
                 let key = keys + (j - segStart) * kvDim + kvOffset
+                for i in 0..<m { widen(key + i * kvDim, wide + i * hd, count: hd) }
                 for h in 0..<heads {
-                    let s = dots(q + h * hd, key, stride: kvDim, keys: m, count: hd) * scale
+                    let s = dots(q + h * hd, wide, stride: hd, keys: m, count: hd) * scale
                     if m == 8 { VectorMath.store(s, scores + h * n + j - first) }
                     else { VectorMath.storeTail(s, scores + h * n + j - first, m) }
                 }
@@ -184,46 +187,58 @@ final class Attention: @unchecked Sendable {
             segStart += count
         }
         for h in 0..<heads { VectorMath.softmax(scores + h * n, count: n) }
-        // O = SV, up to 32 dimensions of one head at a time in registers.
-        for h in 0..<heads {
-            let p = scores + h * n, o = out + h * hd
-            var c = 0
-            while c < hd {
-                let wide = c + 32 <= hd
-                var a0 = VectorMath.Vec(), a1 = a0, a2 = a0, a3 = a0
-                segStart = 0
-                for (_, values, count) in segments {
-                    let lo = max(first, segStart), hi = min(ctx, segStart + count)
-                    var j = lo
-                    while j < hi {
-                        let v = values + (j - segStart) * kvDim + kvOffset + c
-                        let w = VectorMath.Vec(repeating: p[j - first])
-                        a0 += w * VectorMath.load(v)
-                        if wide {
-                            a1 += w * VectorMath.load(v + 8)
-                            a2 += w * VectorMath.load(v + 16)
-                            a3 += w * VectorMath.load(v + 24)
-                        }
-                        j += 1
-                    }
-                    segStart += count
+        // O = SV, 32 dimensions (8 at the tail) of every value at a time, then of each head in
+        // registers.
+        var c = 0
+        while c < hd {
+            let width = c + 32 <= hd ? 32 : 8
+            segStart = 0
+            for (_, values, count) in segments {
+                let lo = max(first, segStart), hi = min(ctx, segStart + count)
+                for j in lo..<max(lo, hi) {
+                    widen(values + (j - segStart) * kvDim + kvOffset + c, wide + (j - first) * width, count: width)
                 }
-                VectorMath.store(a0, o + c)
-                if wide {
-                    VectorMath.store(a1, o + c + 8)
-                    VectorMath.store(a2, o + c + 16)
-                    VectorMath.store(a3, o + c + 24)
-                }
-                c += wide ? 32 : 8
+                segStart += count
             }
+            for h in 0..<heads {
+                let p = scores + h * n
+                var a0 = VectorMath.Vec(), a1 = a0, a2 = a0, a3 = a0
+                for j in 0..<n {
+                    let v = UnsafePointer(wide + j * width), w = VectorMath.Vec(repeating: p[j])
+                    a0 += w * VectorMath.load(v)
+                    if width == 32 {
+                        a1 += w * VectorMath.load(v + 8)
+                        a2 += w * VectorMath.load(v + 16)
+                        a3 += w * VectorMath.load(v + 24)
+                    }
+                }
+                let o = out + h * hd + c
+                VectorMath.store(a0, o)
+                if width == 32 {
+                    VectorMath.store(a1, o + 8)
+                    VectorMath.store(a2, o + 16)
+                    VectorMath.store(a3, o + 24)
+                }
+            }
+            c += width
         }
+    }
+
+    /// Floats `headGroup` widens at once: eight keys, or 32 dimensions of every value.
+    static func wideCount(headDim hd: Int, keys: Int) -> Int { max(8 * hd, 32 * keys) }
+
+    /// dst[i] = Float(src[i]) for `count` (a multiple of 8) halves.
+    @inline(__always)
+    private static func widen(_ src: UnsafePointer<Float16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i < count { VectorMath.store(VectorMath.load(src + i), dst + i); i += 8 }
     }
 
     /// The dot products of `q` with `keys` (≤ 8) rows `stride` apart, `count` (a multiple of 8)
     /// floats each, in lanes 0..<keys. Each product is summed by the same operations whichever
     /// lane it has, so a key's score does not depend on how keys were grouped.
     @inline(__always)
-    private static func dots(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float16>, stride: Int, keys m: Int,
+    private static func dots(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, stride: Int, keys m: Int,
                              count: Int) -> VectorMath.Vec {
         // Padding lanes repeat the last key.
         let k1 = k + min(1, m - 1) * stride, k2 = k + min(2, m - 1) * stride, k3 = k + min(3, m - 1) * stride
