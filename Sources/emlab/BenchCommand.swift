@@ -23,6 +23,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated parts to run: pp, tg, batched, icl.")
     var only = "pp,tg,batched,icl"
 
+    @Option(help: "Comma-separated sequence counts for the batched figures.")
+    var sequences = "1,8,32,64"
+
     @Flag(help: "Run the unshared ICL scenario in full instead of scaling from 3 measured prompts (slow).")
     var fullIcl = false
 
@@ -33,6 +36,12 @@ struct BenchCommand: ParsableCommand {
         let parts = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let unknown = parts.subtracting(["pp", "tg", "batched", "icl"])
         guard unknown.isEmpty else { throw ValidationError("unknown --only part(s): \(unknown.sorted().joined(separator: ", "))") }
+        let counts = try sequences.split(separator: ",").map { item -> Int in
+            guard let n = Int(item.trimmingCharacters(in: .whitespaces)), n > 0 else {
+                throw ValidationError("--sequences: '\(item)' is not a positive sequence count")
+            }
+            return n
+        }
         let engine = try options.loadEngine()
         let reference = Registry.entry(named: options.model).flatMap { ReferenceFigures.forModel(named: $0.name) }
         let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: reference)
@@ -48,7 +57,7 @@ struct BenchCommand: ParsableCommand {
         if parts.contains("pp") { report(try bench.promptProcessing()) }
         if parts.contains("tg") { report(try bench.textGeneration()) }
         if parts.contains("batched") {
-            for n in [1, 8, 32, 64] { for r in try bench.batched(sequences: n) { report(r) } }
+            for n in counts { for r in try bench.batched(sequences: n) { report(r) } }
         }
         if parts.contains("icl") {
             let (cached, uncached) = try bench.icl(fullUncached: fullIcl)
