@@ -45,7 +45,7 @@ let package = Package(
         ], path: "Sources/ModelStore"),
         // Chat datasets: JSONL loading and validation, seeded sampling, built-in generators.
         .target(name: "Datasets", dependencies: ["Tokenizer"], path: "Sources/Datasets"),
-        .target(name: "Bench", dependencies: ["Inference", "ModelStore"], path: "Sources/Bench"),
+        .target(name: "Bench", dependencies: ["Inference", "ModelStore", "CBLAS"], path: "Sources/Bench"),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
         .target(name: "LanguageModels", dependencies: [
             "Inference", "Tokenizer", "ModelStore",
@@ -85,6 +85,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tokenizer", "GGUF", "TestSupport"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Inference"], path: "Tests/BenchTests"),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reports", "ResultsStore", "LanguageModels",
                                                            "Inference", "TestSupport"],
                     path: "Tests/EvaluationTests"),

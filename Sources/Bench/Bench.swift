@@ -27,6 +27,8 @@ public struct BenchResult: Sendable {
     public var value: Double
     public var unit: String
     public var reference: Double?
+    /// Whose figure `reference` is.
+    public var referenceName = "llama.cpp"
     public var ratio: Double? { reference.map { value / $0 } }
 }
 
@@ -49,11 +51,6 @@ public struct Benchmark {
         var rng = RandomStream(seed: seed)
         let vocab = UInt64(engine.model.config.vocabularySize)
         return (0..<n).map { _ in Int32(rng.next() % vocab) }
-    }
-
-    func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
     private func time(_ body: () throws -> Void) rethrows -> Double {
@@ -176,6 +173,12 @@ extension Benchmark {
                 BenchResult(name: "icl_uncached_s", value: uncachedSeconds, unit: fullUncached ? "s" : "s (est.)",
                             reference: nil))
     }
+}
+
+/// The median of a non-empty list.
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB; nil where /proc is unavailable.

@@ -9,7 +9,8 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the engine against llama.cpp's figures on this machine kind.",
         discussion: """
-        pp512, tg128: one sequence (llama-bench). batched_N: N sequences of 64 prompt tokens, 64 new \
+        host: this host's OpenBLAS sgemm and memory read speed against the machine llama.cpp's \
+        figures were taken on (shared VMs vary by tens of percent). pp512, tg128: one sequence (llama-bench). batched_N: N sequences of 64 prompt tokens, 64 new \
         tokens each, decoded together; generated tokens/s over the forward passes (llama-batched-bench's \
         S_TG, which samples nothing), and with sampling (batched_N_sampled). icl: one \
         2,000-token prefix, 8 questions × 16 samples × 64 tokens, with prefix sharing and without.
@@ -20,8 +21,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs per single-stream figure (the median is reported).")
     var runs = 5
 
-    @Option(help: "Comma-separated parts to run: pp, tg, batched, icl.")
-    var only = "pp,tg,batched,icl"
+    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl.")
+    var only = "host,pp,tg,batched,icl"
 
     @Option(help: "Comma-separated sequence counts for the batched figures.")
     var sequences = "1,8,32,64"
@@ -34,7 +35,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let parts = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        let unknown = parts.subtracting(["pp", "tg", "batched", "icl"])
+        let unknown = parts.subtracting(["host", "pp", "tg", "batched", "icl"])
         guard unknown.isEmpty else { throw ValidationError("unknown --only part(s): \(unknown.sorted().joined(separator: ", "))") }
         let counts = try sequences.split(separator: ",").map { item -> Int in
             guard let n = Int(item.trimmingCharacters(in: .whitespaces)), n > 0 else {
@@ -49,11 +50,16 @@ struct BenchCommand: ParsableCommand {
         func report(_ r: BenchResult) {
             results.append(r)
             if !json {
-                let ref = r.reference.map { String(format: "llama.cpp %.0f → %.2f×", $0, r.value / $0) } ?? ""
+                let ref = r.reference.map { String(format: "%@ %g → %.2f×", r.referenceName as NSString, $0, r.value / $0) } ?? ""
                 print(String(format: "%-15@ %9.2f %-10@ %@", r.name as NSString, r.value, r.unit as NSString, ref as NSString))
             }
         }
         if !json { print("model \(options.model), \(options.threads) threads") }
+        if parts.contains("host") {
+            let host = HostCheck(threads: options.threads)
+            report(host.sgemm())
+            report(host.memoryRead())
+        }
         if parts.contains("pp") { report(try bench.promptProcessing()) }
         if parts.contains("tg") { report(try bench.textGeneration()) }
         if parts.contains("batched") {
@@ -64,6 +70,11 @@ struct BenchCommand: ParsableCommand {
             report(cached)
             report(uncached)
             if !json { print(String(format: "icl speed-up from sharing: %.1f×", uncached.value / cached.value)) }
+        }
+        if parts.contains("host") && parts.count > 1 {  // again: the host may have changed meanwhile
+            let host = HostCheck(threads: options.threads)
+            report(host.sgemm(suffix: "_after"))
+            report(host.memoryRead(suffix: "_after"))
         }
         let rss = peakResidentMegabytes()
         if json {
