@@ -181,6 +181,15 @@ func median(_ xs: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
+/// Starts the peak resident memory over from the current size (Linux: `5` into
+/// /proc/self/clear_refs), so that a measurement's own buffers do not count in what follows.
+/// Returns false where that is unavailable.
+@discardableResult
+public func resetPeakResidentMemory() -> Bool {
+    FileManager.default.isWritableFile(atPath: "/proc/self/clear_refs")
+        && (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
+}
+
 /// Peak resident memory of this process (VmHWM), in MiB; nil where /proc is unavailable.
 public func peakResidentMegabytes() -> Double? {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }

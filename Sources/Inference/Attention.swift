@@ -176,7 +176,7 @@ final class Attention: @unchecked Sendable {
             while j < hi {
                 let m = min(8, hi - j)
                 let key = keys + (j - segStart) * kvDim + kvOffset
-                for i in 0..<m { widen(key + i * kvDim, wide + i * hd, count: hd) }
+                for i in 0..<m { VectorMath.toFloat(key + i * kvDim, wide + i * hd, count: hd) }
                 for h in 0..<heads {
                     let s = dots(q + h * hd, wide, stride: hd, keys: m, count: hd) * scale
                     if m == 8 { VectorMath.store(s, scores + h * n + j - first) }
@@ -196,7 +196,7 @@ final class Attention: @unchecked Sendable {
             for (_, values, count) in segments {
                 let lo = max(first, segStart), hi = min(ctx, segStart + count)
                 for j in lo..<max(lo, hi) {
-                    widen(values + (j - segStart) * kvDim + kvOffset + c, wide + (j - first) * width, count: width)
+                    VectorMath.toFloat(values + (j - segStart) * kvDim + kvOffset + c, wide + (j - first) * width, count: width)
                 }
                 segStart += count
             }
@@ -226,13 +226,6 @@ final class Attention: @unchecked Sendable {
 
     /// Floats `headGroup` widens at once: eight keys, or 32 dimensions of every value.
     static func wideCount(headDim hd: Int, keys: Int) -> Int { max(8 * hd, 32 * keys) }
-
-    /// dst[i] = Float(src[i]) for `count` (a multiple of 8) halves.
-    @inline(__always)
-    private static func widen(_ src: UnsafePointer<Float16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i < count { VectorMath.store(VectorMath.load(src + i), dst + i); i += 8 }
-    }
 
     /// The dot products of `q` with `keys` (≤ 8) rows `stride` apart, `count` (a multiple of 8)
     /// floats each, in lanes 0..<keys. Each product is summed by the same operations whichever

@@ -74,6 +74,7 @@ enum VectorMath {
     }
 
     /// dst[i] = Float(src[i]).
+    @inline(__always)
     static func toFloat(_ src: UnsafePointer<Float16>, _ dst: UnsafeMutablePointer<Float>, count n: Int) {
         var i = 0
         while i + 8 <= n { store(load(src + i), dst + i); i += 8 }

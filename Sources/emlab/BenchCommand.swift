@@ -59,6 +59,7 @@ struct BenchCommand: ParsableCommand {
             let host = HostCheck(threads: options.threads)
             report(host.sgemm())
             report(host.memoryRead())
+            resetPeakResidentMemory()  // peak_rss_mb: the engine's, not the check's buffers
         }
         if parts.contains("pp") { report(try bench.promptProcessing()) }
         if parts.contains("tg") { report(try bench.textGeneration()) }
@@ -71,12 +72,12 @@ struct BenchCommand: ParsableCommand {
             report(uncached)
             if !json { print(String(format: "icl speed-up from sharing: %.1f×", uncached.value / cached.value)) }
         }
+        let rss = peakResidentMegabytes()
         if parts.contains("host") && parts.count > 1 {  // again: the host may have changed meanwhile
             let host = HostCheck(threads: options.threads)
             report(host.sgemm(suffix: "_after"))
             report(host.memoryRead(suffix: "_after"))
         }
-        let rss = peakResidentMegabytes()
         if json {
             var object: [String: Double] = [:]
             for r in results {
