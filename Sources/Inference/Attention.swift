@@ -18,6 +18,9 @@ final class Attention: @unchecked Sendable {
         var scale: Float
         /// Attend only to the last `window` positions (sliding-window layers); nil = all.
         var window: Int?
+
+        /// The first position a query at `position` attends to.
+        func firstKey(position: Int) -> Int { window.map { max(0, position - $0 + 1) } ?? 0 }
     }
 
     /// Rows of one sequence at consecutive positions, from this many on, use matrix products.
@@ -55,7 +58,7 @@ final class Attention: @unchecked Sendable {
         sequence.segments(layer: layer, end: ctx, into: &segments[0])
         // Key blocks wholly before the first row's window are never read: widen from the first
         // block any row needs.
-        let base = (shape.window.map { max(0, p0 - $0 + 1) } ?? 0) / Attention.keyBlock * Attention.keyBlock
+        let base = shape.firstKey(position: p0) / Attention.keyBlock * Attention.keyBlock
         let keys = wideKeys.reserve((ctx - base) * kvDim), values = wideValues.reserve((ctx - base) * kvDim)
         var segStart = 0
         for (k, v, count) in segments[0] {
@@ -74,7 +77,7 @@ final class Attention: @unchecked Sendable {
         for h in 0..<shape.heads {
             Attention.headGEMM(q: qBase + h * hd, out: oBase + h * hd, rows: n, firstPosition: p0,
                                keys: keys, values: values, base: base, kvOffset: (h / group) * hd, qDim: qDim, kvDim: kvDim,
-                               headDim: hd, scale: shape.scale, window: shape.window, scores: scores)
+                               shape: shape, scores: scores)
         }
     }
 
@@ -87,18 +90,18 @@ final class Attention: @unchecked Sendable {
     /// positions. Scores are indexed by absolute position.
     private static func headGEMM(q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, rows n: Int,
                                  firstPosition p0: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                                 base: Int, kvOffset: Int, qDim: Int, kvDim: Int, headDim hd: Int, scale: Float,
-                                 window: Int?, scores: UnsafeMutablePointer<Float>) {
-        let ctx = p0 + n
+                                 base: Int, kvOffset: Int, qDim: Int, kvDim: Int, shape: Shape,
+                                 scores: UnsafeMutablePointer<Float>) {
+        let ctx = p0 + n, hd = shape.headDim
         let blocks = stride(from: base, to: ctx, by: keyBlock).map { ($0, min(keyBlock, ctx - $0)) }
         for (start, count) in blocks {
             BLAS.gemmABt(m: n, n: count, k: hd, a: q, lda: qDim, b: keys + (start - base) * kvDim + kvOffset, ldb: kvDim,
-                         c: scores + start, ldc: ctx, alpha: scale)
+                         c: scores + start, ldc: ctx, alpha: shape.scale)
         }
         // Causal (and sliding-window) mask, then softmax per row.
         for i in 0..<n {
             let pos = p0 + i
-            maskedSoftmax(scores + i * ctx, count: ctx, first: window.map { max(0, pos - $0 + 1) } ?? 0, last: pos)
+            maskedSoftmax(scores + i * ctx, count: ctx, first: shape.firstKey(position: pos), last: pos)
         }
         for (start, count) in blocks {
             BLAS.gemmAB(m: n, n: hd, k: count, a: scores + start, lda: ctx, b: values + (start - base) * kvDim + kvOffset,
@@ -144,7 +147,7 @@ final class Attention: @unchecked Sendable {
                         let i = item / shape.kvHeads, g = item % shape.kvHeads
                         let r = rows[i]
                         let pos = positions[r]
-                        let first = shape.window.map { max(0, pos - $0 + 1) } ?? 0
+                        let first = shape.firstKey(position: pos)
                         Attention.headGroup(q: q + r * qDim + g * group * hd, out: out + r * qDim + g * group * hd,
                                             heads: group, position: pos, first: first, segments: segs[i],
                                             kvOffset: g * hd, kvDim: kvDim, headDim: hd, scale: shape.scale,

@@ -54,11 +54,14 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "%-15@ %9.2f %-10@ %@", r.name as NSString, r.value, r.unit as NSString, ref as NSString))
             }
         }
+        func checkHost(suffix: String = "") {
+            let host = HostCheck(threads: options.threads)
+            report(host.sgemm(suffix: suffix))
+            report(host.memoryRead(suffix: suffix))
+        }
         if !json { print("model \(options.model), \(options.threads) threads") }
         if parts.contains("host") {
-            let host = HostCheck(threads: options.threads)
-            report(host.sgemm())
-            report(host.memoryRead())
+            checkHost()
             resetPeakResidentMemory()  // peak_rss_mb: the engine's, not the check's buffers
         }
         if parts.contains("pp") { report(try bench.promptProcessing()) }
@@ -73,11 +76,7 @@ struct BenchCommand: ParsableCommand {
             if !json { print(String(format: "icl speed-up from sharing: %.1f×", uncached.value / cached.value)) }
         }
         let rss = peakResidentMegabytes()
-        if parts.contains("host") && parts.count > 1 {  // again: the host may have changed meanwhile
-            let host = HostCheck(threads: options.threads)
-            report(host.sgemm(suffix: "_after"))
-            report(host.memoryRead(suffix: "_after"))
-        }
+        if parts.contains("host") && parts.count > 1 { checkHost(suffix: "_after") }  // the host may have changed meanwhile
         if json {
             var object: [String: Double] = [:]
             for r in results {
