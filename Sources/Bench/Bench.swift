@@ -2,26 +2,6 @@ import Foundation
 import Inference
 import Foundation
 
-/// llama.cpp's figures on this machine kind (`shared/reference/smollm2.md`), tokens/s.
-public struct ReferenceFigures: Sendable {
-    public let pp512: [Int: Double]   // by thread count
-    public let tg128: [Int: Double]
-    public let batched: [Int: Double] // by sequence count, 2 threads
-
-    public static func forModel(named name: String) -> ReferenceFigures? {
-        switch name {
-        case "smollm2-135m":
-            return ReferenceFigures(pp512: [1: 116, 2: 219], tg128: [1: 60, 2: 85],
-                                    batched: [1: 92, 8: 147, 32: 145, 64: 140])
-        case "gemma3-270m":
-            return ReferenceFigures(pp512: [1: 166, 2: 260], tg128: [1: 23.6, 2: 37.8],
-                                    batched: [1: 49, 8: 93, 32: 121, 64: 131])
-        default:
-            return nil
-        }
-    }
-}
-
 public struct BenchResult: Sendable {
     public var name: String
     public var value: Double
@@ -53,6 +33,12 @@ public struct Benchmark {
         return (0..<n).map { _ in Int32(rng.next() % vocab) }
     }
 
+    /// A tokens/s figure beside the reference's `figure`, where it has one.
+    func tokensPerSecond(_ name: String, _ value: Double, figure: (ReferenceFigures) -> Double?) -> BenchResult {
+        BenchResult(name: name, value: value, unit: "tokens/s", reference: reference.flatMap(figure),
+                    referenceName: reference?.source ?? "llama.cpp")
+    }
+
     private func time(_ body: () throws -> Void) rethrows -> Double {
         let start = Stopwatch.now
         try body()
@@ -70,7 +56,7 @@ public struct Benchmark {
             let t = try time { _ = try model.forward(batch, hooks: nil) }
             if run > 0 { rates.append(Double(n) / t) }
         }
-        return BenchResult(name: "pp\(n)", value: median(rates), unit: "tokens/s", reference: reference?.pp512[threads])
+        return tokensPerSecond("pp\(n)", median(rates)) { $0.pp512[threads] }
     }
 
     public func textGeneration(_ n: Int = 128) throws -> BenchResult {
@@ -88,7 +74,7 @@ public struct Benchmark {
             }
             if run > 0 { rates.append(Double(n) / t) }
         }
-        return BenchResult(name: "tg\(n)", value: median(rates), unit: "tokens/s", reference: reference?.tg128[threads])
+        return tokensPerSecond("tg\(n)", median(rates)) { $0.tg128[threads] }
     }
 }
 
@@ -113,8 +99,7 @@ extension Benchmark {
                 sampled.append(Double(st.tokensGenerated) / st.decodeSeconds)
             }
         }
-        return [BenchResult(name: "batched_\(sequences)", value: median(forward), unit: "tokens/s",
-                            reference: threads == 2 ? reference?.batched[sequences] : nil),
+        return [tokensPerSecond("batched_\(sequences)", median(forward)) { $0.batched[threads]?[sequences] },
                 BenchResult(name: "batched_\(sequences)_sampled", value: median(sampled), unit: "tokens/s", reference: nil)]
     }
 

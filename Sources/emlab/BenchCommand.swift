@@ -14,6 +14,10 @@ struct BenchCommand: ParsableCommand {
         tokens each, decoded together; generated tokens/s over the forward passes (llama-batched-bench's \
         S_TG, which samples nothing), and with sampling (batched_N_sampled). icl: one \
         2,000-token prefix, 8 questions × 16 samples × 64 tokens, with prefix sharing and without.
+
+        --reference takes llama.cpp's figures measured on this host instead (the JSON lines of \
+        `llama-bench -p 512 -n 128 -t 2 -o jsonl` and of `llama-batched-bench -npp 64 -ntg 64 \
+        -npl 1,8,32,64 -t 2 --output-format jsonl`, in one file), so that the ratios leave the host out.
         """)
 
     @OptionGroup var options: ModelOptions
@@ -26,6 +30,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Comma-separated sequence counts for the batched figures.")
     var sequences = "1,8,32,64"
+
+    @Option(help: "A file of llama-bench / llama-batched-bench JSON lines for the same model, measured on this host: ratios against those figures instead of the reference machine's.")
+    var reference: String?
 
     @Flag(help: "Run the unshared ICL scenario in full instead of scaling from 3 measured prompts (slow).")
     var fullIcl = false
@@ -43,8 +50,14 @@ struct BenchCommand: ParsableCommand {
             }
             return n
         }
+        let reference = try reference.map { path in
+            let url = URL(fileURLWithPath: path)
+            guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+                throw ValidationError("--reference: cannot read \(path) as UTF-8 text")
+            }
+            return try ReferenceFigures(llamaCppJSONLines: text, file: path)
+        } ?? Registry.entry(named: options.model).flatMap { ReferenceFigures.forModel(named: $0.name) }
         let engine = try options.loadEngine()
-        let reference = Registry.entry(named: options.model).flatMap { ReferenceFigures.forModel(named: $0.name) }
         let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: reference)
         var results: [BenchResult] = []
         func report(_ r: BenchResult) {
