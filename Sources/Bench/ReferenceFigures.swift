@@ -4,11 +4,11 @@ import Foundation
 /// (measured once on this machine kind), or figures measured on this very host from llama.cpp's
 /// JSON-lines output, which leave the host's speed out of the ratios.
 public struct ReferenceFigures: Sendable, Equatable {
-    public var pp512: [Int: Double] = [:]             // by thread count
-    public var tg128: [Int: Double] = [:]             // by thread count
-    public var batched: [Int: [Int: Double]] = [:]    // by thread count, then sequence count
+    public var pp512: [Int: Double]             // by thread count
+    public var tg128: [Int: Double]             // by thread count
+    public var batched: [Int: [Int: Double]]    // by thread count, then sequence count
     /// Whose figures these are, as the bench prints them.
-    public var source = "llama.cpp"
+    public var source: String
 
     public init(pp512: [Int: Double] = [:], tg128: [Int: Double] = [:], batched: [Int: [Int: Double]] = [:],
                 source: String = "llama.cpp") {
