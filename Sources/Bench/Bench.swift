@@ -1,6 +1,5 @@
 import Foundation
 import Inference
-import Foundation
 
 public struct BenchResult: Sendable {
     public var name: String

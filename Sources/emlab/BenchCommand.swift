@@ -10,8 +10,9 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure the engine against llama.cpp's figures on this machine kind.",
         discussion: """
         host: this host's OpenBLAS sgemm and memory read speed against the machine llama.cpp's \
-        figures were taken on (shared VMs vary by tens of percent). pp512, tg128: one sequence (llama-bench). batched_N: N sequences of 64 prompt tokens, 64 new \
-        tokens each, decoded together; generated tokens/s over the forward passes (llama-batched-bench's \
+        figures were taken on (shared VMs vary by tens of percent). pp512, tg128: one sequence \
+        (llama-bench). batched_N: N sequences of 64 prompt tokens, 64 new tokens each, decoded \
+        together; generated tokens/s over the forward passes (llama-batched-bench's \
         S_TG, which samples nothing), and with sampling (batched_N_sampled). icl: one \
         2,000-token prefix, 8 questions × 16 samples × 64 tokens, with prefix sharing and without.
 
