@@ -13,7 +13,7 @@ public enum AnswerActivations {
     public static func features(model: LocalModel, question: String, answer: String, layers: [Int]) async throws -> [Float] {
         let engine = model.engine
         let prompt = try engine.chatPromptTokens([.user(question)])
-        var answerTokens = engine.tokenizer.encode(answer)
+        var answerTokens = try engine.replyTokens(answer)
         if answerTokens.count > maxAnswerTokens { answerTokens = Array(answerTokens.prefix(maxAnswerTokens)) }
         if answerTokens.isEmpty { answerTokens = engine.tokenizer.encode(" ") }
         let tokens = prompt + answerTokens

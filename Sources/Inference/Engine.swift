@@ -22,7 +22,8 @@ public final class Engine: @unchecked Sendable {
     public let file: GGUFFile
     public let model: any CausalLM
     public let tokenizer: any Tokenizer
-    /// nil for files without a chat template (base models): only raw prompts then.
+    /// The file's chat template, or the one the caller chose instead; nil for files without a
+    /// chat template (base models) when none was chosen: only raw prompts then.
     public let chatTemplate: ChatTemplate?
     /// Tokens that end a turn (end-of-sequence, end-of-turn).
     public let stopTokens: Set<Int32>
@@ -30,18 +31,20 @@ public final class Engine: @unchecked Sendable {
     /// `KVSequence.alignment`): a prompt continued from a cached prefix gives the same bits as a fresh one.
     public static let promptChunk = KVSequence.alignment
 
-    public init(file: GGUFFile) throws {
+    /// - chatTemplate: the chat format to use instead of the file's template (e.g. `.transcript`
+    ///   for a base model); nil: the file's.
+    public init(file: GGUFFile, chatTemplate chosen: ChatTemplate? = nil) throws {
         self.file = file
         model = try loadModel(file)
         tokenizer = try loadTokenizer(gguf: file)
-        chatTemplate = try? ChatTemplate(templateSource: file["tokenizer.chat_template"]?.stringValue)
+        chatTemplate = chosen ?? (try? ChatTemplate(templateSource: file["tokenizer.chat_template"]?.stringValue))
         var stops = tokenizer.endOfGenerationIds
-        if let t = chatTemplate, let id = tokenizer.id(forSpecial: t.endOfTurn) { stops.insert(id) }
+        if let end = chatTemplate?.endOfTurn, let id = tokenizer.id(forSpecial: end) { stops.insert(id) }
         stopTokens = stops
     }
 
-    public convenience init(path: String) throws {
-        try self.init(file: try GGUFFile(path: path))
+    public convenience init(path: String, chatTemplate: ChatTemplate? = nil) throws {
+        try self.init(file: try GGUFFile(path: path), chatTemplate: chatTemplate)
     }
 
     /// The chat template, or an error that says the model has none.
@@ -60,6 +63,26 @@ public final class Engine: @unchecked Sendable {
     public func chatPromptTokens(_ messages: [ChatMessage]) throws -> [Int32] {
         let text = try requireChatTemplate().render(messages)
         return tokenizer.encode(text, addSpecial: true, parseSpecial: true)
+    }
+
+    /// The tokens of an assistant reply as they follow `chatPromptTokens` (with the format's
+    /// separator in front), for scoring a given reply.
+    public func replyTokens(_ text: String) throws -> [Int32] {
+        tokenizer.encode(try requireChatTemplate().replySeparator + text)
+    }
+
+    /// Generates the assistant's reply to `messages`: the chat prompt, the format's stop strings
+    /// besides `stopStrings`, and the reply's text without the format's separator (streamed too).
+    public func reply(to messages: [ChatMessage], sampling: SamplingParameters = .init(), maxTokens: Int = 256,
+                      stopStrings: [String] = [], hooks: Hooks? = nil,
+                      onText: ((String) -> Bool)? = nil) throws -> Generation {
+        let template = try requireChatTemplate()
+        var start = ReplyStart(template)
+        var g = try generate(promptTokens: try chatPromptTokens(messages), sampling: sampling, maxTokens: maxTokens,
+                             stopStrings: stopStrings + template.stopStrings, hooks: hooks,
+                             onText: onText.map { stream in { stream(start.take($0)) } })
+        g.text = template.replyText(g.text)
+        return g
     }
 
     /// Feeds `tokens` into `sequence` in position-aligned chunks and returns the logits after the last one.
@@ -104,7 +127,7 @@ public enum EngineError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noChatTemplate:
-            return "this model has no chat template (a base model): use a raw prompt (--raw) instead of chat"
+            return "this model has no chat template (a base model): give it a raw prompt (--raw), or ask for a plain-text dialogue with the model spec NAME,chat=transcript"
         case .emptyPrompt: return "the prompt is empty"
         }
     }

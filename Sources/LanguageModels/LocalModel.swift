@@ -25,13 +25,16 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
         let continuation: CheckedContinuation<Completion, any Error>
         let onChoice: ChoiceHandler?
         let onText: TextHandler?
+        /// Each choice's stream so far, to drop the chat format's reply separator at its start.
+        var starts: [ReplyStart]
         let promptTokens: Int
         let wantLogprobs: Bool
         var choices: [CompletionChoice?]
         var remaining: Int
-        init(continuation: CheckedContinuation<Completion, any Error>, n: Int, promptTokens: Int, wantLogprobs: Bool,
-             onChoice: ChoiceHandler?, onText: TextHandler?) {
+        init(continuation: CheckedContinuation<Completion, any Error>, n: Int, template: ChatTemplate, promptTokens: Int,
+             wantLogprobs: Bool, onChoice: ChoiceHandler?, onText: TextHandler?) {
             self.continuation = continuation
+            self.starts = Array(repeating: ReplyStart(template), count: n)
             self.choices = Array(repeating: nil, count: n)
             self.remaining = n
             self.promptTokens = promptTokens
@@ -53,7 +56,8 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
                                    maxBatch: maxBatch, kvBudgetBytes: kvBudgetBytes)
         generator.onFinish = { [unowned self] in self.finished($0) }
         generator.onText = { [unowned self] request, sample, text in
-            self.inFlight[request]?.onText?(sample, text) ?? true
+            guard let f = self.inFlight[request], let stream = f.onText else { return true }
+            return stream(sample, f.starts[sample].take(text))
         }
         // The worker holds the model until `shutdown()`.
         let thread = Thread { self.work() }
@@ -90,17 +94,18 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
         if let k = request.topLogprobs, !(0...20).contains(k) {
             throw LanguageModelError.invalidRequest("top_logprobs must be between 0 and 20")
         }
+        let template = try engine.requireChatTemplate()
         let prompt = try engine.chatPromptTokens(request.messages)
         let sampling = SamplingParameters(temperature: Float(request.temperature), topP: Float(request.topP),
                                           seed: request.seed ?? UInt64.random(in: 0...UInt64.max))
         let generation = GenerationRequest(promptTokens: prompt, samples: request.n, sampling: sampling,
-                                           maxTokens: request.maxTokens, stopStrings: request.stop,
+                                           maxTokens: request.maxTokens, stopStrings: request.stop + template.stopStrings,
                                            topLogprobs: request.topLogprobs, firstStream: request.firstChoiceStream)
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Completion, any Error>) in
             enqueue { [self] in
                 do {
                     let id = try generator.submit(generation)
-                    inFlight[id] = InFlight(continuation: c, n: request.n, promptTokens: prompt.count,
+                    inFlight[id] = InFlight(continuation: c, n: request.n, template: template, promptTokens: prompt.count,
                                             wantLogprobs: request.topLogprobs != nil, onChoice: onChoice, onText: onText)
                 } catch {
                     c.resume(throwing: error)
@@ -111,7 +116,7 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
 
     public func answerProbabilities(messages: [ChatMessage], answers: [String]) async throws -> [Double]? {
         let prompt = try engine.chatPromptTokens(messages)
-        let tokenized = answers.map { engine.tokenizer.encode($0) }
+        let tokenized = try answers.map { try engine.replyTokens($0) }
         let logs = try await perform { [self] in
             try $0.answerLogProbabilities(prompt: prompt, answers: tokenized, continuing: continuingTokens())
         }
@@ -173,7 +178,7 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
                            top: entry.top.map { TokenAlternative(token: tokenizer.decode([$0.token], includeSpecial: true),
                                                                  logprob: Double($0.logProbability)) })
         } : nil
-        let choice = CompletionChoice(index: result.sample, text: result.text,
+        let choice = CompletionChoice(index: result.sample, text: engine.chatTemplate.map { $0.replyText(result.text) } ?? result.text,
                                       finishReason: result.finishReason == .length ? "length" : "stop",
                                       completionTokens: result.tokens.count, logprobs: logprobs)
         f.choices[result.sample] = choice

@@ -32,6 +32,25 @@ public enum ChatTemplate: Sendable, Equatable {
     /// other turn, followed by a blank line. BOS comes from the tokenizer, not from the text.
     case gemma
 
+    /// A plain-text dialogue for base models, which have no chat template: a system message as its
+    /// own paragraph, then `User: …` and `Assistant: …` paragraphs, the prompt ending in
+    /// `Assistant:`. The reply ends where the model starts the next `User:` line. Our own layout,
+    /// chosen by name (`chat=transcript` in a model spec), never recognised from a file.
+    case transcript
+
+    /// The formats a model spec may name with `chat=NAME`, overriding the file's template.
+    public static let namedFormats = ["transcript", "chatml", "gemma"]
+
+    /// The format called `name` (one of `namedFormats`), or nil.
+    public init?(named name: String) {
+        switch name {
+        case "transcript": self = .transcript
+        case "chatml": self = .chatML(defaultSystemPrompt: nil)
+        case "gemma": self = .gemma
+        default: return nil
+        }
+    }
+
     /// Recognises the family of a Jinja chat template.
     public init(templateSource: String?) throws {
         guard let source = templateSource, !source.isEmpty else { throw ChatTemplateError.missingTemplate }
@@ -57,16 +76,39 @@ public enum ChatTemplate: Sendable, Equatable {
         return try ChatTemplate(templateSource: source)
     }
 
-    /// Text that closes a turn; generation should stop when the model emits it.
-    public var endOfTurn: String {
+    /// The special token that closes a turn; generation stops when the model emits it. nil for
+    /// the plain-text transcript, whose turns end in text (`stopStrings`).
+    public var endOfTurn: String? {
         switch self {
         case .chatML: "<|im_end|>"
         case .gemma: "<end_of_turn>"
+        case .transcript: nil
         }
     }
 
-    /// Strings whose appearance in generated text ends the reply.
-    public var stopStrings: [String] { [endOfTurn] }
+    /// Strings whose appearance in generated text ends the reply (cut from it).
+    public var stopStrings: [String] {
+        switch self {
+        case .chatML, .gemma: [endOfTurn!]
+        case .transcript: ["\n\nUser:", "\nUser:"]
+        }
+    }
+
+    /// What stands between the generation prompt and the reply's first character: the transcript's
+    /// `Assistant:` is followed by a space that belongs to the reply's first token (` Paris`), so a
+    /// reply is scored as this plus its text, and a generated reply loses it.
+    public var replySeparator: String {
+        switch self {
+        case .chatML, .gemma: ""
+        case .transcript: " "
+        }
+    }
+
+    /// A generated reply as the assistant's text: without `replySeparator`.
+    public func replyText(_ generated: String) -> String {
+        var trim = ReplyStart(self)
+        return trim.take(generated)
+    }
 
     /// The prompt text for `messages`.
     ///
@@ -122,6 +164,19 @@ public enum ChatTemplate: Sendable, Equatable {
             if !systemPrefix.isEmpty { out += "<start_of_turn>user\n\(systemPrefix.dropLast(2))<end_of_turn>\n" }
             if addGenerationPrompt { out += "<start_of_turn>model\n" }
             return out
+        case .transcript:
+            var out = ""
+            for (i, m) in messages.enumerated() {
+                switch m.role {
+                case .system: out += m.content
+                case .user: out += "User: " + m.content
+                case .assistant: out += "Assistant:" + replySeparator + m.content
+                }
+                if leaveLastOpen && i == messages.count - 1 { return out }
+                out += "\n\n"
+            }
+            if addGenerationPrompt { out += "Assistant:" }
+            return out
         }
     }
 
@@ -137,6 +192,26 @@ public enum ChatTemplate: Sendable, Equatable {
             if !prompt.isEmpty { return prompt }
         }
         return nil
+    }
+}
+
+/// Drops a chat format's `replySeparator` from the start of a reply streamed in pieces.
+public struct ReplyStart: Sendable {
+    private var separator: Substring
+
+    public init(_ template: ChatTemplate) { separator = Substring(template.replySeparator) }
+
+    /// The piece as the reply's text.
+    public mutating func take(_ piece: String) -> String {
+        guard !separator.isEmpty else { return piece }
+        var rest = Substring(piece)
+        while let c = separator.first, let p = rest.first {
+            if c != p { separator = ""; break }
+            separator.removeFirst()
+            rest.removeFirst()
+        }
+        if !rest.isEmpty { separator = "" }
+        return String(rest)
     }
 }
 

@@ -35,9 +35,8 @@ struct ChatCommand: ParsableCommand {
             var params = sampling.parameters
             params.seed = sampling.seed &+ turn
             turn += 1
-            let result = try engine.generate(
-                promptTokens: try engine.chatPromptTokens(messages), sampling: params,
-                maxTokens: sampling.maxTokens, stopStrings: sampling.stop
+            let result = try engine.reply(
+                to: messages, sampling: params, maxTokens: sampling.maxTokens, stopStrings: sampling.stop
             ) { piece in
                 emit(piece)
                 return true

@@ -38,6 +38,11 @@ final class ModelOpener {
         if let m = opened[spec.description] { return m }
         if spec.isLocal { Parallel.configure(threads: threads) }
         var model = try makeLanguageModel(spec, store: ModelStore.fromEnvironment(), options: options)
+        // Every use here is chat: a base model is refused now, not once per question.
+        if let local = model as? LocalModel, local.engine.chatTemplate == nil {
+            local.shutdown()
+            throw ValidationError("'\(text)' has no chat template (a base model): to ask it questions as a plain-text dialogue, use \(ModelSpec.local(spec.localName ?? text, chat: "transcript"))")
+        }
         if !spec.isLocal, let cache { model = CachedModel(model, cache: cache) }
         opened[spec.description] = model
         return model

@@ -36,21 +36,22 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let engine = try options.loadEngine()
-        let promptIds: [Int32]
-        if let raw {
-            promptIds = engine.tokenizer.encode(raw, addSpecial: true, parseSpecial: true)
-        } else {
-            var messages: [ChatMessage] = []
-            if let system { messages.append(ChatMessage(role: .system, content: system)) }
-            messages.append(ChatMessage(role: .user, content: prompt!))
-            promptIds = try engine.chatPromptTokens(messages)
-        }
         let stream: ((String) -> Bool)? = json ? nil : { piece in
             emit(piece)
             return true
         }
-        let result = try engine.generate(promptTokens: promptIds, sampling: sampling.parameters,
-                                         maxTokens: sampling.maxTokens, stopStrings: sampling.stop, onText: stream)
+        let result: Generation
+        if let raw {
+            result = try engine.generate(promptTokens: engine.tokenizer.encode(raw, addSpecial: true, parseSpecial: true),
+                                         sampling: sampling.parameters, maxTokens: sampling.maxTokens,
+                                         stopStrings: sampling.stop, onText: stream)
+        } else {
+            var messages: [ChatMessage] = []
+            if let system { messages.append(ChatMessage(role: .system, content: system)) }
+            messages.append(ChatMessage(role: .user, content: prompt!))
+            result = try engine.reply(to: messages, sampling: sampling.parameters, maxTokens: sampling.maxTokens,
+                                      stopStrings: sampling.stop, onText: stream)
+        }
         if json {
             try printJSON(Output(prompt_ids: result.promptTokens, token_ids: result.tokens, text: result.text,
                                  finish_reason: result.finishReason.rawValue))

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
 import Inference
+import LanguageModels
 import ModelStore
 
 /// `--model` and `--threads`, shared by every command that runs a model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "A registered model name (see `emlab models list`) or a path to a .gguf file.")
+    @Option(name: .shortAndLong, help: "A registered model name (see `emlab models list`) or a path to a .gguf file; NAME,chat=transcript talks to a base model as a plain-text dialogue.")
     var model: String = "smollm2-135m"
 
     @Option(help: "Threads for the engine and BLAS.")
@@ -15,11 +16,14 @@ struct ModelOptions: ParsableArguments {
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
     }
 
-    func resolvedPath() throws -> URL { try ModelStore.fromEnvironment().resolve(model) }
-
     func loadEngine() throws -> Engine {
+        let spec: ModelSpec
+        do { spec = try ModelSpec(parsing: model) } catch let e as LanguageModelError { throw ValidationError(e.description) }
+        guard case .local(let name, _) = spec else {
+            throw ValidationError("--model: this command runs the embedded engine; give a local model, not '\(model)'")
+        }
         Parallel.configure(threads: threads)
-        return try Engine(path: try resolvedPath().path)
+        return try Engine(path: try ModelStore.fromEnvironment().resolve(name).path, chatTemplate: spec.chatTemplate)
     }
 }
 

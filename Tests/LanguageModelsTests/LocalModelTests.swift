@@ -124,3 +124,46 @@ final class Locked<Value>: @unchecked Sendable {
     var value: Value { lock.withLock { stored } }
     func withLock<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&stored) } }
 }
+
+/// A base model (Gemma 3 270M, no chat template) asked questions through the plain-text transcript.
+@Suite(.serialized, .enabled(if: TestResources.gemma3 != nil, "Gemma 3 model not pulled (emlab models pull gemma3-270m)"))
+struct BaseModelTranscriptTests {
+    static let model: LocalModel = {
+        Parallel.configure(threads: 2)
+        let engine = try! Engine(path: TestResources.gemma3!, chatTemplate: .transcript)
+        return LocalModel(engine: engine, identity: ModelIdentity(spec: "local:gemma3-270m,chat=transcript", resolved: "test"))
+    }()
+
+    /// The reply is the assistant's text only: no space in front, cut before the next `User:` line,
+    /// the same streamed as returned.
+    @Test func repliesEndAtTheNextUserLine() async throws {
+        let streamed = Locked<[Int: String]>([:])
+        let r = try await Self.model.complete(
+            CompletionRequest(messages: [.user("What is the capital of France?")], n: 3, temperature: 0.7, maxTokens: 48, seed: 3),
+            onChoice: nil, onText: { i, t in streamed.withLock { $0[i, default: ""] += t }; return true })
+        for c in r.choices {
+            #expect(!c.text.hasPrefix(" ") && !c.text.contains("User:"), "\(c.text)")
+            #expect(streamed.value[c.index] == c.text)
+        }
+        let greedy = try await Self.model.complete(CompletionRequest(messages: [.user("What is the capital of France?")],
+                                                                     temperature: 0, maxTokens: 48, seed: 0))
+        #expect(greedy.choices[0].text.contains("Paris"), "\(greedy.choices[0].text)")
+        #expect(greedy.choices[0].finishReason == "stop")
+    }
+
+    /// Replies are scored with the space that follows `Assistant:`: the right one-word answer is the
+    /// likeliest, and the bare word (no space, as a reply never starts here) would be far less likely.
+    @Test func answerProbabilitiesIncludeTheSeparator() async throws {
+        let messages = [ChatMessage.user("What is the capital of France? Answer with one word.")]
+        let answers = ["Paris", "London", "Berlin", "Rome", "Madrid"]
+        let p = try #require(try await Self.model.answerProbabilities(messages: messages, answers: answers))
+        #expect(p[0] > 5 * p.dropFirst().max()!, "\(p)")
+        let engine = Self.model.engine
+        #expect(try engine.replyTokens("Paris") == engine.tokenizer.encode(" Paris"))
+        let prompt = try engine.chatPromptTokens(messages)
+        let bare = try await Self.model.perform { gen in
+            try gen.answerLogProbabilities(prompt: prompt, answers: [engine.tokenizer.encode("Paris")], continuing: [])[0]
+        }
+        #expect(exp(bare) < p[0] / 10, "bare \(exp(bare)) against \(p[0])")
+    }
+}

@@ -14,9 +14,41 @@ struct ModelSpecTests {
                 == "openai-compatible:http://127.0.0.1:8000/v1#served")
     }
 
+    /// `,chat=FORMAT` chooses a chat format for a local model, and is part of the spec a run records.
+    @Test func localChatFormat() throws {
+        let s = try ModelSpec(parsing: "local:gemma3-270m,chat=transcript")
+        #expect(s == .local("gemma3-270m", chat: "transcript"))
+        #expect(s.description == "local:gemma3-270m,chat=transcript")
+        #expect(try ModelSpec(parsing: s.description) == s)
+        #expect(s.chatTemplate == .transcript)
+        #expect(s.localName == "gemma3-270m")
+        #expect(try ModelSpec(parsing: "/m/x.gguf,chat=chatml") == .local("/m/x.gguf", chat: "chatml"))
+        #expect(try ModelSpec(parsing: "smollm2-135m").chatTemplate == nil)
+        // A file whose name has a comma is a path, not an option.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emlab-spec-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let odd = dir.appendingPathComponent("a,chat=x.gguf").path
+        #expect(FileManager.default.createFile(atPath: odd, contents: Data()))
+        #expect(try ModelSpec(parsing: odd) == .local(odd))
+        // Unknown formats and options name what is known.
+        do {
+            _ = try ModelSpec(parsing: "gemma3-270m,chat=alpaca")
+            Issue.record("an unknown chat format was accepted")
+        } catch let e as LanguageModelError {
+            #expect(e.description.contains("unknown chat format 'alpaca' (known: transcript, chatml, gemma)"))
+        }
+        do {
+            _ = try ModelSpec(parsing: "local:gemma3-270m,temp=1")
+            Issue.record("an unknown option was accepted")
+        } catch let e as LanguageModelError {
+            #expect(e.description.contains("unknown option 'temp=1'"))
+        }
+    }
+
     @Test func rejectsMalformedSpecs() {
         for bad in ["", "local:", "openai:", "openai-compatible:http://x/v1", "openai-compatible:ftp://x#m",
-                    "openai-compatible:http://x/v1#", "ollama:llama3"] {
+                    "openai-compatible:http://x/v1#", "ollama:llama3", "local:,chat=transcript", "x,chat=", "x,", "x,chat"] {
             #expect(throws: LanguageModelError.self, "\(bad)") { _ = try ModelSpec(parsing: bad) }
         }
     }

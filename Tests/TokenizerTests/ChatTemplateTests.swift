@@ -70,6 +70,42 @@ struct ChatTemplateTests {
         #expect(t.endOfTurn == "<|im_end|>")
     }
 
+    /// The plain-text dialogue for base models: paragraphs, a bare `Assistant:` to answer after.
+    @Test func transcriptRendering() throws {
+        let t = try #require(ChatTemplate(named: "transcript"))
+        #expect(t == .transcript)
+        #expect(t.endOfTurn == nil)
+        #expect(t.render([.user("Hi")]) == "User: Hi\n\nAssistant:")
+        #expect(t.render([.system("Be brief."), .user("Hi"), .assistant("Hello!"), .user("Bye")])
+                == "Be brief.\n\nUser: Hi\n\nAssistant: Hello!\n\nUser: Bye\n\nAssistant:")
+        // An open assistant turn continues its text; a closed conversation ends in a blank line.
+        #expect(t.render([.user("Count"), .assistant("1, 2,")], addGenerationPrompt: false) == "User: Count\n\nAssistant: 1, 2,")
+        #expect(t.renderClosed([.user("a"), .assistant("b")]) == "User: a\n\nAssistant: b\n\n")
+        // The reply loses the space after `Assistant:` and ends before the next user line.
+        #expect(t.replyText(" Paris.") == "Paris.")
+        #expect(t.replyText("Paris.") == "Paris.")
+        #expect(t.replyText("  two") == " two")
+        #expect(t.stopStrings.contains("\nUser:"))
+        // Other formats by name; unknown names are nil.
+        #expect(ChatTemplate(named: "chatml") == .chatML(defaultSystemPrompt: nil))
+        #expect(ChatTemplate(named: "gemma") == .gemma)
+        #expect(ChatTemplate(named: "Transcript") == nil)
+        #expect(ChatTemplate.namedFormats.allSatisfy { ChatTemplate(named: $0) != nil })
+        #expect(ChatTemplate.gemma.replyText(" x") == " x")
+    }
+
+    /// A streamed reply loses the separator once, wherever the piece boundaries fall.
+    @Test func replyStartAcrossPieces() {
+        func stream(_ pieces: [String], _ t: ChatTemplate = .transcript) -> [String] {
+            var start = ReplyStart(t)
+            return pieces.map { start.take($0) }
+        }
+        #expect(stream([" Hello", " world"]) == ["Hello", " world"])
+        #expect(stream(["", " ", " a"]) == ["", "", " a"])
+        #expect(stream(["No", " space"]) == ["No", " space"])
+        #expect(stream([" Hello"], .chatML(defaultSystemPrompt: nil)) == [" Hello"])
+    }
+
     @Test func messagesAreCodable() throws {
         let m = ChatMessage.assistant("hé \"quoted\"")
         let json = try JSONEncoder().encode(m)
