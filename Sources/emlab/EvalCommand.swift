@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import LanguageModels
 import Reports
 import ResultsStore
 
@@ -16,7 +17,7 @@ struct EvalCommand: AsyncParsableCommand {
 
     @Option(name: .shortAndLong, help: "Model spec: local:NAME|PATH, openai:MODEL, openai-compatible:URL#MODEL.")
     var model: String = "local:smollm2-135m"
-    @Option(help: "Judge spec (a model spec); default: the evaluated model when local, else local:smollm2-135m.")
+    @Option(help: "Judge spec (a model spec); default: the evaluated model when local with a chat template of its own, else local:smollm2-135m.")
     var judge: String?
     @Option(help: "Question set: a built-in name (core, multiple-choice) or a .yaml/.jsonl/.csv file.")
     var questions: String = "core"
@@ -67,7 +68,9 @@ struct EvalCommand: AsyncParsableCommand {
         let opener = ModelOpener(threads: threads, maxConnections: maxConnections,
                                  cache: noCache ? nil : StoreResponseCache(store: store))
         let evaluated = try opener.open(model)
-        let judgeSpec = judge ?? (evaluated.identity.spec.hasPrefix("local:") ? model : "local:smollm2-135m")
+        // A base model asked through a chosen format (`,chat=transcript`) is no judge of its own answers.
+        let spec = try ModelSpec(parsing: model)
+        let judgeSpec = judge ?? (spec.isLocal && spec.chatTemplate == nil ? model : "local:smollm2-135m")
         let parameters = EvalParameters(samples: samples, temperature: temperature, topP: topP, maxTokens: maxTokens, seed: seed,
                                         thresholds: Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove),
                                         questionSet: questions)
