@@ -25,7 +25,9 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
         let continuation: CheckedContinuation<Completion, any Error>
         let onChoice: ChoiceHandler?
         let onText: TextHandler?
-        /// Each choice's stream so far, to drop the chat format's reply separator at its start.
+        /// The chat format the prompt was written in: its reply separator leaves each choice's text.
+        let template: ChatTemplate
+        /// Each choice's stream so far, to drop the separator at its start.
         var starts: [ReplyStart]
         let promptTokens: Int
         let wantLogprobs: Bool
@@ -34,6 +36,7 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
         init(continuation: CheckedContinuation<Completion, any Error>, n: Int, template: ChatTemplate, promptTokens: Int,
              wantLogprobs: Bool, onChoice: ChoiceHandler?, onText: TextHandler?) {
             self.continuation = continuation
+            self.template = template
             self.starts = Array(repeating: ReplyStart(template), count: n)
             self.choices = Array(repeating: nil, count: n)
             self.remaining = n
@@ -178,7 +181,7 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
                            top: entry.top.map { TokenAlternative(token: tokenizer.decode([$0.token], includeSpecial: true),
                                                                  logprob: Double($0.logProbability)) })
         } : nil
-        let choice = CompletionChoice(index: result.sample, text: engine.chatTemplate.map { $0.replyText(result.text) } ?? result.text,
+        let choice = CompletionChoice(index: result.sample, text: f.template.replyText(result.text),
                                       finishReason: result.finishReason == .length ? "length" : "stop",
                                       completionTokens: result.tokens.count, logprobs: logprobs)
         f.choices[result.sample] = choice
