@@ -260,7 +260,8 @@ struct GemmaFloat64Tests {
     /// only the GELU's last bits (its fp16 table) flips enough 8-bit roundings downstream to move
     /// the top-10 by 0.19-0.42. llama.cpp's own logits are 0.42-0.47 from exact. No choice of
     /// roundings lands reliably within 0.25 of them: without flash attention the pass is 0.24-0.26
-    /// from llama.cpp, with ggml's flash attention (an fp16 value accumulator) 0.46-0.70.
+    /// from llama.cpp, with ggml's flash attention (an fp16 value accumulator; the references were
+    /// recorded with it on) 0.46-0.70.
     @Test func roundingSensitivity() throws {
         let engine = RealModel.gemma
         let variants: [(String, GGMLNumerics)] = [
