@@ -17,6 +17,18 @@ public struct Generation: Sendable {
     public var finishReason: FinishReason
 }
 
+/// How an engine computes prompts (several positions of one sequence in one forward pass).
+public enum PromptPath: String, Sendable, CaseIterable {
+    /// OpenBLAS on dequantized weights with float activations, attention as matrix products: the
+    /// accurate path (Gemma 3's first-step logits 0.04-0.09 from the double-precision definition).
+    case float
+    /// The decoding kernels on the quantized blocks with 8-bit activations, row by row: each
+    /// position's numbers are exactly those of decoding it one token at a time. Several times faster
+    /// where vector FMA is slow (Zen 1), and less accurate (Gemma 3: 0.28-0.39 from the definition;
+    /// llama.cpp's own logits are 0.42-0.47 from it).
+    case eightBit = "8bit"
+}
+
 /// A loaded local model: architecture, tokenizer and chat format, ready to generate.
 public final class Engine: @unchecked Sendable {
     public let file: GGUFFile
@@ -30,11 +42,15 @@ public final class Engine: @unchecked Sendable {
     /// Prompts are computed in chunks that start at multiples of this position (see
     /// `KVSequence.alignment`): a prompt continued from a cached prefix gives the same bits as a fresh one.
     public static let promptChunk = KVSequence.alignment
+    /// How `prefill` computes prompts.
+    public let promptPath: PromptPath
 
     /// - chatTemplate: the chat format to use instead of the file's template (e.g. `.transcript`
     ///   for a base model); nil: the file's.
-    public init(file: GGUFFile, chatTemplate chosen: ChatTemplate? = nil) throws {
+    /// - promptPath: how prompts are computed.
+    public init(file: GGUFFile, chatTemplate chosen: ChatTemplate? = nil, promptPath: PromptPath = .float) throws {
         self.file = file
+        self.promptPath = promptPath
         model = try loadModel(file)
         tokenizer = try loadTokenizer(gguf: file)
         chatTemplate = chosen ?? (try? ChatTemplate(templateSource: file["tokenizer.chat_template"]?.stringValue))
@@ -43,8 +59,8 @@ public final class Engine: @unchecked Sendable {
         stopTokens = stops
     }
 
-    public convenience init(path: String, chatTemplate: ChatTemplate? = nil) throws {
-        try self.init(file: try GGUFFile(path: path), chatTemplate: chatTemplate)
+    public convenience init(path: String, chatTemplate: ChatTemplate? = nil, promptPath: PromptPath = .float) throws {
+        try self.init(file: try GGUFFile(path: path), chatTemplate: chatTemplate, promptPath: promptPath)
     }
 
     /// The chat template, or an error that says the model has none.
@@ -95,6 +111,7 @@ public final class Engine: @unchecked Sendable {
             let position = sequence.length
             let end = min(tokens.count, start + (chunk - position % chunk))
             var batch = Batch()
+            batch.independentRows = promptPath == .eightBit
             batch.append(Array(tokens[start..<end]), to: sequence, logitsForLast: end == tokens.count)
             let logits = try model.forward(batch, hooks: hooks)
             if end == tokens.count { last = Array(logits) }

@@ -26,17 +26,17 @@ public struct LanguageModelOptions: Sendable {
 
 /// Builds the model a spec names: the embedded engine for `local:`, the HTTP client otherwise.
 ///
-/// - `local:NAME|PATH[,chat=FORMAT]`: resolved by `store`, loaded from the file; identity names the file and its size.
+/// - `local:NAME|PATH[,chat=FORMAT][,prompts=PATH]`: resolved by `store`, loaded from the file; identity names the file and its size.
 /// - `openai:MODEL`: `OPENAI_BASE_URL` (default `https://api.openai.com/v1`), key from `OPENAI_API_KEY` (required).
 /// - `openai-compatible:URL#MODEL`: key from `EMLAB_API_KEY` when set.
 public func makeLanguageModel(_ spec: ModelSpec, store: ModelStore,
                               options: LanguageModelOptions = LanguageModelOptions()) throws -> any LanguageModel {
     let env = options.environment
     switch spec {
-    case .local(let name, _):
+    case .local(let name, _, _):
         let url = try store.resolve(name)
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
-        let engine = try Engine(path: url.path, chatTemplate: spec.chatTemplate)
+        let engine = try Engine(path: url.path, chatTemplate: spec.chatTemplate, promptPath: spec.promptPath)
         let identity = ModelIdentity(spec: spec.description, resolved: "\(url.path) (\(size.map(String.init) ?? "?") bytes)")
         return LocalModel(engine: engine, identity: identity, maxBatch: options.maxBatch, kvBudgetBytes: options.kvBudgetBytes,
                           prefixCacheBytes: options.prefixCacheBytes)

@@ -1,18 +1,21 @@
 import Foundation
+import Inference
 import Tokenizer
 
 /// Where a `--model` or `--judge` flag points.
 ///
-/// - `local:NAME` or `local:PATH.gguf` (or a bare name or path): the embedded engine; a suffix
-///   `,chat=FORMAT` (`transcript`, `chatml` or `gemma`) replaces the file's chat template, e.g.
-///   `local:gemma3-270m,chat=transcript` to ask a base model questions as a plain-text dialogue;
+/// - `local:NAME` or `local:PATH.gguf` (or a bare name or path): the embedded engine. Options follow
+///   as `,KEY=VALUE`: `chat=FORMAT` (`transcript`, `chatml` or `gemma`) replaces the file's chat
+///   template, e.g. `local:gemma3-270m,chat=transcript` to ask a base model questions as a
+///   plain-text dialogue; `prompts=8bit` computes prompts on the 8-bit decoding kernels (`PromptPath`);
 /// - `openai:MODEL`: OpenAI's API, or `OPENAI_BASE_URL`; key from `OPENAI_API_KEY`;
 /// - `openai-compatible:URL#MODEL`: any server speaking the chat-completions API (vLLM, Ollama,
 ///   llama.cpp server, `emlab serve`), e.g. `openai-compatible:http://127.0.0.1:8000/v1#qwen`;
 ///   key from `EMLAB_API_KEY` if set.
 public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
-    /// A registered name or a path, and the name of a chat format chosen instead of the file's.
-    case local(String, chat: String? = nil)
+    /// A registered name or a path, the name of a chat format chosen instead of the file's, and how
+    /// prompts are computed.
+    case local(String, chat: String? = nil, prompts: PromptPath = .float)
     case openAI(model: String)
     case openAICompatible(baseURL: URL, model: String)
 
@@ -44,7 +47,7 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// `NAME[,chat=FORMAT]`; a path that exists is taken whole, commas and all.
+    /// `NAME[,chat=FORMAT][,prompts=PATH]`; a path that exists is taken whole, commas and all.
     private static func local(_ text: String, spec: String) throws -> ModelSpec {
         guard let comma = text.firstIndex(of: ","), !FileManager.default.fileExists(atPath: text) else {
             guard !text.isEmpty else { throw LanguageModelError.invalidSpec(spec, why: "give a model name or a .gguf path after 'local:'") }
@@ -53,33 +56,57 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
         let name = String(text[..<comma])
         guard !name.isEmpty else { throw LanguageModelError.invalidSpec(spec, why: "give a model name or a .gguf path before ','") }
         var chat: String?
+        var prompts = PromptPath.float
+        var seen: Set<Substring> = []
         for option in text[text.index(after: comma)...].split(separator: ",", omittingEmptySubsequences: false) {
             let parts = option.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0] == "chat" else {
-                throw LanguageModelError.invalidSpec(spec, why: "unknown option '\(option)' after the model name (known: chat=FORMAT)")
+            guard parts.count == 2, ["chat", "prompts"].contains(parts[0]) else {
+                throw LanguageModelError.invalidSpec(spec, why: "unknown option '\(option)' after the model name (known: chat=FORMAT, prompts=float|8bit)")
             }
-            guard ChatTemplate(named: String(parts[1])) != nil else {
-                let known = ChatTemplate.namedFormats.joined(separator: ", ")
-                throw LanguageModelError.invalidSpec(spec, why: "unknown chat format '\(parts[1])' (known: \(known))")
+            guard seen.insert(parts[0]).inserted else {
+                throw LanguageModelError.invalidSpec(spec, why: "option '\(parts[0])' given twice")
             }
-            chat = String(parts[1])
+            if parts[0] == "chat" {
+                guard ChatTemplate(named: String(parts[1])) != nil else {
+                    let known = ChatTemplate.namedFormats.joined(separator: ", ")
+                    throw LanguageModelError.invalidSpec(spec, why: "unknown chat format '\(parts[1])' (known: \(known))")
+                }
+                chat = String(parts[1])
+            } else {
+                guard let path = PromptPath(rawValue: String(parts[1])) else {
+                    let known = PromptPath.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw LanguageModelError.invalidSpec(spec, why: "unknown prompt path '\(parts[1])' (known: \(known))")
+                }
+                prompts = path
+            }
         }
-        return .local(name, chat: chat)
+        return .local(name, chat: chat, prompts: prompts)
     }
 
     /// The chat format a local spec chose instead of the file's template, if any.
     public var chatTemplate: ChatTemplate? {
-        if case .local(_, let chat?) = self { ChatTemplate(named: chat) } else { nil }
+        if case .local(_, let chat?, _) = self { ChatTemplate(named: chat) } else { nil }
+    }
+
+    /// How a local spec's engine computes prompts (`.float` for remote specs, which do not say).
+    public var promptPath: PromptPath {
+        if case .local(_, _, let prompts) = self { prompts } else { .float }
+    }
+
+    /// The same local spec with the chat format `chat`; other specs unchanged.
+    public func withChat(_ chat: String) -> ModelSpec {
+        if case .local(let name, _, let prompts) = self { .local(name, chat: chat, prompts: prompts) } else { self }
     }
 
     public var isLocal: Bool { if case .local = self { true } else { false } }
 
     /// The registered name or path of a local spec.
-    public var localName: String? { if case .local(let name, _) = self { name } else { nil } }
+    public var localName: String? { if case .local(let name, _, _) = self { name } else { nil } }
 
     public var description: String {
         switch self {
-        case .local(let name, let chat): "local:\(name)" + (chat.map { ",chat=\($0)" } ?? "")
+        case .local(let name, let chat, let prompts):
+            "local:\(name)" + (chat.map { ",chat=\($0)" } ?? "") + (prompts == .float ? "" : ",prompts=\(prompts.rawValue)")
         case .openAI(let model): "openai:\(model)"
         case .openAICompatible(let url, let model): "openai-compatible:\(url.absoluteString)#\(model)"
         }

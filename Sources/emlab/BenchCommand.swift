@@ -57,7 +57,7 @@ struct BenchCommand: ParsableCommand {
                 throw ValidationError("--reference: cannot read \(path) as UTF-8 text")
             }
             return try ReferenceFigures(llamaCppJSONLines: text, file: path)
-        } ?? Registry.entry(named: options.model).flatMap { ReferenceFigures.forModel(named: $0.name) }
+        } ?? Registry.entry(named: try options.localSpec().name).flatMap { ReferenceFigures.forModel(named: $0.name) }
         let engine = try options.loadEngine()
         let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: reference)
         var results: [BenchResult] = []

@@ -41,7 +41,7 @@ final class ModelOpener {
         // Every use here is chat: a base model is refused now, not once per question.
         if let local = model as? LocalModel, local.engine.chatTemplate == nil {
             local.shutdown()
-            throw ValidationError("'\(text)' has no chat template (a base model): to ask it questions as a plain-text dialogue, use \(ModelSpec.local(spec.localName ?? text, chat: "transcript"))")
+            throw ValidationError("'\(text)' has no chat template (a base model): to ask it questions as a plain-text dialogue, use \(spec.withChat("transcript"))")
         }
         if !spec.isLocal, let cache { model = CachedModel(model, cache: cache) }
         opened[spec.description] = model

@@ -6,7 +6,7 @@ import ModelStore
 
 /// `--model` and `--threads`, shared by every command that runs a model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "A registered model name (see `emlab models list`) or a path to a .gguf file; NAME,chat=transcript talks to a base model as a plain-text dialogue.")
+    @Option(name: .shortAndLong, help: "A registered model name (see `emlab models list`) or a path to a .gguf file; NAME,chat=transcript talks to a base model as a plain-text dialogue; NAME,prompts=8bit computes prompts on the 8-bit kernels.")
     var model: String = "smollm2-135m"
 
     @Option(help: "Threads for the engine and BLAS.")
@@ -16,14 +16,21 @@ struct ModelOptions: ParsableArguments {
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
     }
 
-    func loadEngine() throws -> Engine {
+    /// The `--model` spec, which must name a local model, and its registered name or path.
+    func localSpec() throws -> (spec: ModelSpec, name: String) {
         let spec: ModelSpec
         do { spec = try ModelSpec(parsing: model) } catch let e as LanguageModelError { throw ValidationError(e.description) }
-        guard case .local(let name, _) = spec else {
+        guard let name = spec.localName else {
             throw ValidationError("--model: this command runs the embedded engine; give a local model, not '\(model)'")
         }
+        return (spec, name)
+    }
+
+    func loadEngine() throws -> Engine {
+        let (spec, name) = try localSpec()
         Parallel.configure(threads: threads)
-        return try Engine(path: try ModelStore.fromEnvironment().resolve(name).path, chatTemplate: spec.chatTemplate)
+        return try Engine(path: try ModelStore.fromEnvironment().resolve(name).path, chatTemplate: spec.chatTemplate,
+                          promptPath: spec.promptPath)
     }
 }
 

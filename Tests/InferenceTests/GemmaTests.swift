@@ -44,6 +44,10 @@ struct GemmaTests {
                                           continuation: [506, 5279, 529, 506, 2891])
     }
 
+    @Test func eightBitPromptsEqualDecoding() throws {
+        try checkEightBitPromptsEqualDecoding(engine: Self.engine, prompt: [2] + (1..<280).map { Int32(1000 + ($0 * 37) % 5000) })
+    }
+
     /// Local layers see only the last 512 positions: at position 515, layer 0 (local) does not depend
     /// on tokens 0...3, while layer 5 (global) does.
     @Test func slidingWindowHidesOldPositions() throws {

@@ -37,6 +37,10 @@ struct LlamaReferenceTests {
                                           continuation: [504, 3575, 282, 4649, 314])
     }
 
+    @Test func eightBitPromptsEqualDecoding() throws {
+        try checkEightBitPromptsEqualDecoding(engine: Self.engine, prompt: [1] + (1..<280).map { Int32(200 + ($0 * 37) % 5000) })
+    }
+
     /// The same computation on 1 and 2 threads gives identical logits.
     @Test func threadCountDoesNotChangeResults() throws {
         let prompt = Self.references[0].promptIds

@@ -68,3 +68,26 @@ func checkCacheEqualsRecomputation(engine: Engine, prompt: [Int32], continuation
     #expect(Sampler.argmax(incremental.withUnsafeBufferPointer { $0 }) == Sampler.argmax(prompted.withUnsafeBufferPointer { $0 }))
     #expect(diff < 1.0)
 }
+
+/// The 8-bit prompt path (`PromptPath.eightBit`) gives exactly the logits of decoding the prompt one
+/// token at a time, across a prompt-chunk boundary, and agrees with the float path on the next token.
+func checkEightBitPromptsEqualDecoding(engine: Engine, prompt: [Int32]) throws {
+    precondition(prompt.count > Engine.promptChunk)
+    let eightBit = try Engine(file: engine.file, promptPath: .eightBit)
+    #expect(eightBit.promptPath == .eightBit && engine.promptPath == .float)
+    let prompted = try eightBit.prefill(prompt, into: eightBit.model.newSequence())
+    let seq = eightBit.model.newSequence()
+    var decoded: [Float] = []
+    for t in prompt {
+        var b = Batch()
+        b.append([t], to: seq)
+        decoded = Array(try eightBit.model.forward(b, hooks: nil))
+    }
+    #expect(prompted == decoded)
+    let float = try engine.prefill(prompt, into: engine.model.newSequence())
+    let diff = zip(prompted, float).map { abs($0 - $1) }.max()!
+    print("[reference] 8-bit prompt path vs float prompt path: largest logit difference \(diff)")
+    #expect(Sampler.argmax(prompted.withUnsafeBufferPointer { $0 }) == Sampler.argmax(float.withUnsafeBufferPointer { $0 }))
+    #expect(diff < 1.5)
+    #expect(diff > 0)   // the two paths really differ
+}

@@ -46,6 +46,33 @@ struct ModelSpecTests {
         }
     }
 
+    /// `,prompts=8bit` chooses the 8-bit prompt path; it combines with `chat=` in either order and
+    /// is recorded in the spec only when it is not the default.
+    @Test func localPromptPath() throws {
+        let s = try ModelSpec(parsing: "gemma3-270m,prompts=8bit,chat=transcript")
+        #expect(s == .local("gemma3-270m", chat: "transcript", prompts: .eightBit))
+        #expect(s.description == "local:gemma3-270m,chat=transcript,prompts=8bit")
+        #expect(try ModelSpec(parsing: s.description) == s)
+        #expect(s.promptPath == .eightBit && s.chatTemplate == .transcript)
+        #expect(try ModelSpec(parsing: "smollm2-135m,prompts=float").description == "local:smollm2-135m")
+        #expect(try ModelSpec(parsing: "smollm2-135m").promptPath == .float)
+        #expect(try ModelSpec(parsing: "openai:gpt-4o").promptPath == .float)
+        // Choosing a chat format keeps the prompt path.
+        #expect(try ModelSpec(parsing: "gemma3-270m,prompts=8bit").withChat("transcript") == s)
+        do {
+            _ = try ModelSpec(parsing: "smollm2-135m,prompts=4bit")
+            Issue.record("an unknown prompt path was accepted")
+        } catch let e as LanguageModelError {
+            #expect(e.description.contains("unknown prompt path '4bit' (known: float, 8bit)"))
+        }
+        do {
+            _ = try ModelSpec(parsing: "smollm2-135m,prompts=8bit,prompts=float")
+            Issue.record("a repeated option was accepted")
+        } catch let e as LanguageModelError {
+            #expect(e.description.contains("option 'prompts' given twice"))
+        }
+    }
+
     @Test func rejectsMalformedSpecs() {
         for bad in ["", "local:", "openai:", "openai-compatible:http://x/v1", "openai-compatible:ftp://x#m",
                     "openai-compatible:http://x/v1#", "ollama:llama3", "local:,chat=transcript", "x,chat=", "x,", "x,chat"] {
