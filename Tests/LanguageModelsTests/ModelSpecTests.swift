@@ -32,18 +32,8 @@ struct ModelSpecTests {
         #expect(FileManager.default.createFile(atPath: odd, contents: Data()))
         #expect(try ModelSpec(parsing: odd) == .local(odd))
         // Unknown formats and options name what is known.
-        do {
-            _ = try ModelSpec(parsing: "gemma3-270m,chat=alpaca")
-            Issue.record("an unknown chat format was accepted")
-        } catch let e as LanguageModelError {
-            #expect(e.description.contains("unknown chat format 'alpaca' (known: transcript, chatml, gemma)"))
-        }
-        do {
-            _ = try ModelSpec(parsing: "local:gemma3-270m,temp=1")
-            Issue.record("an unknown option was accepted")
-        } catch let e as LanguageModelError {
-            #expect(e.description.contains("unknown option 'temp=1'"))
-        }
+        expectSpecError("gemma3-270m,chat=alpaca", saying: "unknown chat format 'alpaca' (known: transcript, chatml, gemma)")
+        expectSpecError("local:gemma3-270m,temp=1", saying: "unknown option 'temp=1'")
     }
 
     /// `,prompts=8bit` chooses the 8-bit prompt path; it combines with `chat=` in either order and
@@ -59,18 +49,8 @@ struct ModelSpecTests {
         #expect(try ModelSpec(parsing: "openai:gpt-4o").promptPath == .float)
         // Choosing a chat format keeps the prompt path.
         #expect(try ModelSpec(parsing: "gemma3-270m,prompts=8bit").withChat("transcript") == s)
-        do {
-            _ = try ModelSpec(parsing: "smollm2-135m,prompts=4bit")
-            Issue.record("an unknown prompt path was accepted")
-        } catch let e as LanguageModelError {
-            #expect(e.description.contains("unknown prompt path '4bit' (known: float, 8bit)"))
-        }
-        do {
-            _ = try ModelSpec(parsing: "smollm2-135m,prompts=8bit,prompts=float")
-            Issue.record("a repeated option was accepted")
-        } catch let e as LanguageModelError {
-            #expect(e.description.contains("option 'prompts' given twice"))
-        }
+        expectSpecError("smollm2-135m,prompts=4bit", saying: "unknown prompt path '4bit' (known: float, 8bit)")
+        expectSpecError("smollm2-135m,prompts=8bit,prompts=float", saying: "option 'prompts' given twice")
     }
 
     @Test func rejectsMalformedSpecs() {
@@ -78,5 +58,17 @@ struct ModelSpecTests {
                     "openai-compatible:http://x/v1#", "ollama:llama3", "local:,chat=transcript", "x,chat=", "x,", "x,chat"] {
             #expect(throws: LanguageModelError.self, "\(bad)") { _ = try ModelSpec(parsing: bad) }
         }
+    }
+}
+
+/// Parsing `text` fails with an error whose description contains `message`.
+private func expectSpecError(_ text: String, saying message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    do {
+        _ = try ModelSpec(parsing: text)
+        Issue.record("'\(text)' was accepted", sourceLocation: sourceLocation)
+    } catch let e as LanguageModelError {
+        #expect(e.description.contains(message), "\(e.description)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
     }
 }
