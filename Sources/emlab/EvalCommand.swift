@@ -15,7 +15,7 @@ struct EvalCommand: AsyncParsableCommand {
           emlab eval --model local:smollm2-135m --samples 20 --out ./emlab-runs --run baseline
         """)
 
-    @Option(name: .shortAndLong, help: "Model spec: local:NAME|PATH, openai:MODEL, openai-compatible:URL#MODEL.")
+    @Option(name: .shortAndLong, help: "Model spec: local:NAME|PATH[,chat=FORMAT][,prompts=8bit], openai:MODEL, openai-compatible:URL#MODEL.")
     var model: String = "local:smollm2-135m"
     @Option(help: "Judge spec (a model spec); default: the evaluated model when local with a chat template of its own, else local:smollm2-135m.")
     var judge: String?

@@ -19,7 +19,7 @@ struct ICLCommand: AsyncParsableCommand {
     @Option(help: "A built-in dataset name (emlab datasets list) or a chat JSONL file.") var dataset: String
     @Option(help: "Comma-separated numbers of in-context examples.") var k: String = "0,2,8,32"
     @Option(help: "Independent draws of examples per k.") var draws: Int = 1
-    @Option(name: .shortAndLong, help: "Model spec.") var model: String = "local:smollm2-135m"
+    @Option(name: .shortAndLong, help: "Model spec: local:NAME|PATH[,chat=FORMAT][,prompts=8bit], openai:MODEL, openai-compatible:URL#MODEL.") var model: String = "local:smollm2-135m"
     @Option(help: "Judge spec (a model, or probe:FILE / probe:default).") var judge: String = "probe:default"
     @Option(help: "Evaluation questions: a built-in set or a file.") var questions: String = "core"
     @Option(help: "Samples per question and condition.") var samples: Int = 8

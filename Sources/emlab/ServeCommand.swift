@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
         requests in flight.
         """)
 
-    @Option(name: .shortAndLong, help: "The model to serve: local:NAME or local:PATH.gguf.")
+    @Option(name: .shortAndLong, help: "The model to serve: local:NAME or local:PATH.gguf, optionally with ,chat=FORMAT and ,prompts=8bit.")
     var model = "local:smollm2-135m"
 
     @Option(help: "Address to bind.")
