@@ -50,8 +50,7 @@ public struct Benchmark {
         var rates: [Double] = []
         for run in 0...runs {   // run 0 warms up
             let seq = model.newSequence(reserve: n)
-            var batch = Batch()
-            batch.independentRows = engine.promptPath == .eightBit
+            var batch = engine.promptBatch()
             batch.append(prompt, to: seq)
             let t = try time { _ = try model.forward(batch, hooks: nil) }
             if run > 0 { rates.append(Double(n) / t) }

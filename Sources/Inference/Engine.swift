@@ -101,6 +101,13 @@ public final class Engine: @unchecked Sendable {
         return g
     }
 
+    /// An empty batch for prompt tokens, set up for `promptPath`.
+    public func promptBatch() -> Batch {
+        var batch = Batch()
+        batch.independentRows = promptPath == .eightBit
+        return batch
+    }
+
     /// Feeds `tokens` into `sequence` in position-aligned chunks and returns the logits after the last one.
     public func prefill(_ tokens: [Int32], into sequence: KVSequence, hooks: Hooks? = nil) throws -> [Float] {
         guard !tokens.isEmpty else { throw EngineError.emptyPrompt }
@@ -110,8 +117,7 @@ public final class Engine: @unchecked Sendable {
         while start < tokens.count {
             let position = sequence.length
             let end = min(tokens.count, start + (chunk - position % chunk))
-            var batch = Batch()
-            batch.independentRows = promptPath == .eightBit
+            var batch = promptBatch()
             batch.append(Array(tokens[start..<end]), to: sequence, logitsForLast: end == tokens.count)
             let logits = try model.forward(batch, hooks: hooks)
             if end == tokens.count { last = Array(logits) }

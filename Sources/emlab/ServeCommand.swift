@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try ModelSpec(parsing: model)
-        guard case .local(let localName, _, _) = spec else {
+        guard let localName = spec.localName else {
             throw ValidationError("emlab serve serves local models only (local:NAME or local:PATH.gguf), not '\(model)'")
         }
         Parallel.configure(threads: threads)
