@@ -305,11 +305,13 @@ public final class BatchGenerator: @unchecked Sendable {
         }
     }
 
-    /// The prompt's KV cache and last-position logits, reusing the longest cached prefix.
+    /// The prompt's KV cache and last-position logits: a prompt cached whole as it is, else
+    /// computed from the longest cached prefix.
     public func computePrompt(_ tokens: [Int32]) throws -> (sequence: KVSequence, logits: [Float]) {
         let seq: KVSequence
         var start = 0
         let cache = hooks == nil ? prefixCache : nil
+        if let whole = cache?.exact(tokens) { return whole }
         if let hit = cache?.lookup(tokens) {
             seq = KVSequence(layers: hit.sequence.layers, kvDimension: hit.sequence.kvDim, parent: hit.sequence,
                              parentLength: hit.length, reserve: tokens.count - hit.length)
@@ -321,7 +323,7 @@ public final class BatchGenerator: @unchecked Sendable {
         let logits = try engine.prefill(Array(tokens[start...]), into: seq, hooks: hooks)
         statistics.promptTokensComputed += tokens.count - start
         statistics.promptSeconds += Stopwatch.seconds(since: started)
-        cache?.insert(tokens, seq)
+        cache?.insert(tokens, seq, logits: logits)
         return (seq, logits)
     }
 }

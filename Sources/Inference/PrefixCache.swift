@@ -1,7 +1,9 @@
 /// Keeps computed prompts' KV caches so that later prompts starting with the same tokens reuse them.
 ///
 /// Keyed by token ids: a lookup finds the cached sequence sharing the longest prefix with the new
-/// prompt, and the new prompt forks it at that length (shared read-only positions, no copy).
+/// prompt, and the new prompt forks it at that length (shared read-only positions, no copy). A
+/// prompt met before token for token is served whole, with the logits of its last position kept
+/// beside it (they are what computing it again would give), so it costs nothing.
 /// Bounded by `budgetBytes` of KV memory with least-recently-used eviction; an evicted sequence
 /// that live sequences still extend stays alive until they finish.
 public final class PrefixCache: @unchecked Sendable {
@@ -16,6 +18,7 @@ public final class PrefixCache: @unchecked Sendable {
     private struct Entry {
         let tokens: [Int32]
         let sequence: KVSequence
+        let logits: [Float]
         var lastUse: UInt64
     }
 
@@ -32,11 +35,13 @@ public final class PrefixCache: @unchecked Sendable {
 
     public var count: Int { entries.count }
 
-    /// Bytes of KV memory held by cached sequences and their parents (each counted once).
+    /// Bytes of KV memory held by cached sequences and their parents (each counted once), and of
+    /// the kept logits.
     public var bytes: Int {
         var seen = Set<ObjectIdentifier>()
         var total = 0
         for e in entries {
+            total += e.logits.count * MemoryLayout<Float>.size
             var s: KVSequence? = e.sequence
             while let cur = s, seen.insert(ObjectIdentifier(cur)).inserted {
                 total += cur.ownBytes
@@ -44,6 +49,13 @@ public final class PrefixCache: @unchecked Sendable {
             }
         }
         return total
+    }
+
+    /// The cached prompt equal to `tokens` and its last position's logits, if there is one.
+    public func exact(_ tokens: [Int32]) -> (sequence: KVSequence, logits: [Float])? {
+        guard let i = entries.firstIndex(where: { $0.tokens == tokens }) else { return nil }
+        use(i, reusing: tokens.count)
+        return (entries[i].sequence, entries[i].logits)
     }
 
     /// The cached sequence sharing the longest prefix with `tokens`, and that prefix's length: a
@@ -64,22 +76,27 @@ public final class PrefixCache: @unchecked Sendable {
             statistics.misses += 1
             return nil
         }
-        clock += 1
-        entries[best].lastUse = clock
-        statistics.hits += 1
-        statistics.reusedTokens += bestLength
+        use(best, reusing: bestLength)
         return (entries[best].sequence, bestLength)
     }
 
-    /// Remembers `sequence`, whose positions hold `tokens`; evicts old entries beyond the budget.
-    public func insert(_ tokens: [Int32], _ sequence: KVSequence) {
+    private func use(_ i: Int, reusing n: Int) {
+        clock += 1
+        entries[i].lastUse = clock
+        statistics.hits += 1
+        statistics.reusedTokens += n
+    }
+
+    /// Remembers `sequence`, whose positions hold `tokens`, and `logits`, those of its last
+    /// position; evicts old entries beyond the budget.
+    public func insert(_ tokens: [Int32], _ sequence: KVSequence, logits: [Float]) {
         precondition(sequence.length == tokens.count, "sequence must hold exactly the tokens")
         clock += 1
         if let i = entries.firstIndex(where: { $0.tokens == tokens }) {
             entries[i].lastUse = clock
             return
         }
-        entries.append(Entry(tokens: tokens, sequence: sequence, lastUse: clock))
+        entries.append(Entry(tokens: tokens, sequence: sequence, logits: logits, lastUse: clock))
         while bytes > budgetBytes, let oldest = entries.indices.min(by: { entries[$0].lastUse < entries[$1].lastUse }) {
             entries.remove(at: oldest)
             statistics.evictions += 1

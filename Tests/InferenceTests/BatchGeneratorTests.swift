@@ -59,6 +59,22 @@ struct BatchGeneratorTests {
         #expect(second[0].map(\.tokens) == fresh[0].map(\.tokens))
     }
 
+    /// A prompt met before token for token computes nothing, and its answers are a fresh
+    /// computation's. The prompt is shorter than one block, where prefix reuse alone reuses nothing.
+    @Test func prefixCacheServesARepeatedPromptWhole() throws {
+        let cache = PrefixCache()
+        let gen = BatchGenerator(engine: Self.engine, prefixCache: cache)
+        let prompt: [Int32] = (0..<30).map { Int32(1200 + $0) }
+        let first = try gen.generate([request(prompt, samples: 2)])
+        let before = gen.statistics.promptTokensComputed
+        let again = try gen.generate([request(prompt, samples: 2)])
+        #expect(gen.statistics.promptTokensComputed == before)
+        #expect(cache.statistics.hits == 1 && cache.statistics.misses == 1 && cache.statistics.reusedTokens == 30)
+        let fresh = try BatchGenerator(engine: Self.engine, prefixCache: nil).generate([request(prompt, samples: 2)])
+        #expect(again[0].map(\.tokens) == first[0].map(\.tokens))
+        #expect(again[0].map(\.tokens) == fresh[0].map(\.tokens))
+    }
+
     @Test func prefixCacheEvictsBeyondBudget() throws {
         let perPosition = 2 * Self.engine.model.config.layerCount * Self.engine.model.config.kvDimension * 2  // half floats
         let cache = PrefixCache(budgetBytes: 100 * perPosition)
