@@ -4,7 +4,7 @@
 /// prompt, and the new prompt forks it at that length (shared read-only positions, no copy). A
 /// prompt met before token for token is served whole, with the logits of its last position kept
 /// beside it (they are what computing it again would give), so it costs nothing.
-/// Bounded by `budgetBytes` of KV memory with least-recently-used eviction; an evicted sequence
+/// Bounded by `budgetBytes` (KV memory and kept logits) with least-recently-used eviction; an evicted sequence
 /// that live sequences still extend stays alive until they finish.
 public final class PrefixCache: @unchecked Sendable {
     public struct Statistics: Sendable, Equatable {
