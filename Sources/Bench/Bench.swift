@@ -125,7 +125,6 @@ extension Benchmark {
         for (i, p) in prompts.enumerated() { try shared.submit(request(p, samples: samples, seed: UInt64(i))) }
         _ = try shared.run()
         let cachedSeconds = Stopwatch.seconds(since: cachedStart)
-        let decodeSeconds = cachedSeconds - shared.statistics.promptSeconds
 
         // Without: every request computes its whole prompt.
         let requests = prompts.enumerated().flatMap { i, p in (0..<samples).map { _ in (i, p) } }
@@ -147,6 +146,7 @@ extension Benchmark {
                 _ = try independent.computePrompt(prompts[k % prompts.count])
                 promptSeconds += Stopwatch.seconds(since: start)
             }
+            let decodeSeconds = cachedSeconds - shared.statistics.promptSeconds
             uncachedSeconds = promptSeconds / Double(uncachedProbe) * Double(requests.count) + decodeSeconds
         }
         return (BenchResult(name: "icl_cached_s", value: cachedSeconds, unit: "s", reference: nil),
