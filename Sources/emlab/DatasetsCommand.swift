@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import GGUF
+import LanguageModels
 import ModelStore
 import Tokenizer
 
@@ -94,10 +95,17 @@ struct DatasetsCommand: ParsableCommand {
 
         func run() throws {
             let data = try source.load()
-            var tokenizer: BPETokenizer?
+            var tokenizer: (any Tokenizer)?
             if tokens {
-                let url = try ModelStore.fromEnvironment().resolve(model)
-                tokenizer = try BPETokenizer(gguf: try GGUFFile(path: url.path))
+                // The model named as every command names it (registered name, path or local:SPEC), and
+                // the tokenizer its file declares (BPE, SentencePiece), opened as the engine opens it.
+                let spec: ModelSpec
+                do { spec = try ModelSpec(parsing: model) } catch let e as LanguageModelError { throw ValidationError(e.description) }
+                guard let name = spec.localName else {
+                    throw ValidationError("--model: --tokens reads a local model's tokenizer; give a local model, not '\(model)'")
+                }
+                let url = try ModelStore.fromEnvironment().resolve(name)
+                tokenizer = try loadTokenizer(gguf: try GGUFFile(path: url.path))
             }
             let s = data.stats(tokenizer: tokenizer)
             let roles = ["system", "user", "assistant"]
