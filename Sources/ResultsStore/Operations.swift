@@ -4,7 +4,8 @@ import GRDB
 extension ResultsStore {
     // MARK: Runs
 
-    /// Starts run `record.name`, or with `resume` continues it. A run that exists is never overwritten.
+    /// Starts run `record.name`, or with `resume` continues it. A run that exists is never overwritten;
+    /// one that does not exist cannot be resumed (`StoreError.nothingToResume`, naming the runs there).
     public func beginRun(_ record: RunRecord, resume: Bool) throws -> RunRecord {
         try write { db in
             if var existing = try RunRecord.filter(Column("name") == record.name).fetchOne(db) {
@@ -17,6 +18,10 @@ extension ResultsStore {
                 existing.finishedAt = nil
                 try existing.update(db)
                 return existing
+            }
+            if resume {
+                let names = try RunRecord.order(Column("id")).fetchAll(db).map(\.name)
+                throw StoreError.nothingToResume(name: record.name, folder: folder.path, available: names)
             }
             var r = record
             try r.insert(db)

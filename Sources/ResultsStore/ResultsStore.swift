@@ -108,6 +108,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case runExists(name: String, status: String)
     case noSuchRun(name: String, available: [String])
     case runMismatch(name: String, field: String, stored: String, requested: String)
+    /// `--resume` of a run that is not in the results folder (a typo, or the wrong `--out`).
+    case nothingToResume(name: String, folder: String, available: [String])
 
     public var description: String {
         switch self {
@@ -119,6 +121,9 @@ public enum StoreError: Error, CustomStringConvertible {
             return "no run named '\(name)'" + (available.isEmpty ? " (the folder has no runs)" : "; runs: \(available.joined(separator: ", "))")
         case .runMismatch(let name, let field, let stored, let requested):
             return "run '\(name)' was started with \(field) = \(stored); --resume cannot change it to \(requested)"
+        case .nothingToResume(let name, let folder, let available):
+            return "no run '\(name)' to resume in \(folder); "
+                + (available.isEmpty ? "the folder has no runs" : "runs there: \(available.joined(separator: ", "))")
         }
     }
 }

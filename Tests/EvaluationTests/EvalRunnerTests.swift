@@ -93,6 +93,38 @@ struct EvalRunnerTests {
         #expect(model.requests.count == before)
     }
 
+    @Test func resumingARunThatIsNotThereIsAnErrorNamingTheRuns() async throws {
+        let model = ScriptedModel()
+        let s = try store()
+        let make = { (p: EvalParameters) in
+            EvalRunner(store: s, model: model, judge: ModelJudge(model: model, exact: true), questions: self.questions(), parameters: p)
+        }
+        // An empty folder: the error says there are no runs, and nothing is started.
+        do {
+            _ = try await make(EvalParameters(seed: 1)).run(name: "missing", resume: true)
+            Issue.record("resuming a run that does not exist started one")
+        } catch let e as StoreError {
+            guard case .nothingToResume(let name, let folder, let available) = e else { throw e }
+            #expect(name == "missing" && folder == s.folder.path && available.isEmpty)
+            #expect(e.description == "no run 'missing' to resume in \(s.folder.path); the folder has no runs")
+        }
+        #expect(try s.runs().isEmpty)
+        #expect(model.requests.isEmpty)
+        // With runs there (eval and icl), the error names them in order; ICL resumes go the same way.
+        _ = try await make(EvalParameters(seed: 1)).run(name: "a", resume: false)
+        _ = try await make(EvalParameters(seed: 1)).run(name: "b", kind: "icl", resume: false)
+        let before = model.requests.count
+        for kind in ["eval", "icl"] {
+            await #expect {
+                try await make(EvalParameters(seed: 1)).run(name: "typo", kind: kind, resume: true)
+            } throws: {
+                "\($0)" == "no run 'typo' to resume in \(s.folder.path); runs there: a, b"
+            }
+        }
+        #expect(try s.runs().map(\.name) == ["a", "b"])
+        #expect(model.requests.count == before)
+    }
+
     @Test func failuresAreRecordedAndRetriedOnResume() async throws {
         let model = ScriptedModel()
         model.failPrompts(["Bad?"])
