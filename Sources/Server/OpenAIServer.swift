@@ -98,13 +98,27 @@ public final class OpenAIServer: Sendable {
         router.add(middleware: ErrorMiddleware())
         if let key = configuration.apiKey { router.add(middleware: BearerAuthMiddleware(key: key)) }
         router.get("/v1/models") { _, _ in
-            try Self.json(ChatAPI.ModelList(data: [ChatAPI.ModelEntry(id: self.configuration.servedModelName)]))
+            try Self.json(ChatAPI.ModelList(data: [self.modelEntry]))
+        }
+        // `models.retrieve`. A recursive wildcard, as `--name` may give ids with '/' ("org/model");
+        // clients may also send the id percent-encoded ("org%2Fmodel").
+        router.get("/v1/models/**") { _, context in
+            let raw = context.parameters.getCatchAll().joined(separator: "/")
+            let id = raw.removingPercentEncoding ?? raw
+            guard id == self.configuration.servedModelName else {
+                throw APIError(.notFound, "the model '\(id)' does not exist; this server serves '\(self.configuration.servedModelName)'",
+                               param: "model", code: "model_not_found")
+            }
+            return try Self.json(self.modelEntry)
         }
         router.post("/v1/chat/completions") { request, _ in
             try await self.chatCompletions(request)
         }
         return router
     }
+
+    /// The served model as `GET /v1/models` lists it and `GET /v1/models/{id}` returns it.
+    private var modelEntry: ChatAPI.ModelEntry { ChatAPI.ModelEntry(id: configuration.servedModelName) }
 
     private func chatCompletions(_ request: Request) async throws -> Response {
         var request = request
@@ -270,20 +284,35 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// 401 unless the request carries `Authorization: Bearer <key>`.
+/// 401 unless the request carries `Authorization: Bearer <key>`. The scheme's case does not matter
+/// (RFC 7235), nor how many spaces or tabs follow it; the key must match exactly.
 struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: String
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let given = request.headers[.authorization] ?? ""
-        guard constantTimeEqual(Array(given.utf8), Array("Bearer \(key)".utf8)) else {
+        guard let token = Self.bearerToken(request.headers[.authorization] ?? ""),
+              Self.constantTimeEqual(Array(token.utf8), Array(key.utf8)) else {
             throw APIError(.unauthorized, "a valid API key is required (Authorization: Bearer …)", code: "invalid_api_key")
         }
         return try await next(request, context)
     }
 
-    private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var diff = UInt8(a.count == b.count ? 0 : 1)
-        for i in 0..<min(a.count, b.count) { diff |= a[i] ^ b[i] }
+    /// The credentials after a `Bearer` scheme of any case and the spaces or tabs after it; nil for
+    /// another scheme or none.
+    static func bearerToken(_ header: String) -> Substring? {
+        let value = header.utf8
+        let scheme = "bearer".utf8
+        guard value.count > scheme.count,
+              zip(value, scheme).allSatisfy({ a, b in (a | 0x20) == b }) else { return nil }
+        let rest = header.utf8.dropFirst(scheme.count)
+        guard let first = rest.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") else { return nil }
+        let token = rest.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        return token.isEmpty ? nil : Substring(token)
+    }
+
+    /// Whether `given` equals `expected`, in a time that depends only on `expected`'s length.
+    static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+        var diff = UInt8(given.count == expected.count ? 0 : 1)
+        for i in expected.indices { diff |= (i < given.count ? given[i] : 0) ^ expected[i] }
         return diff == 0
     }
 }

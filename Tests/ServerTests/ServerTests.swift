@@ -117,6 +117,78 @@ struct ServerTests {
         #expect(list.data.map(\.id) == [SharedServer.served])
     }
 
+    /// `GET /v1/models/{id}` (the client's `models.retrieve`): the listed object for the served id,
+    /// an OpenAI-shaped 404 for any other.
+    @Test func retrieveModelByID() async throws {
+        let base = try await SharedServer.base()
+        let listed = try ChatAPI.decoder.decode(ChatAPI.ModelList.self,
+                                                from: Data(try await RawHTTP.send(base + "/models", method: .GET, headers: []).body.utf8))
+        let r = try await RawHTTP.send(base + "/models/" + SharedServer.served, method: .GET, headers: [])
+        #expect(r.status == 200, "HTTP \(r.status) \(r.body.prefix(200))")
+        #expect(r.headers.first(name: "content-type")?.hasPrefix("application/json") == true)
+        let entry = try ChatAPI.decoder.decode(ChatAPI.ModelEntry.self, from: Data(r.body.utf8))
+        #expect([entry] == listed.data)
+        #expect(entry.id == SharedServer.served && entry.object == "model")
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any]).keys
+        #expect(Set(keys) == ["id", "object", "created", "owned_by"])
+
+        for unknown in ["gpt-9", "smollm2-135m-x", "SMOLLM2-135M", "smollm2-135m/extra"] {
+            let missing = try await RawHTTP.send(base + "/models/" + unknown, method: .GET, headers: [])
+            #expect(missing.status == 404, "\(unknown): HTTP \(missing.status)")
+            let e = try #require(missing.error, "\(unknown): not an OpenAI error body: \(missing.body.prefix(200))")
+            #expect(e.error.type == "invalid_request_error")
+            #expect(e.error.code == "model_not_found")
+            #expect(e.error.param == "model")
+            #expect(e.error.message.contains(unknown))
+        }
+    }
+
+    /// `--name` may give ids with '/' and ':' (as "org/model:tag"); they are found whether the client
+    /// sends them as they are or percent-encoded.
+    @Test func retrieveModelWithSlashesAndColons() async throws {
+        let name = "acme/tiny-chat:q4_1"
+        let server = try OpenAIServer(model: SharedServer.model, configuration: ServerConfiguration(servedModelName: name, port: 0))
+        let port = try await server.start()
+        let base = "http://127.0.0.1:\(port)/v1"
+        for path in ["acme/tiny-chat:q4_1", "acme%2Ftiny-chat%3Aq4_1", "acme%2ftiny-chat:q4_1"] {
+            let r = try await RawHTTP.send(base + "/models/" + path, method: .GET, headers: [])
+            #expect(r.status == 200, "\(path): HTTP \(r.status) \(r.body.prefix(200))")
+            #expect((try? ChatAPI.decoder.decode(ChatAPI.ModelEntry.self, from: Data(r.body.utf8)))?.id == name, "\(path)")
+        }
+        for path in ["acme", "acme/tiny-chat", "acme/tiny-chat:q4_1/x", "other/tiny-chat:q4_1"] {
+            let r = try await RawHTTP.send(base + "/models/" + path, method: .GET, headers: [])
+            #expect(r.status == 404 && r.error?.error.code == "model_not_found", "\(path): HTTP \(r.status) \(r.body.prefix(200))")
+        }
+        // The list endpoint is unchanged.
+        let list = try await RawHTTP.send(base + "/models", method: .GET, headers: [])
+        #expect((try? ChatAPI.decoder.decode(ChatAPI.ModelList.self, from: Data(list.body.utf8)))?.data.map(\.id) == [name])
+        await server.shutdown()
+    }
+
+    /// The auth scheme is case-insensitive (RFC 7235) and may be followed by several spaces;
+    /// the key itself must match exactly.
+    @Test func bearerSchemeIsCaseInsensitive() async throws {
+        let key = "test-secret-1"
+        let server = try OpenAIServer(model: SharedServer.model,
+                                      configuration: ServerConfiguration(servedModelName: "guarded", port: 0, apiKey: key))
+        let port = try await server.start()
+        let url = "http://127.0.0.1:\(port)/v1/models"
+        for value in ["Bearer \(key)", "bearer \(key)", "BEARER \(key)", "bEaReR \(key)", "Bearer   \(key)", "bearer \t \(key)"] {
+            let r = try await RawHTTP.send(url, method: .GET, headers: [("Authorization", value)])
+            #expect(r.status == 200, "'\(value)': HTTP \(r.status) \(r.body.prefix(200))")
+        }
+        // The retrieve route sits behind the same check.
+        let retrieved = try await RawHTTP.send(url + "/guarded", method: .GET, headers: [("Authorization", "bearer \(key)")])
+        #expect(retrieved.status == 200, "HTTP \(retrieved.status) \(retrieved.body.prefix(200))")
+        for value in ["bearer test-secret-2", "bearer TEST-SECRET-1", "Basic \(key)", "Bearer\(key)", "bearer", "Bearer ",
+                      "bearer \(key)x", "bearer \(key) extra", "xbearer \(key)", "\(key)", "Bearer test-secret-"] {
+            let r = try await RawHTTP.send(url, method: .GET, headers: [("Authorization", value)])
+            #expect(r.status == 401, "'\(value)': HTTP \(r.status)")
+            #expect(r.error?.error.code == "invalid_api_key", "'\(value)'")
+        }
+        await server.shutdown()
+    }
+
     @Test func apiKeyIsRequiredWhenSet() async throws {
         let server = try OpenAIServer(model: SharedServer.model,
                                       configuration: ServerConfiguration(servedModelName: "guarded", port: 0, apiKey: "test-secret-1"))
