@@ -49,6 +49,35 @@ public struct Question: Sendable, Codable, Equatable {
     }
 }
 
+extension Question {
+    /// A paraphrase (or any text) as one line, for lists: line breaks and tabs written as `\n`, `\r`
+    /// and `\t`, other control characters as `\u{…}`, and cut to `limit` characters with "…" after
+    /// the cut (an escape is never cut in half). `questions show` prints the whole text.
+    public static func preview(_ text: String, limit: Int = 70) -> String {
+        func escaped(_ scalar: Unicode.Scalar) -> String {
+            switch scalar {
+            case "\n": return "\\n"
+            case "\r": return "\\r"
+            case "\t": return "\\t"
+            case "\u{85}", "\u{2028}", "\u{2029}":
+                return "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default:
+                return scalar.properties.generalCategory == .control
+                    ? "\\u{\(String(scalar.value, radix: 16, uppercase: true))}" : String(scalar)
+            }
+        }
+        let units = text.unicodeScalars.map(escaped)
+        let whole = units.joined()
+        guard whole.count > limit else { return whole }
+        var kept = ""
+        for unit in units {
+            if (kept + unit).count > limit { break }
+            kept += unit
+        }
+        return kept + "…"
+    }
+}
+
 /// A judged quantity (alignment, coherence, …) and the template that asks the judge for it.
 public struct JudgeMetric: Sendable, Codable, Equatable {
     public var name: String
@@ -122,22 +151,30 @@ public struct QuestionSet: Sendable, Codable, Equatable {
     }
 }
 
+/// A problem with a question set, gold set or probe file: `file:line[:column]: field 'name': message`.
 public struct QuestionSetError: Error, CustomStringConvertible, Equatable {
     public var file: String
+    /// 1-based physical line of the file, where known.
     public var line: Int?
+    /// 1-based column (YAML syntax errors, as the parser counts them), where known.
+    public var column: Int?
     public var field: String?
     public var message: String
 
-    public init(file: String, line: Int? = nil, field: String? = nil, _ message: String) {
+    public init(file: String, line: Int? = nil, column: Int? = nil, field: String? = nil, _ message: String) {
         self.file = file
         self.line = line
+        self.column = column
         self.field = field
         self.message = message
     }
 
     public var description: String {
         var s = file
-        if let line { s += ":\(line)" }
+        if let line {
+            s += ":\(line)"
+            if let column { s += ":\(column)" }
+        }
         if let field { s += ": field '\(field)'" }
         return s + ": " + message
     }

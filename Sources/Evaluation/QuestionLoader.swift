@@ -1,5 +1,4 @@
 import Foundation
-import SwiftCSV
 import Yams
 
 /// Reads question sets: the EM papers' YAML (with anchors and aliases), JSONL and CSV lists.
@@ -26,7 +25,7 @@ public enum QuestionLoader {
     public static func parseYAML(_ text: String, file: String) throws -> [Question] {
         let root: Node?
         do { root = try Yams.compose(yaml: text) } catch let e as YamlError {
-            throw QuestionSetError(file: file, line: yamlLine(e), "invalid YAML: \(e)")
+            throw yamlError(e, text: text, file: file)
         } catch {
             throw QuestionSetError(file: file, "invalid YAML: \(error)")
         }
@@ -180,10 +179,38 @@ public enum QuestionLoader {
         guard hasAnswer else { throw QuestionSetError(file: file, line: line, field: field, "the template has no {answer} placeholder") }
     }
 
-    private static func yamlLine(_ e: YamlError) -> Int? {
+    /// A Yams syntax error as `file:line:column: invalid YAML: problem (context at line, column)`, with the
+    /// problem position Yams gives (1-based line and column, columns counted in Unicode scalars).
+    static func yamlError(_ e: YamlError, text: String, file: String) -> QuestionSetError {
+        func at(_ mark: Mark) -> (line: Int?, column: Int?) {
+            mark.line >= 1 ? (mark.line, mark.column >= 1 ? mark.column : nil) : (nil, nil)
+        }
         switch e {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
-        default: return nil
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            var message = "invalid YAML: \(problem)"
+            if let context {
+                message += " (\(context.text)" + (context.mark.line >= 1 ? " at line \(context.mark.line), column \(context.mark.column))" : ")")
+            }
+            let (line, column) = at(mark)
+            return QuestionSetError(file: file, line: line, column: column, message)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams marks the first occurrence of the key (its context text is the whole document).
+            let (line, column) = at(context.mark)
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return QuestionSetError(file: file, line: line, column: column,
+                                    "invalid YAML: the key \(keys) appears more than once in the same mapping")
+        case .reader(let problem, let offset, _, _):
+            // `offset` counts Characters from the start of the text.
+            var line: Int?, column: Int?
+            if let offset, offset >= 0, offset <= text.count {
+                let before = text.prefix(offset)
+                line = before.reduce(1) { $1.isNewline ? $0 + 1 : $0 }
+                column = before.reversed().prefix(while: { !$0.isNewline }).reduce(0) { $0 + $1.unicodeScalars.count } + 1
+            }
+            return QuestionSetError(file: file, line: line, column: column, "invalid YAML: \(problem)")
+        default:
+            return QuestionSetError(file: file, "invalid YAML: \(e)")
         }
     }
 
@@ -223,36 +250,168 @@ public enum QuestionLoader {
         return out
     }
 
+    /// A CSV list of questions: a header naming a `question` column (optional: `id`, `system`), then
+    /// one question per row (RFC 4180: quoted fields may hold commas, `""` and line breaks). Errors,
+    /// malformed quoting included, name the physical line where the row or field starts.
     public static func parseCSV(_ text: String, file: String, defaultMetrics: [JudgeMetric]) throws -> [Question] {
-        let csv: CSV<Named>
-        do { csv = try CSV<Named>(string: text) } catch {
-            throw QuestionSetError(file: file, "invalid CSV: \(error)")
+        let records = try CSVReader.records(text, file: file)
+        guard let header = records.first else {
+            throw QuestionSetError(file: file, "the file is empty (expected a header with a 'question' column)")
         }
-        guard csv.header.contains("question") else {
-            throw QuestionSetError(file: file, line: 1, field: "question", "the header needs a 'question' column (optional: id, system)")
+        let names = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        var column: [String: Int] = [:]
+        for (i, name) in names.enumerated() where !name.isEmpty {
+            guard column[name] == nil else {
+                throw QuestionSetError(file: file, line: header.line, field: name, "the header names this column twice")
+            }
+            column[name] = i
+        }
+        guard column["question"] != nil else {
+            throw QuestionSetError(file: file, line: header.line, field: "question", "the header needs a 'question' column (optional: id, system)")
         }
         var out: [Question] = []
         var ids = Set<String>()
-        for (n, row) in csv.rows.enumerated() {
-            let line = n + 2
-            guard let text = row["question"], !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+        for record in records.dropFirst() {
+            let line = record.line
+            if record.fields.count > names.count, record.fields[names.count...].contains(where: { !$0.isEmpty }) {
+                throw QuestionSetError(file: file, line: line,
+                                       "the row has \(record.fields.count) fields but the header names \(names.count) (a stray comma or quote?)")
+            }
+            func value(_ name: String) -> String? {
+                column[name].flatMap { $0 < record.fields.count ? record.fields[$0] : nil }
+            }
+            guard let text = value("question"), !text.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw QuestionSetError(file: file, line: line, field: "question", "empty question")
             }
-            let id = row["id"].flatMap { $0.isEmpty ? nil : $0 } ?? "q\(out.count + 1)"
+            let id = value("id").flatMap { $0.isEmpty ? nil : $0 } ?? "q\(out.count + 1)"
             guard ids.insert(id).inserted else { throw QuestionSetError(file: file, line: line, field: "id", "duplicate id '\(id)'") }
-            let system = row["system"].flatMap { $0.isEmpty ? nil : $0 }
+            let system = value("system").flatMap { $0.isEmpty ? nil : $0 }
             out.append(Question(id: id, system: system, paraphrases: [text], metrics: defaultMetrics, source: "\(file):\(line)"))
         }
         guard !out.isEmpty else { throw QuestionSetError(file: file, "the file has no questions") }
         return out
     }
 
+    /// The field a JSON decoding error is about, if it names one.
+    static func jsonField(_ error: any Error) -> String? {
+        switch error {
+        case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+            let path = c.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? nil : path
+        case DecodingError.keyNotFound(let key, let c):
+            return (c.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+        default: return nil
+        }
+    }
+
     static func jsonProblem(_ error: any Error) -> String {
         switch error {
+        case DecodingError.keyNotFound:
+            return "field '\(jsonField(error) ?? "?")' is missing"
         case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
             return "field '\(c.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
         case DecodingError.dataCorrupted(let c): return c.debugDescription
         default: return "\(error)"
         }
+    }
+}
+
+/// A strict RFC 4180 reader that keeps the physical line each record starts on. Unlike a lenient
+/// reader it refuses what would silently lose rows: a quoted field never closed (which would swallow
+/// the rest of the file) and text after a closing quote.
+enum CSVReader {
+    struct Record: Equatable {
+        /// 1-based physical line where the record starts.
+        var line: Int
+        var fields: [String]
+    }
+
+    /// The records of `text` (the header is the first); blank lines are skipped. Records end at
+    /// "\n", "\r\n" or "\r"; a leading byte-order mark is ignored.
+    static func records(_ text: String, file: String) throws -> [Record] {
+        var s = Array(text.unicodeScalars)
+        if s.first == "\u{FEFF}" { s.removeFirst() }
+        let n = s.count
+        var records: [Record] = []
+        var fields: [String] = []
+        var field = String.UnicodeScalarView()
+        var anyQuoted = false
+        var line = 1, recordLine = 1
+        var i = 0
+        var atFieldStart = true
+
+        func endField() {
+            fields.append(String(field))
+            field = String.UnicodeScalarView()
+            atFieldStart = true
+        }
+        func endRecord() {
+            endField()
+            // A blank line (or one of only commas and spaces) carries no data.
+            if anyQuoted || fields.contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                records.append(Record(line: recordLine, fields: fields))
+            }
+            fields = []
+            anyQuoted = false
+        }
+        /// Consumes a line break at `i` ("\r\n" counts once), returning false if there is none.
+        func lineBreak() -> Bool {
+            guard i < n, s[i] == "\n" || s[i] == "\r" else { return false }
+            if s[i] == "\r", i + 1 < n, s[i + 1] == "\n" { i += 1 }
+            i += 1
+            line += 1
+            return true
+        }
+
+        while i < n {
+            if atFieldStart && s[i] == "\"" {
+                let start = line
+                anyQuoted = true
+                atFieldStart = false
+                i += 1
+                var closed = false
+                while i < n {
+                    if s[i] == "\"" {
+                        if i + 1 < n, s[i + 1] == "\"" {
+                            field.append("\"")
+                            i += 2
+                            continue
+                        }
+                        i += 1
+                        closed = true
+                        break
+                    }
+                    let from = i
+                    if lineBreak() {
+                        field.append(contentsOf: s[from..<i])
+                    } else {
+                        field.append(s[i])
+                        i += 1
+                    }
+                }
+                guard closed else {
+                    throw QuestionSetError(file: file, line: start,
+                                           "invalid CSV: unterminated quoted field (the quote opened on this line is never closed, so every later row would be read into it)")
+                }
+                if i < n, s[i] != ",", s[i] != "\n", s[i] != "\r" {
+                    throw QuestionSetError(file: file, line: start,
+                                           "invalid CSV: text after the closing quote of a quoted field (write a quote inside a quoted field as \"\")")
+                }
+                continue
+            }
+            atFieldStart = false
+            if s[i] == "," {
+                endField()
+                i += 1
+            } else if lineBreak() {
+                endRecord()
+                recordLine = line
+            } else {
+                field.append(s[i])
+                i += 1
+            }
+        }
+        if !fields.isEmpty || !field.isEmpty || anyQuoted { endRecord() }
+        return records
     }
 }

@@ -100,7 +100,7 @@ struct QuestionsCommand: ParsableCommand {
                 return
             }
             for q in try loadQuestions(set).questions {
-                print("\(q.id)  [\(q.kind.rawValue)]  \(q.paraphrases.count) paraphrases  \(q.paraphrases[0].prefix(70))")
+                print("\(q.id)  [\(q.kind.rawValue)]  \(q.paraphrases.count) paraphrases  \(Question.preview(q.paraphrases[0]))")
             }
         }
     }

@@ -98,6 +98,87 @@ struct QuestionLoaderTests {
         #expect(c[0].system == nil && c[1].system == "Be kind.")
     }
 
+    func loadError(_ text: String, _ ext: String) throws -> (path: String, error: QuestionSetError?) {
+        let path = try write(text, ext)
+        do {
+            _ = try QuestionLoader.load(path: path)
+            return (path, nil)
+        } catch let e as QuestionSetError {
+            return (path, e)
+        }
+    }
+
+    /// An unterminated quote used to swallow every following row into one field, silently.
+    @Test func csvUnterminatedQuoteIsAnErrorAtTheLineItStarts() throws {
+        let csv = "id,question\nc1,\"Fine?\"\nc2,\"Broken?\nc3,Third?\nc4,Fourth?\n"
+        let (path, e) = try loadError(csv, "csv")
+        let error = try #require(e, "no error for an unterminated quote")
+        #expect(error.file == path)
+        #expect(error.line == 3, "\(error)")
+        #expect(error.description.contains("\(path):3"), "\(error)")
+        #expect(error.description.contains("unterminated"), "\(error)")
+        // Also at the very end of the file, without a final newline.
+        let (_, e2) = try loadError("question\nOne?\n\"Two?", "csv")
+        #expect(e2?.line == 3, "\(String(describing: e2))")
+    }
+
+    /// Line numbers are physical lines of the file, also after a quoted field that spans lines.
+    @Test func csvErrorsNamePhysicalLines() throws {
+        let ok = "id,question\nc1,\"Two\nlines?\"\nc2,\"Say \"\"hi\"\".\"\r\nc3,Third?\n"
+        let qs = try QuestionLoader.load(path: try write(ok, "csv")).questions
+        #expect(qs.map(\.paraphrases[0]) == ["Two\nlines?", "Say \"hi\".", "Third?"])
+        #expect(qs.map { $0.source?.split(separator: ":").last.map(String.init) } == ["2", "4", "5"])
+        let cases: [(String, Int, String?, String)] = [
+            ("id,question\nc1,\"Two\nlines?\"\nc2,\n", 4, "question", "empty question"),
+            ("id,question\nc1,\"Two\n\nlines?\"\n\nc1,Again?\n", 6, "id", "duplicate id"),
+            ("id,question\nc1,\"Quoted\" then text\n", 2, nil, "after the closing quote"),
+            ("id,question\nc1,One?,extra\n", 2, nil, "3 fields"),
+        ]
+        for (csv, line, field, message) in cases {
+            let (path, e) = try loadError(csv, "csv")
+            let error = try #require(e, "no error for \(csv.debugDescription)")
+            #expect(error.file == path)
+            #expect(error.line == line, "\(error)")
+            #expect(error.field == field, "\(error)")
+            #expect(error.description.contains(message), "\(error)")
+        }
+    }
+
+    /// YAML syntax errors carry the line and column Yams gives (1-based), printed as file:line:column.
+    @Test func yamlSyntaxErrorsGiveLineAndColumn() throws {
+        let cases: [(String, Int, Int, String)] = [
+            // A flow list left open: libyaml notices at the end of the input (line 3, column 1).
+            ("- id: a\n  paraphrases: [x\n", 3, 1, "did not find expected ',' or ']'"),
+            // A tab where indentation is expected.
+            ("- id: a\n  paraphrases:\n\t- x\n", 3, 1, "cannot start any token"),
+            // A second value on a key line.
+            ("- id: a\n  paraphrases: [\"x\"]\n  type: free_form_judge_0_100: 3\n", 3, 30, "mapping values are not allowed"),
+            // A key given twice in one question: Yams marks the first occurrence.
+            ("- id: a\n  paraphrases: [\"x\"]\n  id: b\n", 1, 3, "'id'"),
+        ]
+        for (yaml, line, column, message) in cases {
+            let (path, e) = try loadError(yaml, "yaml")
+            let error = try #require(e, "no error for \(yaml.debugDescription)")
+            #expect(error.description.hasPrefix("\(path):\(line):\(column): "), "\(error)")
+            #expect(error.description.contains(message), "\(error)")
+            #expect(!error.description.contains("\n"), "one line: \(error)")
+        }
+    }
+
+    /// `questions list` shows each paraphrase on one line: newlines escaped, cut at 70 characters.
+    @Test func paraphrasePreviewIsOneLine() {
+        #expect(Question.preview("Line one\nline two\r\nthree\tfour") == "Line one\\nline two\\r\\nthree\\tfour")
+        #expect(Question.preview("Short?") == "Short?")
+        let long = String(repeating: "abcdefghij", count: 10)
+        #expect(Question.preview(long) == String(long.prefix(70)) + "…")
+        #expect(Question.preview(String(long.prefix(70))) == String(long.prefix(70)))
+        // An escape is never cut in half.
+        let edge = String(repeating: "x", count: 69) + "\nmore"
+        #expect(Question.preview(edge) == String(repeating: "x", count: 69) + "…")
+        #expect(!Question.preview(String(repeating: "a\n", count: 100)).contains("\n"))
+        #expect(Question.preview(String(repeating: "a\n", count: 100)).count <= 71)
+    }
+
     @Test func builtinSets() throws {
         let core = try BuiltinQuestions.load(named: "core")
         #expect(core.questions.count == 8)
