@@ -52,8 +52,7 @@ struct JudgeCommand: AsyncParsableCommand {
                 try JudgeValidationCache.save(f, store: try ResultsStore(folder: URL(fileURLWithPath: out)), digest: digest)
             }
             if json {
-                struct Out: Encodable { var n: Int; var accuracy: Double; var kappa: Double; var auroc: Double?; var mae: Double? }
-                try printJSON(Out(n: f.n, accuracy: f.accuracy, kappa: f.kappa, auroc: f.auroc, mae: f.mae))
+                print(try JudgeValidation.summaryJSON(f))
                 return
             }
             print("judge \(f.judge) on \(f.n) \(split) gold answers")
