@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Emlab: AsyncParsableCommand {
@@ -9,4 +10,23 @@ struct Emlab: AsyncParsableCommand {
                       BenchCommand.self, QuestionsCommand.self, EvalCommand.self, JudgeCommand.self,
                       ExportCommand.self, ReportCommand.self, CompareCommand.self, DemoCommand.self, DatasetsCommand.self, ICLCommand.self,
                       ServeCommand.self, ServeBenchCommand.self])
+
+    /// ArgumentParser's main, except that malformed data files (see `DataErrors`) print one line,
+    /// `error: FILE:LINE: …`, and exit 65 (EX_DATAERR) instead of going through `exit(withError:)`.
+    static func main() async {
+        do {
+            var command = try await asyncParseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if let message = DataErrors.message(for: error) {
+                FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+                Foundation.exit(DataErrors.exitCode)
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Bench
+import Datasets
+import Evaluation
+import Foundation
+import GGUF
+
+/// Turns `--questions` into a question set. A malformed file is a data error (exit 65, see
+/// `DataErrors`), not a usage mistake: the loader's error goes up as it is.
+func loadQuestions(_ nameOrPath: String) throws -> QuestionSet {
+    try BuiltinQuestions.resolve(nameOrPath)
+}
+
+/// Errors that mean "the input data is malformed" rather than "the command line is wrong": the CLI
+/// reports them as one line naming file, line and field, and exits with sysexits' EX_DATAERR (65).
+/// Usage mistakes keep ArgumentParser's message, usage text and EX_USAGE (64); other failures exit 1.
+enum DataErrors {
+    /// sysexits.h EX_DATAERR: the input data was incorrect in some way.
+    static let exitCode: Int32 = 65
+
+    /// The message to print for a data error, or nil if `error` is not one.
+    static func message(for error: any Error) -> String? {
+        switch error {
+        case let e as QuestionSetError:
+            // Question sets, gold label sets and probe files (Evaluation).
+            return e.description
+        case let e as DatasetError:
+            switch e {
+            case .invalidLine, .noExamples, .unreadableFile: return e.description
+            case .unwritableFile, .sampleTooLarge, .unknownDataset: return nil
+            }
+        case let e as GGUFError:
+            // The structure of a GGUF file (models, probes); not I/O or writer misuse.
+            switch e {
+            case .cannotOpen, .writeFailed, .unsupportedType, .invalidElementCount, .invalidByteCount, .invalidValue, .invalidTensor:
+                return nil
+            default:
+                return e.description
+            }
+        case let e as ReferenceFileError:
+            // `bench --reference`: llama.cpp's JSON lines.
+            return e.description
+        default:
+            return nil
+        }
+    }
+}
