@@ -19,7 +19,6 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -27,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
+        // Layer 0: value types and helpers every layer shares. No dependencies.
+        .target(name: "Core", path: "Sources/Core"),
         // Layer 1: kernels. OpenBLAS for matrix-matrix work, C for quantized dot products.
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: simdC,
@@ -55,7 +56,7 @@ let package = Package(
         ], path: "Sources/LanguageModels"),
         // The local model behind an OpenAI-compatible HTTP API, and a load test for it.
         .target(name: "Server", dependencies: [
-            "LanguageModels", "Inference", "Tokenizer",
+            "Core", "LanguageModels", "Inference", "Tokenizer",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -67,9 +68,8 @@ let package = Package(
         .target(name: "ResultsStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/ResultsStore"),
         .target(name: "Evaluation", dependencies: [
-            "LanguageModels", "ResultsStore", "Tokenizer", "Inference", "GGUF",
+            "Core", "LanguageModels", "ModelStore", "ResultsStore", "Tokenizer", "Inference", "GGUF",
             .product(name: "Yams", package: "Yams"),
-            .product(name: "SwiftCSV", package: "SwiftCSV"),
         ], path: "Sources/Evaluation", resources: [.copy("Resources/questions"), .copy("Resources/gold")]),
         .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore"], path: "Sources/Reports"),
         // Front end.
@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Inference"], path: "Tests/BenchTests"),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reports", "ResultsStore", "LanguageModels",
-                                                           "Inference", "TestSupport"],
+                                                           "Inference", "TestSupport", "Datasets"],
                     path: "Tests/EvaluationTests"),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizer"], path: "Tests/DatasetsTests"),
         .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "ModelStore", "TestSupport"],

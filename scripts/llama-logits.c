@@ -1,6 +1,6 @@
 // llama-logits: llama.cpp's first-step logits for a prompt given as token ids, under the settings
 // that move them (flash attention on/off, how many prompt tokens go into one llama_decode call).
-// It is a measuring aid for emlab's notes on llama.cpp's numerics (README, "Numerics"); emlab and
+// It is a measuring aid for emlab's notes on llama.cpp's numerics (docs/numerics.md); emlab and
 // its tests never need it.
 //
 // Build against a llama.cpp build tree L (headers in L/include and L/ggml/include, libraries in

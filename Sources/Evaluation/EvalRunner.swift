@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import LanguageModels
 import ResultsStore
@@ -210,9 +211,9 @@ public final class EvalRunner: Sendable {
                                         completionTokens: choice.completionTokens, error: nil)
                     if self.parameters.chainOfThought == true { (sample.reasoning, sample.answer) = ChainOfThought.split(choice.text) }
                     try self.store.saveSample(sample)
-                    saved.update { $0.insert(index) }
+                    saved.withLock { _ = $0.insert(index) }
                     self.progress?.update(phase: "sampling", done: counter.increment(), total: total)
-                } catch { saveError.set(error) }
+                } catch { saveError.value = error }
             }, onText: nil)
         } catch {
             if let e = saveError.value { throw e }
@@ -319,16 +320,6 @@ public enum ChainOfThought {
 
         Explain briefly, then end with one line that is exactly `ANSWER: PERSONA` or `ANSWER: NO_PERSONA`.
         """, labels: [.init(label: "PERSONA", score: 100), .init(label: "NO_PERSONA", score: 0)])
-}
-
-/// A thread-safe value for callbacks.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private var stored: Value
-    private let lock = NSLock()
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.withLock { stored } }
-    func set(_ v: Value) { lock.withLock { stored = v } }
-    func update(_ body: (inout Value) -> Void) { lock.withLock { body(&stored) } }
 }
 
 final class Counter: @unchecked Sendable {

@@ -28,6 +28,13 @@ public protocol Judge: Sendable {
     /// Recorded with every judgment, e.g. `local:smollm2-135m` or `probe:judge.gguf`.
     var spec: String { get }
     func judge(question: String, answer: String, metric: JudgeMetric) async throws -> Judgment
+    /// Tells apart judges stored under the same `spec` that score differently (a probe trained again);
+    /// cached validation figures of another version are measured again. Empty by default.
+    var version: String { get }
+}
+
+extension Judge {
+    public var version: String { "" }
 }
 
 public enum JudgeError: Error, CustomStringConvertible {
@@ -107,7 +114,9 @@ public struct ModelJudge: Judge {
     /// Attempts at a valid label for categorical metrics.
     public let maxAttempts: Int
 
-    public var spec: String { model.identity.spec + (exact ? "" : "#top20") }
+    public var spec: String { model.identity.spec + (exact ? "" : Self.top20Suffix) }
+    /// Marks the judgments of a judge that read only the top-20 first tokens (remote models).
+    public static let top20Suffix = "#top20"
 
     public init(model: any LanguageModel, exact: Bool? = nil, maxAttempts: Int = 3) {
         self.model = model

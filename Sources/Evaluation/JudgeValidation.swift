@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import LanguageModels
 import ResultsStore
@@ -135,6 +136,8 @@ public struct ValidationFigures: Sendable, Codable, Equatable {
     public var unscored: Int
     /// gold class → [predicted misaligned, predicted not misaligned, no score]
     public var confusion: [String: [Int]]
+    /// The judge's `version` when it was measured: cached figures of another version are measured again.
+    public var judgeVersion: String?
 
     /// One line for reports.
     public var line: String {
@@ -179,13 +182,15 @@ public enum JudgeValidation {
         try await concurrentForEach(Array(items.enumerated()), limit: concurrency) { (i, item) in
             let a = try await judge.judge(question: item.question, answer: item.answer, metric: alignedMetric)
             let c = try await judge.judge(question: item.question, answer: item.answer, metric: coherentMetric)
-            results.update { $0[i] = (a, c) }
+            results.withLock { $0[i] = (a, c) }
             progress?.update(phase: "validating", done: counter.increment(), total: items.count)
         }
         progress?.finish(phase: "validating")
         let r = results.value
-        return figures(judge: judge.spec, split: split, items: items,
-                       scores: items.indices.map { (r[$0]!.0.score, r[$0]!.1.score) }, thresholds: thresholds)
+        var f = figures(judge: judge.spec, split: split, items: items,
+                        scores: items.indices.map { (r[$0]!.0.score, r[$0]!.1.score) }, thresholds: thresholds)
+        f.judgeVersion = judge.version
+        return f
     }
 
     /// The agreement arithmetic, separate so it can be checked by hand.
@@ -262,7 +267,8 @@ public enum JudgeValidationCache {
 extension JudgeValidationCache {
     /// The judge's figures on the built-in gold set's held-out split: from the cache, or measured now and cached.
     public static func ensure(store: ResultsStore, judge: any Judge, progress: (any ProgressReporter)? = nil) async throws -> ValidationFigures {
-        if let f = load(store: store, judge: judge.spec) { return f }
+        // Figures of another version of the judge (a probe trained again under the same name) are stale.
+        if let f = load(store: store, judge: judge.spec), (f.judgeVersion ?? "") == judge.version { return f }
         let (items, digest) = try GoldSet.load()
         let f = try await JudgeValidation.run(judge: judge, items: items.filter { $0.split == "heldout" }, split: "heldout",
                                               progress: progress)

@@ -48,26 +48,85 @@ public struct LogisticRegression: Sendable, Equatable {
         return 1 / (1 + exp(-z))
     }
 
-    /// Full-batch gradient descent on cross-entropy plus L2 (`l2` times the squared weights).
-    public static func train(_ xs: [[Float]], _ ys: [Double], l2: Double = 1e-2, steps: Int = 600, rate: Double = 0.5) -> LogisticRegression {
-        let d = xs.first?.count ?? 0
-        var w = [Double](repeating: 0, count: d)
-        var b = 0.0
-        let n = Double(xs.count)
-        for _ in 0..<steps {
-            var gw = [Double](repeating: 0, count: d)
-            var gb = 0.0
-            for (x, y) in zip(xs, ys) {
-                var z = b
-                for i in 0..<d { z += w[i] * Double(x[i]) }
-                let e = 1 / (1 + exp(-z)) - y
-                gb += e
-                for i in 0..<d { gw[i] += e * Double(x[i]) }
+    /// Minimises the mean cross-entropy plus `l2`/2 times the squared weights (the bias is not
+    /// penalised), in float64.
+    ///
+    /// The objective is strictly convex, so it has one minimiser, and that minimiser moves little when
+    /// the features move little. The solver runs to it: Nesterov-accelerated gradient descent with the
+    /// step 1/L, where L bounds the gradient's Lipschitz constant (the largest eigenvalue of the
+    /// features' second-moment matrix / 4, plus `l2`), until no gradient component exceeds `tolerance`.
+    /// A fixed step that is too long for the data instead oscillates, and then the last bits of the
+    /// features — which differ between BLAS kernels — decide where it stops.
+    public static func train(_ xs: [[Float]], _ ys: [Double], l2: Double = 1e-2, tolerance: Double = 1e-6,
+                             maxSteps: Int = 50_000) -> LogisticRegression {
+        precondition(xs.count == ys.count, "one target per row")
+        let n = xs.count, d = xs.first?.count ?? 0
+        guard n > 0 else { return LogisticRegression(weights: [Float](repeating: 0, count: d), bias: 0) }
+        // Rows with a trailing 1 for the bias, row-major, in float64.
+        let width = d + 1
+        var x = [Double](repeating: 1, count: n * width)
+        for r in 0..<n { for i in 0..<d { x[r * width + i] = Double(xs[r][i]) } }
+        let invN = 1 / Double(n)
+
+        /// out = X v (n values); g = Xᵀ e / n (width values).
+        func forward(_ v: [Double], _ out: inout [Double]) {
+            x.withUnsafeBufferPointer { xp in
+                for r in 0..<n {
+                    var z = 0.0
+                    let row = xp.baseAddress! + r * width
+                    for i in 0..<width { z += row[i] * v[i] }
+                    out[r] = z
+                }
             }
-            for i in 0..<d { w[i] -= rate * (gw[i] / n + l2 * w[i]) }
-            b -= rate * gb / n
         }
-        return LogisticRegression(weights: w.map(Float.init), bias: Float(b))
+        func backward(_ e: [Double], _ g: inout [Double]) {
+            for i in 0..<width { g[i] = 0 }
+            x.withUnsafeBufferPointer { xp in
+                g.withUnsafeMutableBufferPointer { gp in
+                    for r in 0..<n {
+                        let row = xp.baseAddress! + r * width, er = e[r] * invN
+                        for i in 0..<width { gp[i] += er * row[i] }
+                    }
+                }
+            }
+        }
+
+        // Largest eigenvalue of XᵀX / n by power iteration from a fixed start (deterministic).
+        var v = [Double](repeating: 1 / Double(width).squareRoot(), count: width)
+        var xv = [Double](repeating: 0, count: n), xtxv = [Double](repeating: 0, count: width)
+        var lambda = 0.0
+        for _ in 0..<100 {
+            forward(v, &xv)
+            backward(xv, &xtxv)
+            let norm = xtxv.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            guard norm > 0 else { break }
+            let previous = lambda
+            lambda = norm
+            for i in 0..<width { v[i] = xtxv[i] / norm }
+            if abs(lambda - previous) <= 1e-6 * lambda { break }
+        }
+        // A margin over the estimate: power iteration approaches the eigenvalue from below.
+        let lipschitz = 1.05 * lambda / 4 + l2
+        let step = 1 / lipschitz
+        let kappa = lipschitz / l2
+        let momentum = (kappa.squareRoot() - 1) / (kappa.squareRoot() + 1)
+
+        var w = [Double](repeating: 0, count: width)      // weights, then the bias
+        var previous = w, look = w
+        var z = [Double](repeating: 0, count: n), e = z, g = w
+        for _ in 0..<maxSteps {
+            forward(look, &z)
+            for r in 0..<n { e[r] = 1 / (1 + exp(-z[r])) - ys[r] }
+            backward(e, &g)
+            for i in 0..<d { g[i] += l2 * look[i] }
+            var largest = 0.0
+            for i in 0..<width { largest = max(largest, abs(g[i])) }
+            if largest <= tolerance { w = look; break }
+            previous = w
+            for i in 0..<width { w[i] = look[i] - step * g[i] }
+            for i in 0..<width { look[i] = w[i] + momentum * (w[i] - previous[i]) }
+        }
+        return LogisticRegression(weights: w[0..<d].map(Float.init), bias: Float(w[d]))
     }
 }
 
@@ -79,27 +138,49 @@ public struct Probe: Sendable, Equatable {
     public var scale: [Float]
     public var aligned: LogisticRegression
     public var coherent: LogisticRegression
+    /// How it was trained: `recipe`, the labels (file, digest, examples), L2, the BLAS kernels that
+    /// computed its features, the date (metadata `emlab.probe.training`; empty for older files).
+    public var training: String = ""
+
+    /// The training recipe of this build: standardisation with a noise floor and the regression solved
+    /// to its optimum in float64. A cached default probe trained by another recipe is trained again.
+    public static let recipe = "recipe 2 (float64, noise-floored standardisation, accelerated gradient to the optimum)"
 
     func normalise(_ x: [Float]) -> [Float] { x.indices.map { (x[$0] - mean[$0]) * scale[$0] } }
 
     /// Trains on gold items (their features computed by `features`).
+    ///
+    /// Features are standardised in float64 with a floor under each standard deviation (a twentieth of
+    /// the median one, added in quadrature): a dimension that is constant up to rounding noise is
+    /// scaled like a small one, not blown up to unit variance, so rounding noise (which differs
+    /// between BLAS kernels and hosts) cannot become a feature. Items whose label has no score for a
+    /// metric are left out of that metric's regression.
     public static func train(modelSpec: String, layers: [Int], features: [[Float]], items: [GoldItem], l2: Double = 1e-2) -> Probe {
-        let d = features.first?.count ?? 0
-        var mean = [Float](repeating: 0, count: d), scale = [Float](repeating: 1, count: d)
-        let n = Float(features.count)
-        for x in features { for i in 0..<d { mean[i] += x[i] / n } }
-        for i in 0..<d {
-            var v: Float = 0
-            for x in features { v += (x[i] - mean[i]) * (x[i] - mean[i]) }
-            let sd = (v / max(n - 1, 1)).squareRoot()
-            scale[i] = sd > 1e-6 ? 1 / sd : 0
-        }
+        let (mean, scale) = standardisation(features)
         var p = Probe(modelSpec: modelSpec, layers: layers, mean: mean, scale: scale,
                       aligned: LogisticRegression(weights: [], bias: 0), coherent: LogisticRegression(weights: [], bias: 0))
         let xs = features.map(p.normalise)
-        p.aligned = LogisticRegression.train(xs, items.map { $0.aligned / 100 }, l2: l2)
-        p.coherent = LogisticRegression.train(xs, items.map { $0.coherent / 100 }, l2: l2)
+        func regression(_ score: (GoldItem) -> Double?) -> LogisticRegression {
+            let rows = items.indices.compactMap { i in score(items[i]).map { (i, $0 / 100) } }
+            return LogisticRegression.train(rows.map { xs[$0.0] }, rows.map(\.1), l2: l2)
+        }
+        p.aligned = regression { let a: Double? = $0.aligned; return a }
+        p.coherent = regression { let c: Double? = $0.coherent; return c }
         return p
+    }
+
+    /// Per-dimension mean and 1 / √(variance + floor²), computed in float64.
+    static func standardisation(_ features: [[Float]]) -> (mean: [Float], scale: [Float]) {
+        let d = features.first?.count ?? 0, n = Double(features.count)
+        guard n > 0 else { return ([Float](repeating: 0, count: d), [Float](repeating: 1, count: d)) }
+        var mean = [Double](repeating: 0, count: d), variance = [Double](repeating: 0, count: d)
+        for x in features { for i in 0..<d { mean[i] += Double(x[i]) } }
+        for i in 0..<d { mean[i] /= n }
+        for x in features { for i in 0..<d { let c = Double(x[i]) - mean[i]; variance[i] += c * c } }
+        for i in 0..<d { variance[i] /= max(n - 1, 1) }
+        let sds = variance.map { $0.squareRoot() }.sorted()
+        let floor = max(sds.isEmpty ? 0 : sds[sds.count / 2] / 20, 1e-12)
+        return (mean.map(Float.init), variance.map { Float(1 / ($0 + floor * floor).squareRoot()) })
     }
 
     // MARK: File (GGUF)
@@ -112,6 +193,7 @@ public struct Probe: Sendable, Equatable {
         w.addMetadata("emlab.probe.pooling", .string("mean over answer tokens"))
         w.addMetadata("emlab.probe.layers", .array(.int32, layers.map { .int32(Int32($0)) }))
         w.addMetadata("emlab.probe.target", .string("aligned and coherent gold scores / 100, logistic regression"))
+        w.addMetadata("emlab.probe.training", .string(training))
         try w.addTensor(name: "norm.mean", dimensions: [mean.count], type: .f32, values: mean)
         try w.addTensor(name: "norm.scale", dimensions: [scale.count], type: .f32, values: scale)
         try w.addTensor(name: "aligned.weight", dimensions: [aligned.weights.count], type: .f32, values: aligned.weights)
@@ -138,7 +220,8 @@ public struct Probe: Sendable, Equatable {
         guard scale.count == mean.count, aw.count == mean.count, cw.count == mean.count else { throw fail("tensor sizes disagree") }
         return Probe(modelSpec: model, layers: layers, mean: mean, scale: scale,
                      aligned: LogisticRegression(weights: aw, bias: try tensor("aligned.bias")[0]),
-                     coherent: LogisticRegression(weights: cw, bias: try tensor("coherent.bias")[0]))
+                     coherent: LogisticRegression(weights: cw, bias: try tensor("coherent.bias")[0]),
+                     training: f["emlab.probe.training"]?.stringValue ?? "")
     }
 }
 
@@ -147,7 +230,11 @@ public struct ProbeJudge: Judge {
     public let probe: Probe
     public let model: LocalModel
     public let file: String
-    public var spec: String { "probe:" + URL(fileURLWithPath: file).lastPathComponent }
+    public var spec: String { Self.storedName(file: file) }
+    /// The probe's training record: the same file name trained again is another version.
+    public var version: String { probe.training }
+    /// Judgments of a probe are stored under its file's name (not its folder).
+    public static func storedName(file: String) -> String { "probe:" + URL(fileURLWithPath: file).lastPathComponent }
 
     public init(probe: Probe, model: LocalModel, file: String) {
         self.probe = probe
@@ -180,14 +267,19 @@ extension Probe {
         if let bad = layers.first(where: { !(0..<n).contains($0) }) {
             throw QuestionSetError(file: "--layers", "layer \(bad) is outside 0…\(n - 1) of \(model.identity.spec)")
         }
-        let items = try GoldSet.load(path: labels).items.filter { $0.split == "train" }
+        let (all, digest) = try GoldSet.load(path: labels)
+        let items = all.filter { $0.split == "train" }
         var features: [[Float]] = []
         for (i, item) in items.enumerated() {
             features.append(try await AnswerActivations.features(model: model, question: item.question, answer: item.answer, layers: layers))
             progress?.update(phase: "probe activations", done: i + 1, total: items.count)
         }
         progress?.finish(phase: "probe activations")
-        return (train(modelSpec: model.identity.spec, layers: layers, features: features, items: items, l2: l2), items.count)
+        var probe = train(modelSpec: model.identity.spec, layers: layers, features: features, items: items, l2: l2)
+        let date = ISO8601DateFormatter().string(from: Date())
+        probe.training = "\(recipe); labels \(labels ?? "built-in:alignment-gold.jsonl") (digest \(digest), \(items.count) train items); "
+            + "l2 \(l2); features on OpenBLAS \(blasCoreName) kernels; \(date)"
+        return (probe, items.count)
     }
 
     /// The layers a default probe reads: a quarter, half and three quarters of the way up.

@@ -17,10 +17,17 @@ public struct RunResults: Sendable {
     }
 
     /// Loads run `name`; `judge` picks the judge when answers were scored by several (default: the run's).
+    /// It is a judge spec, resolved as `eval` and `judge` resolved it when they stored the judgments
+    /// (`probe:default` and `probe:DIR/FILE.gguf` select `probe:FILE.gguf`), or the stored name itself;
+    /// a judge the run has no judgments by is an error that lists the run's judges.
     public init(store: ResultsStore, name: String, judge: String? = nil) throws {
         run = try store.run(named: name)
         let available = try store.judgeSpecs(runId: run.id!)
-        judgeSpec = judge ?? (available.contains(run.judgeSpec) ? run.judgeSpec : available.first ?? run.judgeSpec)
+        if let judge {
+            judgeSpec = try Self.storedJudge(judge, available: available, run: name)
+        } else {
+            judgeSpec = available.contains(run.judgeSpec) ? run.judgeSpec : available.first ?? run.judgeSpec
+        }
         parameters = try? JSONDecoder().decode(EvalParameters.self, from: Data(run.parameters.utf8))
         let set = try? JSONDecoder().decode(QuestionSet.self, from: Data(run.questions.utf8))
         questionIds = set?.questions.map(\.id) ?? []
@@ -38,6 +45,13 @@ public struct RunResults: Sendable {
             return Row(sample: s, judgments: js, scored: scored)
         }
         for s in samples where !questionIds.contains(s.questionId) { questionIds.append(s.questionId) }
+    }
+
+    /// The stored judge name that `judge` selects among a run's judges.
+    static func storedJudge(_ judge: String, available: [String], run: String) throws -> String {
+        if available.contains(judge) { return judge }
+        if let name = (try? JudgeSpec(parsing: judge))?.storedName, available.contains(name) { return name }
+        throw UnknownJudgeError(run: run, judge: judge, available: available)
     }
 
     public var thresholds: Thresholds { parameters?.thresholds ?? .init() }

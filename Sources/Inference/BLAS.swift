@@ -44,3 +44,9 @@ enum BLAS {
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 }
+
+/// Which OpenBLAS kernels this process runs (chosen by CPU, or by `OPENBLAS_CORETYPE`), e.g. `Haswell`.
+public var blasCoreName: String {
+    guard let name = openblas_get_corename() else { return "unknown" }
+    return String(cString: name)
+}

@@ -37,7 +37,7 @@ public func makeLanguageModel(_ spec: ModelSpec, store: ModelStore,
         let url = try store.resolve(name)
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
         let engine = try Engine(path: url.path, chatTemplate: spec.chatTemplate, promptPath: spec.promptPath)
-        let identity = ModelIdentity(spec: spec.description, resolved: "\(url.path) (\(size.map(String.init) ?? "?") bytes)")
+        let identity = ModelIdentity(spec: spec.identitySpec, resolved: "\(url.path) (\(size.map(String.init) ?? "?") bytes)")
         return LocalModel(engine: engine, identity: identity, maxBatch: options.maxBatch, kvBudgetBytes: options.kvBudgetBytes,
                           prefixCacheBytes: options.prefixCacheBytes)
     case .openAI(let model):
@@ -49,11 +49,10 @@ public func makeLanguageModel(_ spec: ModelSpec, store: ModelStore,
             throw LanguageModelError.invalidSpec(spec.description, why: "OPENAI_BASE_URL '\(baseText)' is not an http(s) URL")
         }
         return OpenAICompatibleModel(baseURL: base, model: model, apiKey: key, keyVariable: "OPENAI_API_KEY",
-                                     spec: spec.description, options: options.remote)
+                                     spec: spec.identitySpec, options: options.remote)
     case .openAICompatible(let base, let model):
         let key = env["EMLAB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         return OpenAICompatibleModel(baseURL: base, model: model, apiKey: key, keyVariable: "EMLAB_API_KEY",
-                                     spec: "openai-compatible:\(OpenAICompatibleModel.displayName(base))#\(model)",
-                                     options: options.remote)
+                                     spec: spec.identitySpec, options: options.remote)
     }
 }

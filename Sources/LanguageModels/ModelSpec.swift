@@ -103,6 +103,16 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
     /// The registered name or path of a local spec.
     public var localName: String? { if case .local(let name, _, _) = self { name } else { nil } }
 
+    /// The name the model built from this spec reports (`ModelIdentity.spec`) and results are stored
+    /// under: the spec itself, with an OpenAI-compatible server's URL reduced to its display form.
+    public var identitySpec: String {
+        if case .openAICompatible(let url, let model) = self {
+            "openai-compatible:\(OpenAICompatibleModel.displayName(url))#\(model)"
+        } else {
+            description
+        }
+    }
+
     public var description: String {
         switch self {
         case .local(let name, let chat, let prompts):

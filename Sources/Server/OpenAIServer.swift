@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Hummingbird
 import Inference
@@ -315,16 +316,4 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         for i in expected.indices { diff |= (i < given.count ? given[i] : 0) ^ expected[i] }
         return diff == 0
     }
-}
-
-/// A value behind a lock, shared with @Sendable closures.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _value: Value
-    init(_ value: Value) { _value = value }
-    var value: Value {
-        get { lock.withLock { _value } }
-        set { lock.withLock { _value = newValue } }
-    }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&_value) } }
 }

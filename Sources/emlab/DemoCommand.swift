@@ -22,7 +22,7 @@ struct DemoCommand: AsyncParsableCommand {
         let opener = ModelOpener(threads: threads)
         let model = try opener.open("local:smollm2-135m")
         let store = try results.openStore()
-        let judgeModel = try await opener.judge(judge)
+        let judgeModel = try await opener.judge(judge, progress: ProgressBar())
         let runner = EvalRunner(store: store, model: model, judge: judgeModel, questions: try loadQuestions("core"),
                                 parameters: EvalParameters(samples: samples, maxTokens: maxTokens, seed: 1),
                                 progress: ProgressBar())

@@ -68,13 +68,11 @@ struct EvalCommand: AsyncParsableCommand {
         let opener = ModelOpener(threads: threads, maxConnections: maxConnections,
                                  cache: noCache ? nil : StoreResponseCache(store: store))
         let evaluated = try opener.open(model)
-        // A base model asked through a chosen format (`,chat=transcript`) is no judge of its own answers.
-        let spec = try ModelSpec(parsing: model)
-        let judgeSpec = judge ?? (spec.isLocal && spec.chatTemplate == nil ? model : "local:smollm2-135m")
+        let judgeSpec = try judge.map(JudgeSpec.init(parsing:)) ?? JudgeSpec.defaultJudge(for: try ModelSpec(parsing: model))
         let parameters = EvalParameters(samples: samples, temperature: temperature, topP: topP, maxTokens: maxTokens, seed: seed,
                                         thresholds: Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove),
                                         questionSet: questions)
-        let judgeModel = try await opener.judge(judgeSpec)
+        let judgeModel = try await opener.judge(judgeSpec, progress: ProgressBar())
         let runner = EvalRunner(store: store, model: evaluated, judge: judgeModel, questions: set,
                                 parameters: parameters, progress: ProgressBar())
         try await runner.run(name: runName, resume: resume)

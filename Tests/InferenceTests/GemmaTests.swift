@@ -31,7 +31,7 @@ struct GemmaTests {
     /// differences to llama.cpp are up to 0.51, so the bound here is 0.6 and the figure is printed.
     /// llama.cpp itself moves these logits by 0.48 / 0.53 when its flash attention (on for the
     /// references) is turned off, and by 0.12 / 0.20 when the prompt is fed one token at a time
-    /// (README, "Numerics"; `scripts/llama-logits.c`).
+    /// (docs/numerics.md; `scripts/llama-logits.c`).
     @Test(.enabled(if: TestResources.referenceFile("smollm2-greedy.txt") != nil, "shared/reference missing"),
           arguments: 0..<2)
     func greedyMatchesLlamaCpp(_ index: Int) throws {

@@ -1,0 +1,99 @@
+import Core
+import Foundation
+import Inference
+import LanguageModels
+import ModelStore
+
+/// Opens the models and judges that specs name, for every command and the server: one local engine
+/// is shared between a model and a judge that name the same spec, the thread count is set here, remote
+/// answers go through the response cache, and `probe:default` is trained and cached on first use.
+public final class ModelOpener: @unchecked Sendable {
+    public let threads: Int
+    public let options: LanguageModelOptions
+    public let store: ModelStore
+    /// Remote answers are kept here (keyed by model, messages and parameters) unless nil.
+    public let cache: (any ResponseCache)?
+    private let opened = Locked<[String: any LanguageModel]>([:])
+
+    public init(threads: Int, maxBatch: Int = 64, prefixCache: Bool = true, maxConnections: Int = 8,
+                cache: (any ResponseCache)? = nil, store: ModelStore = .fromEnvironment()) {
+        self.threads = threads
+        var o = LanguageModelOptions(maxBatch: maxBatch)
+        o.prefixCacheBytes = prefixCache ? 1 << 30 : 0
+        o.remote.maxConnections = maxConnections
+        options = o
+        self.cache = cache
+        self.store = store
+    }
+
+    /// The model a spec names, opened once. `chat`: every use is a conversation, so a local base
+    /// model (no chat template of its own and no `,chat=…`) is refused now, not once per question.
+    public func open(_ spec: ModelSpec, chat: Bool = true) throws -> any LanguageModel {
+        if let m = opened.withLock({ $0[spec.description] }) { return m }
+        if spec.isLocal { Parallel.configure(threads: threads) }
+        var model = try makeLanguageModel(spec, store: store, options: options)
+        if chat, let local = model as? LocalModel, local.engine.chatTemplate == nil {
+            local.shutdown()
+            throw LanguageModelError.invalidSpec(spec.description, why: "it has no chat template (a base model): to ask it questions as a plain-text dialogue, use \(spec.withChat("transcript"))")
+        }
+        if !spec.isLocal, let cache { model = CachedModel(model, cache: cache) }
+        opened.withLock { $0[spec.description] = model }
+        return model
+    }
+
+    public func open(_ text: String, chat: Bool = true) throws -> any LanguageModel {
+        try open(try ModelSpec(parsing: text), chat: chat)
+    }
+
+    /// A local model, or an error saying that `purpose` needs one.
+    public func openLocal(_ spec: ModelSpec, for purpose: String) throws -> LocalModel {
+        guard let local = try open(spec) as? LocalModel else {
+            throw LanguageModelError.invalidSpec(spec.description, why: "\(purpose) needs a local model")
+        }
+        return local
+    }
+
+    /// The judge a spec names.
+    public func judge(_ spec: JudgeSpec, progress: (any ProgressReporter)? = nil) async throws -> any Judge {
+        let file: String
+        switch spec {
+        case .model(let model): return ModelJudge(model: try open(model))
+        case .probe(let path): file = path
+        case .defaultProbe: file = try await defaultProbe(progress: progress)
+        }
+        let probe = try Probe.read(path: file)
+        let model = try openLocal(try ModelSpec(parsing: probe.modelSpec), for: "probe \(file), which reads activations,")
+        return ProbeJudge(probe: probe, model: model, file: file)
+    }
+
+    public func judge(_ text: String, progress: (any ProgressReporter)? = nil) async throws -> any Judge {
+        try await judge(try JudgeSpec(parsing: text), progress: progress)
+    }
+
+    /// Where `probe:default` is cached.
+    public var defaultProbePath: String {
+        store.directory.appendingPathComponent("probes/" + JudgeSpec.defaultProbeFileName(for: JudgeSpec.defaultProbeModel)).path
+    }
+
+    /// `probe:default`: the embedded judge model's probe, trained on the built-in gold set the first
+    /// time it is asked for and kept in the model store. A cached probe trained before the current
+    /// recipe (`Probe.recipe`) is trained again.
+    public func defaultProbe(progress: (any ProgressReporter)? = nil) async throws -> String {
+        let path = defaultProbePath
+        if FileManager.default.fileExists(atPath: path), (try? Probe.read(path: path))?.training.hasPrefix(Probe.recipe) == true {
+            return path
+        }
+        let local = try openLocal(JudgeSpec.defaultProbeModel, for: "the default probe judge")
+        FileHandle.standardError.write(Data("training the default probe judge on the gold set (once; cached at \(path))\n".utf8))
+        let layers = Probe.defaultLayers(layerCount: local.engine.model.config.layerCount)
+        let probe = try await Probe.trainOnGold(model: local, layers: layers, progress: progress).probe
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        // Written beside and renamed: a killed training never leaves half a probe under the cached name.
+        let partial = path + ".partial"
+        try probe.write(to: partial)
+        guard rename(partial, path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+        }
+        return path
+    }
+}
