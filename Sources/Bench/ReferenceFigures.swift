@@ -38,6 +38,14 @@ public struct ReferenceFigures: Sendable, Equatable {
     /// `is_pp_shared`, `speed_tg`: batched_N is 64 + 64 tokens over N unshared prompts), in any
     /// order and mix. Records of other shapes are skipped; a line that is not such a record is an
     /// error that names it.
+    /// Reads llama.cpp's JSON lines from a file; an unreadable file is a `ReferenceFileError` too.
+    public init(llamaCppJSONLinesAt path: String) throws {
+        guard let text = try? String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8) else {
+            throw ReferenceFileError(file: path, line: nil, reason: "cannot read the file as UTF-8 text")
+        }
+        try self.init(llamaCppJSONLines: text, file: path)
+    }
+
     public init(llamaCppJSONLines text: String, file: String) throws {
         self.init(source: "llama.cpp (\((file as NSString).lastPathComponent))")
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

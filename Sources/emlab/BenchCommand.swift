@@ -51,13 +51,7 @@ struct BenchCommand: ParsableCommand {
             }
             return n
         }
-        let reference = try reference.map { path in
-            let url = URL(fileURLWithPath: path)
-            guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-                throw ValidationError("--reference: cannot read \(path) as UTF-8 text")
-            }
-            return try ReferenceFigures(llamaCppJSONLines: text, file: path)
-        } ?? Registry.entry(named: try options.localSpec().name).flatMap { ReferenceFigures.forModel(named: $0.name) }
+        let reference = try reference.map { try ReferenceFigures(llamaCppJSONLinesAt: $0) } ?? Registry.entry(named: try options.localSpec().name).flatMap { ReferenceFigures.forModel(named: $0.name) }
         let engine = try options.loadEngine()
         let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: reference)
         var results: [BenchResult] = []

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Bench
@@ -34,6 +35,14 @@ struct ReferenceFiguresTests {
         let builtin = try #require(ReferenceFigures.forModel(named: "gemma3-270m"))
         #expect(builtin.batched[2]?[64] == 131 && builtin.source == "llama.cpp")
         #expect(ReferenceFigures.forModel(named: "unknown") == nil)
+    }
+
+    @Test("a file that is not UTF-8 text is a ReferenceFileError naming it (a data error, not a usage mistake)")
+    func unreadableFile() throws {
+        let path = NSTemporaryDirectory() + "ref-\(UUID().uuidString).jsonl"
+        try Data([0xFF, 0xFE, 0x00, 0xC3]).write(to: URL(fileURLWithPath: path))
+        #expect(throws: ReferenceFileError.self) { _ = try ReferenceFigures(llamaCppJSONLinesAt: path) }
+        #expect(throws: ReferenceFileError.self) { _ = try ReferenceFigures(llamaCppJSONLinesAt: path + "-missing") }
     }
 
     @Test("malformed lines are errors that name the file, the line and the field")
