@@ -1,28 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The CLI's exit status and message for malformed data files: sysexits EX_DATAERR (65) and one line
 /// naming file, line and field; the usage text and EX_USAGE (64) only for mistakes on the command line.
-/// The `emlab` binary beside the test bundle.
-private let emlabBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("emlab")
-
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: emlabBinary.path), "emlab binary not built"))
+@Suite(.enabled(if: EmlabCLI.built, "emlab binary not built"))
 struct DataErrorTests {
-    static var emlab: URL { emlabBinary }
-
-    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = Self.emlab
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) { try EmlabCLI.run(args) }
 
     func write(_ text: String, _ ext: String) throws -> String {
         let path = NSTemporaryDirectory() + "emlab-bad-\(UUID().uuidString).\(ext)"

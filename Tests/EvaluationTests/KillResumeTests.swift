@@ -7,13 +7,9 @@ import TestSupport
 /// `emlab eval` killed with SIGKILL mid-run, then resumed: exact counts, no duplicates, no loss.
 @Suite(.enabled(if: TestResources.smolLM2 != nil, "SmolLM2 model not pulled (make model)"))
 struct KillResumeTests {
-    static var emlab: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("emlab")
-    }
-
     func launch(_ args: [String]) throws -> Process {
         let p = Process()
-        p.executableURL = Self.emlab
+        p.executableURL = EmlabCLI.url
         p.arguments = args
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
@@ -21,7 +17,7 @@ struct KillResumeTests {
         return p
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: KillResumeTests.emlab.path), "emlab binary not built"))
+    @Test(.enabled(if: EmlabCLI.built, "emlab binary not built"))
     func killedRunResumesWithExactCounts() async throws {
         let dir = NSTemporaryDirectory() + "emlab-kill-\(UUID().uuidString)"
         let questions = dir + "-q.jsonl"

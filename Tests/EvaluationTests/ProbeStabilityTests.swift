@@ -82,29 +82,14 @@ struct ProbeStabilityTests {
 /// The same probe trained by the CLI under two OpenBLAS kernels gives the same held-out figures.
 @Suite(.enabled(if: TestResources.smolLM2 != nil, "SmolLM2 model not pulled (make model)"))
 struct ProbeAcrossBLASKernelsTests {
-    static var emlab: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("emlab")
-    }
-
     /// Runs the CLI with `OPENBLAS_CORETYPE` set; returns standard output.
     func run(_ args: [String], coreType: String) throws -> String {
-        let p = Process()
-        p.executableURL = Self.emlab
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        env["OPENBLAS_CORETYPE"] = coreType
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "emlab \(args.joined(separator: " ")) under \(coreType) exited \(p.terminationStatus)")
-        return String(decoding: data, as: UTF8.self)
+        let r = try EmlabCLI.run(args, environment: ["OPENBLAS_CORETYPE": coreType])
+        #expect(r.status == 0, "emlab \(args.joined(separator: " ")) under \(coreType) exited \(r.status): \(r.stderr)")
+        return r.stdout
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: ProbeAcrossBLASKernelsTests.emlab.path), "emlab binary not built"))
+    @Test(.enabled(if: EmlabCLI.built, "emlab binary not built"))
     func heldOutFiguresAgreeUnderTwoKernels() throws {
         // A stratified part of the built-in gold set keeps the test to a few minutes.
         let gold = try GoldSet.load().items

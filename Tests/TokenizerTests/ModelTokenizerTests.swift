@@ -39,23 +39,12 @@ struct ModelTokenizerTests {
 }
 
 /// `emlab tokenize` and `emlab datasets stats --tokens` run as a user runs them, on the models by name.
-@Suite(.enabled(if: EmlabBinary.built, "emlab binary not built"))
+@Suite(.enabled(if: EmlabCLI.built, "emlab binary not built"))
 struct TokenizerCommandTests {
     /// Runs emlab; its exit status and standard output (standard error is appended on failure).
     func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = EmlabBinary.url
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        var text = String(decoding: data, as: UTF8.self)
-        if p.terminationStatus != 0 { text += String(decoding: errData, as: UTF8.self) }
-        return (p.terminationStatus, text)
+        let r = try EmlabCLI.run(args)
+        return (r.status, r.status == 0 ? r.stdout : r.stdout + r.stderr)
     }
 
     func ids(_ output: String) -> [Int32] {
@@ -106,12 +95,4 @@ struct TokenizerCommandTests {
         #expect(stats.tokens == counts.reduce(0, +))
         #expect(stats.max_tokens == counts.max())
     }
-}
-
-/// The `emlab` binary beside the test bundle.
-enum EmlabBinary {
-    static var url: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("emlab")
-    }
-    static var built: Bool { FileManager.default.isExecutableFile(atPath: url.path) }
 }
