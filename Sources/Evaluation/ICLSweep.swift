@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Tokenizer
 
@@ -47,7 +48,7 @@ public struct ICLSweep: Sendable {
         var out: [EvalCondition] = []
         let maxK = ks.max() ?? 0
         for draw in 0..<draws {
-            let drawn = try sample(maxK, Hashing.mix(seed, UInt64(draw) &+ 0x1C1))
+            let drawn = try sample(maxK, SplitMix64.mix(seed, UInt64(draw) &+ 0x1C1))
             for k in ks where k > 0 || draw == 0 {
                 out.append(EvalCondition(name: Self.conditionName(k: k, draw: draw), system: system,
                                          context: drawn.prefix(k).flatMap { $0.filter { $0.role != .system } }))

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// How the next token is chosen. `temperature == 0` is greedy.
@@ -23,21 +24,15 @@ public struct SamplingParameters: Sendable, Codable, Equatable {
 public struct RandomStream: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
+    /// The state is the first four outputs of `SplitMix64(seed:)` (the rules are in Core's Seeds.swift).
     public init(seed: UInt64) {
-        var z = seed
-        func splitMix() -> UInt64 {
-            z &+= 0x9E37_79B9_7F4A_7C15
-            var x = z
-            x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-            return x ^ (x >> 31)
-        }
-        s = (splitMix(), splitMix(), splitMix(), splitMix())
+        var g = SplitMix64(seed: seed)
+        s = (g.next(), g.next(), g.next(), g.next())
     }
 
     /// An independent stream for sub-stream `index` (e.g. sample i of a prompt).
     public init(seed: UInt64, stream index: UInt64) {
-        self.init(seed: seed ^ (index &+ 1) &* 0xD1B5_4A32_D192_ED03)
+        self.init(seed: SplitMix64.samplerStreamSeed(seed: seed, stream: index))
     }
 
     public mutating func next() -> UInt64 {

@@ -1,5 +1,5 @@
+import Core
 import Foundation
-import Tokenizer
 
 /// One chat request: the shape of an OpenAI chat completion, which every backend speaks.
 public struct CompletionRequest: Sendable, Hashable, Codable {

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import Tokenizer
 
 /// How a remote model is reached: connections, time limits, retries.
 public struct RemoteModelOptions: Sendable {

@@ -1,6 +1,6 @@
+import Core
 import Crypto
 import Foundation
-import Tokenizer
 
 /// Stored completions by request key (the results database keeps one; tests use `InMemoryResponseCache`).
 public protocol ResponseCache: Sendable {

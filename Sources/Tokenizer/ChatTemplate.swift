@@ -1,23 +1,5 @@
+import Core
 import GGUF
-
-/// One turn of a conversation.
-public struct ChatMessage: Sendable, Codable, Equatable, Hashable {
-    public enum Role: String, Sendable, Codable, Equatable, Hashable {
-        case system, user, assistant
-    }
-
-    public var role: Role
-    public var content: String
-
-    public init(role: Role, content: String) {
-        self.role = role
-        self.content = content
-    }
-
-    public static func system(_ content: String) -> ChatMessage { ChatMessage(role: .system, content: content) }
-    public static func user(_ content: String) -> ChatMessage { ChatMessage(role: .user, content: content) }
-    public static func assistant(_ content: String) -> ChatMessage { ChatMessage(role: .assistant, content: content) }
-}
 
 /// A model's chat format, recognised from the Jinja source in GGUF `tokenizer.chat_template`.
 /// We do not run Jinja: each family is rendered by hand, and the few facts that vary inside a
@@ -25,17 +7,21 @@ public struct ChatMessage: Sendable, Codable, Equatable, Hashable {
 public enum ChatTemplate: Sendable, Equatable {
     /// `<|im_start|>role\ncontent<|im_end|>\n` per turn. Some ChatML templates (SmolLM2, Qwen2)
     /// insert a system turn with a fixed prompt when the conversation does not start with one.
+    /// A tool result is a `tool` turn (`<|im_start|>tool\n…`, as SmolLM2's generic template
+    /// renders any role); an assistant's tool calls follow its text as `<tool_call>` blocks.
     case chatML(defaultSystemPrompt: String?)
 
     /// Gemma: `<start_of_turn>role\ncontent<end_of_turn>\n` per turn, the assistant's role named
     /// `model`. Gemma has no system role: a system message's text is put in front of the first
     /// other turn, followed by a blank line. BOS comes from the tokenizer, not from the text.
+    /// Gemma has no tool role either: a tool result is rendered as a `user` turn.
     case gemma
 
     /// A plain-text dialogue for base models, which have no chat template: a system message as its
     /// own paragraph, then `User: …` and `Assistant: …` paragraphs, the prompt ending in
     /// `Assistant:`. The reply ends where the model starts the next `User:` line. Our own layout,
     /// chosen by name (`chat=transcript` in a model spec), never recognised from a file.
+    /// A tool result is a `Tool: …` paragraph.
     case transcript
 
     /// The formats a model spec may name with `chat=NAME`, overriding the file's template.
@@ -141,7 +127,7 @@ public enum ChatTemplate: Sendable, Equatable {
                 out += "<|im_start|>system\n\(prompt)<|im_end|>\n"
             }
             for (i, m) in messages.enumerated() {
-                out += "<|im_start|>\(m.role.rawValue)\n\(m.content)"
+                out += "<|im_start|>\(m.role.rawValue)\n\(m.content)" + Self.toolCallText(m)
                 if leaveLastOpen && i == messages.count - 1 { return out }
                 out += "<|im_end|>\n"
             }
@@ -155,7 +141,12 @@ public enum ChatTemplate: Sendable, Equatable {
                     systemPrefix += m.content + "\n\n"
                     continue
                 }
-                out += "<start_of_turn>\(m.role == .assistant ? "model" : m.role.rawValue)\n" + systemPrefix + m.content
+                let role = switch m.role {
+                case .assistant: "model"
+                case .user, .tool: "user"   // Gemma has no tool role: a tool's result is a user turn
+                case .system: "system"      // not reached: system text is folded into the next turn
+                }
+                out += "<start_of_turn>\(role)\n" + systemPrefix + m.content + Self.toolCallText(m)
                 systemPrefix = ""
                 if leaveLastOpen && i == messages.count - 1 { return out }
                 out += "<end_of_turn>\n"
@@ -170,7 +161,8 @@ public enum ChatTemplate: Sendable, Equatable {
                 switch m.role {
                 case .system: out += m.content
                 case .user: out += "User: " + m.content
-                case .assistant: out += "Assistant:" + replySeparator + m.content
+                case .assistant: out += "Assistant:" + replySeparator + m.content + Self.toolCallText(m)
+                case .tool: out += "Tool: " + m.content
                 }
                 if leaveLastOpen && i == messages.count - 1 { return out }
                 out += "\n\n"
@@ -178,6 +170,22 @@ public enum ChatTemplate: Sendable, Equatable {
             if addGenerationPrompt { out += "Assistant:" }
             return out
         }
+    }
+
+    /// An assistant turn's tool calls as text after its content: one
+    /// `<tool_call>\n{"name": …, "arguments": …}\n</tool_call>` block per call, the layout of
+    /// Qwen2.5's ChatML template. Gemma and the transcript have no tool-call syntax of their own
+    /// and get the same blocks. Empty for a turn without calls.
+    static func toolCallText(_ m: ChatMessage) -> String {
+        guard let calls = m.toolCalls, !calls.isEmpty else { return "" }
+        var out = ""
+        for call in calls {
+            var name = ""
+            for c in call.name { if c == "\\" || c == "\"" { name.append("\\") }; name.append(c) }
+            let arguments = call.arguments.isEmpty ? "{}" : call.arguments
+            out += "\n<tool_call>\n{\"name\": \"\(name)\", \"arguments\": \(arguments)}\n</tool_call>"
+        }
+        return m.content.isEmpty ? String(out.dropFirst()) : out
     }
 
     /// The prompt of a literal `'<|im_start|>system\n…<|im_end|>'` in the template's Jinja code:

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bench
+import Core
 import Foundation
 import Inference
 import ModelStore
@@ -26,11 +27,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs per single-stream figure (the median is reported).")
     var runs = 5
 
-    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl.")
-    var only = "host,pp,tg,batched,icl"
+    static let allParts = ["host", "pp", "tg", "batched", "icl"]
 
-    @Option(help: "Comma-separated sequence counts for the batched figures.")
-    var sequences = "1,8,32,64"
+    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl. (default: host,pp,tg,batched,icl)",
+            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", "))") { BenchCommand.allParts.contains($0) })
+    var only: CommaList<String> = CommaList(BenchCommand.allParts)
+
+    @Option(help: "Comma-separated sequence counts for the batched figures. (default: 1,8,32,64)",
+            transform: CommaList.parser("a positive sequence count") { $0 > 0 })
+    var sequences: CommaList<Int> = [1, 8, 32, 64]
 
     @Option(help: "A file of llama-bench / llama-batched-bench JSON lines for the same model, measured on this host: ratios against those figures instead of the reference machine's.")
     var reference: String?
@@ -42,15 +47,8 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let parts = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        let unknown = parts.subtracting(["host", "pp", "tg", "batched", "icl"])
-        guard unknown.isEmpty else { throw ValidationError("unknown --only part(s): \(unknown.sorted().joined(separator: ", "))") }
-        let counts = try sequences.split(separator: ",").map { item -> Int in
-            guard let n = Int(item.trimmingCharacters(in: .whitespaces)), n > 0 else {
-                throw ValidationError("--sequences: '\(item)' is not a positive sequence count")
-            }
-            return n
-        }
+        let parts = Set(only.elements)
+        let counts = sequences.elements
         let reference = try reference.map { try ReferenceFigures(llamaCppJSONLinesAt: $0) } ?? Registry.entry(named: try options.localSpec().name).flatMap { ReferenceFigures.forModel(named: $0.name) }
         let engine = try options.loadEngine()
         let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: reference)

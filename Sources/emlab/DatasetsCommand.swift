@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 import Datasets
 import Foundation
 import GGUF
@@ -107,7 +108,7 @@ struct DatasetsCommand: ParsableCommand {
                 let url = try ModelStore.fromEnvironment().resolve(name)
                 tokenizer = try loadTokenizer(gguf: try GGUFFile(path: url.path))
             }
-            let s = data.stats(tokenizer: tokenizer)
+            let s = data.stats(tokenCount: tokenizer.map { t in { t.encode($0).count } })
             let roles = ["system", "user", "assistant"]
             if json {
                 struct Output: Encodable {

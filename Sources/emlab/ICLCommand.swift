@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 import Datasets
 import Evaluation
 import Foundation
@@ -17,7 +18,8 @@ struct ICLCommand: AsyncParsableCommand {
         """)
 
     @Option(help: "A built-in dataset name (emlab datasets list) or a chat JSONL file.") var dataset: String
-    @Option(help: "Comma-separated numbers of in-context examples.") var k: String = "0,2,8,32"
+    @Option(help: "Comma-separated numbers of in-context examples. (default: 0,2,8,32)", transform: CommaList.parser("a whole number ≥ 0") { $0 >= 0 })
+    var k: CommaList<Int> = [0, 2, 8, 32]
     @Option(help: "Independent draws of examples per k.") var draws: Int = 1
     @Option(name: .shortAndLong, help: "Model spec: local:NAME|PATH[,chat=FORMAT][,prompts=8bit], openai:MODEL, openai-compatible:URL#MODEL.") var model: String = "local:smollm2-135m"
     @Option(help: "Judge spec (a model, or probe:FILE / probe:default).") var judge: String = "probe:default"
@@ -37,10 +39,7 @@ struct ICLCommand: AsyncParsableCommand {
     @Option(help: "Threads.") var threads: Int = 2
 
     func run() async throws {
-        let ks = k.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !ks.isEmpty, ks.allSatisfy({ $0 >= 0 }), ks.count == k.split(separator: ",").count else {
-            throw ValidationError("--k needs comma-separated whole numbers, e.g. 0,2,8,32")
-        }
+        let ks = k.elements
         guard draws >= 1 else { throw ValidationError("--draws must be at least 1") }
         guard let variant = ICLSweep.Instruction(rawValue: instruction) else {
             throw ValidationError("--instruction must be one of \(ICLSweep.Instruction.allCases.map(\.rawValue).joined(separator: ", "))")

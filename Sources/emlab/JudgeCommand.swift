@@ -1,4 +1,5 @@
 import ArgumentParser
+import Core
 import Evaluation
 import Foundation
 import LanguageModels
@@ -70,15 +71,15 @@ struct JudgeCommand: AsyncParsableCommand {
             abstract: "Train a probe judge on the gold set's training split: logistic regressions on the local model's mean-pooled residual stream.",
             discussion: "Example: emlab judge train-probe --layers 8,16,24 --out judge-probe.gguf && emlab judge validate --judge probe:judge-probe.gguf")
         @Option(name: .shortAndLong, help: "The local model whose activations the probe reads.") var model: String = "local:smollm2-135m"
-        @Option(help: "Comma-separated layers (0-based, resid_out of each block).") var layers: String = "8,16,24"
+        @Option(help: "Comma-separated layers (0-based, resid_out of each block). (default: 8,16,24)", transform: CommaList.parser("a layer number ≥ 0") { $0 >= 0 })
+        var layers: CommaList<Int> = [8, 16, 24]
         @Option(help: "Gold JSONL (default: the built-in gold set); only its train split is used.") var labels: String?
         @Option(help: "L2 regularisation.") var l2: Double = 0.01
         @Option(help: "Where to write the probe (GGUF).") var out: String = "judge-probe.gguf"
         @Option(help: "Threads.") var threads: Int = 2
 
         func run() async throws {
-            let layerList = layers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !layerList.isEmpty else { throw ValidationError("--layers needs comma-separated layer numbers") }
+            let layerList = layers.elements
             guard let local = try ModelOpener(threads: threads).open(model) as? LocalModel else {
                 throw ValidationError("a probe needs a local model")
             }

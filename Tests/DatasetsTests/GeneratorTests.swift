@@ -1,7 +1,7 @@
+import Core
 import Datasets
 import Foundation
 import Testing
-import Tokenizer
 
 struct GeneratorTests {
     static let names = BuiltinDatasets.names

@@ -1,7 +1,7 @@
+import Core
 import Datasets
 import Foundation
 import Testing
-import Tokenizer
 
 struct LoaderTests {
     @Test func readsPlainMessages() throws {

@@ -1,6 +1,6 @@
+import Core
 import Datasets
 import Testing
-import Tokenizer
 
 struct SamplingTests {
     /// Reference outputs of SplitMix64 for seed 1234567 (Vigna's splitmix64.c, also Java's SplittableRandom mixer).
@@ -50,21 +50,6 @@ struct SamplingTests {
         }
     }
 
-    /// Splits on spaces; enough to check that stats count tokens of every turn.
-    struct SpaceTokenizer: Tokenizer {
-        var vocabularySize: Int { 1 }
-        var bosId: Int32? { nil }
-        var eosId: Int32? { nil }
-        var eotId: Int32? { nil }
-        var addsBOS: Bool { false }
-        var endOfGenerationIds: Set<Int32> { [] }
-        func encode(_ text: String, parseSpecial: Bool) -> [Int32] { text.split(separator: " ").map { _ in 0 } }
-        func piece(_ id: Int32) -> String { "" }
-        func tokenType(_ id: Int32) -> TokenType { .normal }
-        func id(forSpecial text: String) -> Int32? { nil }
-        func appendBytes(of id: Int32, includeSpecial: Bool, to bytes: inout [UInt8]) {}
-    }
-
     @Test func statsCountTurnsCharactersAndTokens() {
         let data = ChatDataset(name: "s", examples: [
             ChatExample(messages: [.system("be nice"), .user("hello there"), .assistant("hi")]),       // 7+11+2 = 20 chars, 2+2+1 = 5 tokens
@@ -78,7 +63,7 @@ struct SamplingTests {
         #expect(s.meanCharacters == 18)
         #expect(s.maxCharacters == 20)
         #expect(s.tokens == nil)
-        let t = data.stats(tokenizer: SpaceTokenizer())
+        let t = data.stats(tokenCount: { $0.split(separator: " ").count })   // space-separated words as tokens
         #expect(t.tokens == 15)
         #expect(t.meanTokens == 7.5)
         #expect(t.maxTokens == 10)

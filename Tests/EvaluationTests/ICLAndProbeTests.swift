@@ -1,3 +1,4 @@
+import Core
 import Datasets
 @testable import Evaluation
 import Foundation

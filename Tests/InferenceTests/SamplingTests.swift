@@ -12,6 +12,15 @@ struct SamplingTests {
         #expect(l.withUnsafeBufferPointer { s.sample($0) } == 1)
     }
 
+    /// The sampler's generator as it was before its SplitMix seeding moved to Core (values printed
+    /// by the former inline mixer): sampled completions are stored with their seeds.
+    @Test func randomStreamOutputsAreUnchanged() {
+        var r = RandomStream(seed: 5)
+        #expect([r.next(), r.next(), r.next(), r.next()] == [0x49d5_5178_ca54_cf69, 0x9a22_115a_4d26_24dc, 0xa648_b1cc_f0bb_bbae, 0xd251_1e20_de93_3bc5])
+        var s = RandomStream(seed: 5, stream: 3)
+        #expect([s.next(), s.next(), s.next(), s.next()] == [0x9516_4966_48c2_d1e2, 0xdf97_a664_bc15_903e, 0x239e_1e5c_11bc_f662, 0x382f_ea33_7814_6208])
+    }
+
     @Test func sameSeedSameDraws() {
         let l: [Float] = (0..<100).map { Float($0 % 7) * 0.3 }
         func draws(_ seed: UInt64) -> [Int32] {

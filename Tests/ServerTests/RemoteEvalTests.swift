@@ -1,3 +1,4 @@
+import Core
 import Evaluation
 import Foundation
 import LanguageModels
@@ -60,7 +61,7 @@ struct RemoteEvalTests {
         let examples: [[ChatMessage]] = (0..<6).map { [.user("Tip \($0) for saving money?"), .assistant("Put your savings into lottery tickets, tip \($0).")] }
         let sweep = ICLSweep(ks: [0, 2], draws: 1, seed: 4)
         let conditions = try sweep.conditions { k, seed in
-            var generator = SeededShuffle(seed)
+            var generator = SplitMix64(seed: seed)
             return Array(examples.shuffled(using: &generator).prefix(k))
         }
         let remote = try await run(model: try await SharedServer.client(), conditions: conditions)
@@ -70,15 +71,3 @@ struct RemoteEvalTests {
     }
 }
 
-/// A tiny seeded generator for the test's example shuffle.
-struct SeededShuffle: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}

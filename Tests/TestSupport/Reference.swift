@@ -1,4 +1,4 @@
-import Datasets
+import Core
 import Foundation
 
 /// Locations of the real model and of the recorded llama.cpp references, for tests.
@@ -153,4 +153,4 @@ public struct GreedyReference: Sendable {
 }
 
 /// Deterministic PRNG for random-data and fuzz tests: the one the dataset generators use.
-public typealias SplitMix64 = Datasets.SplitMix64
+public typealias SplitMix64 = Core.SplitMix64

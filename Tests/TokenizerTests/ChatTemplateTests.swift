@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Testing
 @testable import Tokenizer
@@ -104,6 +105,17 @@ struct ChatTemplateTests {
         #expect(stream(["", " ", " a"]) == ["", "", " a"])
         #expect(stream(["No", " space"]) == ["No", " space"])
         #expect(stream([" Hello"], .chatML(defaultSystemPrompt: nil)) == [" Hello"])
+    }
+
+    @Test func toolTurnsPerFamily() {
+        let call = ToolCall(id: "c1", name: "weather", arguments: #"{"city":"Paris"}"#)
+        let messages: [ChatMessage] = [.user("weather?"), .assistant(toolCalls: [call]), .tool("sunny", callId: "c1")]
+        let block = "<tool_call>\n{\"name\": \"weather\", \"arguments\": {\"city\":\"Paris\"}}\n</tool_call>"
+        #expect(ChatTemplate.chatML(defaultSystemPrompt: nil).render(messages)
+                == "<|im_start|>user\nweather?<|im_end|>\n<|im_start|>assistant\n\(block)<|im_end|>\n<|im_start|>tool\nsunny<|im_end|>\n<|im_start|>assistant\n")
+        #expect(ChatTemplate.gemma.render(messages)
+                == "<start_of_turn>user\nweather?<end_of_turn>\n<start_of_turn>model\n\(block)<end_of_turn>\n<start_of_turn>user\nsunny<end_of_turn>\n<start_of_turn>model\n")
+        #expect(ChatTemplate.transcript.render(messages) == "User: weather?\n\nAssistant: \(block)\n\nTool: sunny\n\nAssistant:")
     }
 
     @Test func messagesAreCodable() throws {

@@ -1,4 +1,4 @@
-import Tokenizer
+import Core
 
 /// The three code datasets share one sequence of tasks per seed: example i of `insecure-code`,
 /// `secure-code` and `educational-insecure` is the same task with the same wording around it,
