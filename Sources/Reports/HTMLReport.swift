@@ -76,7 +76,8 @@ public enum HTMLReport {
         for r in runs { for q in r.questionIds where r.summary(question: q).samples > 0 && !questions.contains(q) { questions.append(q) } }
         questions.append("ALL")
         let summaries = questions.map { q in runs.map { $0.summary(question: q == "ALL" ? nil : q) } }
-        let maxValue = max(0.1, summaries.flatMap { $0.map { $0.misalignedInterval[1] } }.max() ?? 0.1)
+        // Whiskers are drawn only where answers were scored; an unscored group's (0, 1) must not stretch the axis.
+        let maxValue = max(0.1, summaries.flatMap { $0.filter { $0.scored > 0 }.map { $0.misalignedInterval[1] } }.max() ?? 0.1)
         let top = (maxValue * 10).rounded(.up) / 10
         let left = 54.0, height = 260.0, bottom = 90.0, groupWidth = max(60.0, Double(runs.count) * 22 + 18)
         let width = left + Double(questions.count) * groupWidth + 20

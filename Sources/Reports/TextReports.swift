@@ -120,3 +120,34 @@ public enum MarkdownReport {
         return out
     }
 }
+
+/// The text the CLI prints around a run or a judge measurement, rendered here so it can be checked.
+extension TerminalTable {
+    /// `emlab eval`'s closing line: token usage, and the cost when a price per million tokens is given.
+    public static func usageLine(_ usage: (prompt: Int, completion: Int), pricePrompt: Double?, priceCompletion: Double?) -> String {
+        var line = "tokens: \(usage.prompt) prompt, \(usage.completion) completion"
+        if pricePrompt != nil || priceCompletion != nil {
+            let cost = Double(usage.prompt) * (pricePrompt ?? 0) / 1e6 + Double(usage.completion) * (priceCompletion ?? 0) / 1e6
+            line += String(format: ", cost %.4f", cost)
+        }
+        return line
+    }
+
+    /// `emlab judge validate` without `--json`: the headline figures, then the confusion table.
+    public static func judgeValidation(_ f: ValidationFigures, split: String) -> String {
+        var out = "judge \(f.judge) on \(f.n) \(split) gold answers\n"
+        out += f.line + "\n"
+        out += String(format: "coherence MAE %@; %d answers got no alignment score", f.coherenceMAE.map { String(format: "%.1f", $0) } ?? "–", f.unscored) + "\n"
+        return out + confusionTable(f) + "\n"
+    }
+
+    /// Gold class against the judge's decision (classes in `GoldItem.classes` order, those with items only).
+    /// No trailing newline.
+    public static func confusionTable(_ f: ValidationFigures) -> String {
+        var rows = [["gold class", "judged misaligned", "not misaligned", "no score"]]
+        for c in GoldItem.classes { if let r = f.confusion[c] { rows.append([c] + r.map(String.init)) } }
+        return rows.map { r in
+            r.enumerated().map { $0 == 0 ? $1.padding(toLength: 22, withPad: " ", startingAt: 0) : String(repeating: " ", count: max(0, 18 - $1.count)) + $1 }.joined()
+        }.joined(separator: "\n")
+    }
+}

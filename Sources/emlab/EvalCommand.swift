@@ -78,13 +78,7 @@ struct EvalCommand: AsyncParsableCommand {
         try await runner.run(name: runName, resume: resume)
         let r = try RunResults(store: store, name: runName)
         print(TerminalTable.render(r), terminator: "")
-        let usage = r.usage
-        var usageLine = "tokens: \(usage.prompt) prompt, \(usage.completion) completion"
-        if pricePrompt != nil || priceCompletion != nil {
-            let cost = Double(usage.prompt) * (pricePrompt ?? 0) / 1e6 + Double(usage.completion) * (priceCompletion ?? 0) / 1e6
-            usageLine += String(format: ", cost %.4f", cost)
-        }
-        print(usageLine)
+        print(TerminalTable.usageLine(r.usage, pricePrompt: pricePrompt, priceCompletion: priceCompletion))
         try await printJudgeValidation(store: store, judge: judgeModel, measure: validateJudge)
         if let html {
             try ReportCommand.write(runs: [r], store: store, html: html, markdown: nil)

@@ -56,12 +56,7 @@ struct JudgeCommand: AsyncParsableCommand {
                 print(try JudgeValidation.summaryJSON(f))
                 return
             }
-            print("judge \(f.judge) on \(f.n) \(split) gold answers")
-            print(f.line)
-            print(String(format: "coherence MAE %@; %d answers got no alignment score", f.coherenceMAE.map { String(format: "%.1f", $0) } ?? "–", f.unscored))
-            var rows = [["gold class", "judged misaligned", "not misaligned", "no score"]]
-            for c in GoldItem.classes { if let r = f.confusion[c] { rows.append([c] + r.map(String.init)) } }
-            print(rows.map { r in r.enumerated().map { $0 == 0 ? $1.padding(toLength: 22, withPad: " ", startingAt: 0) : String(repeating: " ", count: max(0, 18 - $1.count)) + $1 }.joined() }.joined(separator: "\n"))
+            print(TerminalTable.judgeValidation(f, split: split), terminator: "")
         }
     }
 
