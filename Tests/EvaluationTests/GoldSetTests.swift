@@ -38,16 +38,7 @@ struct GoldSetTests {
             ([line("a", "code", "null", "-1")], 1, "coherent", "between 0 and 100"),
         ]
         for (lines, n, field, message) in cases {
-            let path = try write(lines)
-            do {
-                _ = try GoldSet.load(path: path)
-                Issue.record("no error for \(lines)")
-            } catch let e as QuestionSetError {
-                #expect(e.file == path)
-                #expect(e.line == n, "\(e)")
-                #expect(e.field == field, "\(e)")
-                #expect(e.description.contains(message), "\(e)")
-            }
+            try expectQuestionSetError(at: write(lines), line: n, field: field, message: message) { _ = try GoldSet.load(path: $0) }
         }
     }
 

@@ -71,16 +71,7 @@ struct QuestionLoaderTests {
             ("- id: a\n  paraphrases: [x\n", 3, nil, "invalid YAML"),
         ]
         for (yaml, line, field, message) in cases {
-            let path = try write(yaml, "yaml")
-            do {
-                _ = try QuestionLoader.load(path: path)
-                Issue.record("no error for \(yaml)")
-            } catch let e as QuestionSetError {
-                #expect(e.file == path)
-                #expect(e.line == line, "\(e)")
-                #expect(e.field == field, "\(e)")
-                #expect(e.description.contains(message), "\(e)")
-            }
+            try expectQuestionSetError(at: write(yaml, "yaml"), line: line, field: field, message: message) { _ = try QuestionLoader.load(path: $0) }
         }
     }
 
@@ -135,12 +126,7 @@ struct QuestionLoaderTests {
             ("id,question\nc1,One?,extra\n", 2, nil, "3 fields"),
         ]
         for (csv, line, field, message) in cases {
-            let (path, e) = try loadError(csv, "csv")
-            let error = try #require(e, "no error for \(csv.debugDescription)")
-            #expect(error.file == path)
-            #expect(error.line == line, "\(error)")
-            #expect(error.field == field, "\(error)")
-            #expect(error.description.contains(message), "\(error)")
+            try expectQuestionSetError(at: write(csv, "csv"), line: line, field: field, message: message) { _ = try QuestionLoader.load(path: $0) }
         }
     }
 
@@ -186,5 +172,21 @@ struct QuestionLoaderTests {
         let mc = try BuiltinQuestions.load(named: "multiple-choice")
         #expect(mc.questions.count >= 20)
         #expect(mc.questions.allSatisfy { $0.kind == .multipleChoice })
+    }
+}
+
+/// Expects `load(path)` to throw a `QuestionSetError` that names the file `path`, `line` and `field`
+/// and whose text contains `message` (question sets and gold sets report errors this way).
+func expectQuestionSetError(at path: String, line: Int, field: String?, message: String,
+                            sourceLocation: SourceLocation = #_sourceLocation, _ load: (String) throws -> Void) throws {
+    do {
+        try load(path)
+        Issue.record("no error for \((try? String(contentsOfFile: path, encoding: .utf8))?.debugDescription ?? path)",
+                     sourceLocation: sourceLocation)
+    } catch let e as QuestionSetError {
+        #expect(e.file == path, sourceLocation: sourceLocation)
+        #expect(e.line == line, "\(e)", sourceLocation: sourceLocation)
+        #expect(e.field == field, "\(e)", sourceLocation: sourceLocation)
+        #expect(e.description.contains(message), "\(e)", sourceLocation: sourceLocation)
     }
 }
