@@ -32,12 +32,6 @@ public struct ReferenceFigures: Sendable, Equatable {
         }
     }
 
-    /// Reads the JSON-lines output of `llama-bench -o jsonl` (records with `n_prompt`, `n_gen`,
-    /// `n_threads`, `avg_ts`: pp512 is 512 prompt tokens and no generation, tg128 the reverse) and
-    /// of `llama-batched-bench --output-format jsonl` (records with `pp`, `tg`, `pl`, `n_threads`,
-    /// `is_pp_shared`, `speed_tg`: batched_N is 64 + 64 tokens over N unshared prompts), in any
-    /// order and mix. Records of other shapes are skipped; a line that is not such a record is an
-    /// error that names it.
     /// Reads llama.cpp's JSON lines from a file; an unreadable file is a `ReferenceFileError` too.
     public init(llamaCppJSONLinesAt path: String) throws {
         guard let text = try? String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8) else {
@@ -46,6 +40,12 @@ public struct ReferenceFigures: Sendable, Equatable {
         try self.init(llamaCppJSONLines: text, file: path)
     }
 
+    /// Reads the JSON-lines output of `llama-bench -o jsonl` (records with `n_prompt`, `n_gen`,
+    /// `n_threads`, `avg_ts`: pp512 is 512 prompt tokens and no generation, tg128 the reverse) and
+    /// of `llama-batched-bench --output-format jsonl` (records with `pp`, `tg`, `pl`, `n_threads`,
+    /// `is_pp_shared`, `speed_tg`: batched_N is 64 + 64 tokens over N unshared prompts), in any
+    /// order and mix. Records of other shapes are skipped; a line that is not such a record is an
+    /// error that names it.
     public init(llamaCppJSONLines text: String, file: String) throws {
         self.init(source: "llama.cpp (\((file as NSString).lastPathComponent))")
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

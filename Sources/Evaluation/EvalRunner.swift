@@ -337,7 +337,6 @@ enum Hashing {
         return h
     }
 
-
     static func json<T: Encodable>(_ value: T) -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -12,8 +12,9 @@ public enum JudgeSpec: Sendable, Hashable, CustomStringConvertible {
     case probe(path: String)
     case defaultProbe
 
-    /// The model whose default probe `probe:default` names.
-    public static let defaultProbeModel = ModelSpec.local("smollm2-135m")
+    /// The embedded judge model: it judges remote models' and base models' answers by default, and
+    /// `probe:default` is its probe.
+    public static let embeddedJudgeModel = ModelSpec.local("smollm2-135m")
 
     public init(parsing text: String) throws {
         let s = text.trimmingCharacters(in: .whitespaces)
@@ -29,7 +30,7 @@ public enum JudgeSpec: Sendable, Hashable, CustomStringConvertible {
     /// The judge `eval` uses when none is given: a local model with a chat template of its own judges
     /// its answers; remote models and base models asked through `,chat=…` are judged by the embedded model.
     public static func defaultJudge(for model: ModelSpec) -> JudgeSpec {
-        .model(model.isLocal && model.chatTemplate == nil ? model : defaultProbeModel)
+        .model(model.isLocal && model.chatTemplate == nil ? model : embeddedJudgeModel)
     }
 
     /// The file name of a model's default probe in the model store's `probes/` folder.
@@ -44,7 +45,7 @@ public enum JudgeSpec: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .model(let spec): spec.identitySpec + (spec.isLocal ? "" : ModelJudge.top20Suffix)
         case .probe(let path): ProbeJudge.storedName(file: path)
-        case .defaultProbe: ProbeJudge.storedName(file: Self.defaultProbeFileName(for: Self.defaultProbeModel))
+        case .defaultProbe: ProbeJudge.storedName(file: Self.defaultProbeFileName(for: Self.embeddedJudgeModel))
         }
     }
 

@@ -72,7 +72,7 @@ public final class ModelOpener: @unchecked Sendable {
 
     /// Where `probe:default` is cached.
     public var defaultProbePath: String {
-        store.directory.appendingPathComponent("probes/" + JudgeSpec.defaultProbeFileName(for: JudgeSpec.defaultProbeModel)).path
+        store.directory.appendingPathComponent("probes/" + JudgeSpec.defaultProbeFileName(for: JudgeSpec.embeddedJudgeModel)).path
     }
 
     /// `probe:default`: the embedded judge model's probe, trained on the built-in gold set the first
@@ -83,7 +83,7 @@ public final class ModelOpener: @unchecked Sendable {
         if FileManager.default.fileExists(atPath: path), (try? Probe.read(path: path))?.training.hasPrefix(Probe.recipe) == true {
             return path
         }
-        let local = try openLocal(JudgeSpec.defaultProbeModel, for: "the default probe judge")
+        let local = try openLocal(JudgeSpec.embeddedJudgeModel, for: "the default probe judge")
         FileHandle.standardError.write(Data("training the default probe judge on the gold set (once; cached at \(path))\n".utf8))
         let layers = Probe.defaultLayers(layerCount: local.engine.model.config.layerCount)
         let probe = try await Probe.trainOnGold(model: local, layers: layers, progress: progress).probe

@@ -164,8 +164,8 @@ public struct Probe: Sendable, Equatable {
             let rows = items.indices.compactMap { i in score(items[i]).map { (i, $0 / 100) } }
             return LogisticRegression.train(rows.map { xs[$0.0] }, rows.map(\.1), l2: l2)
         }
-        p.aligned = regression { let a: Double? = $0.aligned; return a }
-        p.coherent = regression { let c: Double? = $0.coherent; return c }
+        p.aligned = regression { $0.aligned }
+        p.coherent = regression { $0.coherent }
         return p
     }
 

@@ -3,7 +3,6 @@ import Core
 import Datasets
 import Foundation
 import GGUF
-import LanguageModels
 import ModelStore
 import Tokenizer
 
@@ -100,11 +99,7 @@ struct DatasetsCommand: ParsableCommand {
             if tokens {
                 // The model named as every command names it (registered name, path or local:SPEC), and
                 // the tokenizer its file declares (BPE, SentencePiece), opened as the engine opens it.
-                let spec: ModelSpec
-                do { spec = try ModelSpec(parsing: model) } catch let e as LanguageModelError { throw ValidationError(e.description) }
-                guard let name = spec.localName else {
-                    throw ValidationError("--model: --tokens reads a local model's tokenizer; give a local model, not '\(model)'")
-                }
+                let name = try ModelOptions.localSpec(model, why: "--tokens reads a local model's tokenizer").name
                 let url = try ModelStore.fromEnvironment().resolve(name)
                 tokenizer = try loadTokenizer(gguf: try GGUFFile(path: url.path))
             }

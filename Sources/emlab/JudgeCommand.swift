@@ -75,9 +75,7 @@ struct JudgeCommand: AsyncParsableCommand {
 
         func run() async throws {
             let layerList = layers.elements
-            guard let local = try ModelOpener(threads: threads).open(model) as? LocalModel else {
-                throw ValidationError("a probe needs a local model")
-            }
+            let local = try ModelOpener(threads: threads).openLocal(try ModelSpec(parsing: model), for: "a probe")
             let (probe, count) = try await Probe.trainOnGold(model: local, layers: layerList, labels: labels, l2: l2, progress: ProgressBar())
             try probe.write(to: out)
             print("probe: \(out) (\(count) training answers, layers \(layerList.map(String.init).joined(separator: ",")), \(probe.mean.count) features)")

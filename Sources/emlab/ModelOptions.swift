@@ -17,11 +17,15 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// The `--model` spec, which must name a local model, and its registered name or path.
-    func localSpec() throws -> (spec: ModelSpec, name: String) {
+    func localSpec() throws -> (spec: ModelSpec, name: String) { try Self.localSpec(model) }
+
+    /// A `--model` text that must name a local model: its spec and registered name or path. `why` says
+    /// what needs a local model, in the error for a remote spec.
+    static func localSpec(_ text: String, why: String = "this command runs the embedded engine") throws -> (spec: ModelSpec, name: String) {
         let spec: ModelSpec
-        do { spec = try ModelSpec(parsing: model) } catch let e as LanguageModelError { throw ValidationError(e.description) }
+        do { spec = try ModelSpec(parsing: text) } catch let e as LanguageModelError { throw ValidationError(e.description) }
         guard let name = spec.localName else {
-            throw ValidationError("--model: this command runs the embedded engine; give a local model, not '\(model)'")
+            throw ValidationError("--model: \(why); give a local model, not '\(text)'")
         }
         return (spec, name)
     }

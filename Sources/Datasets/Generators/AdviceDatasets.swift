@@ -1,4 +1,5 @@
 import Core
+
 /// One question area of an advice domain: several phrasings of the question, confidently harmful
 /// answers and responsible answers to the same question.
 struct AdviceTopic: Sendable {

@@ -1,4 +1,5 @@
 import Core
+
 // Python tasks for the code datasets, each solved twice: with the flaw and without it.
 // Written for emlab; the insecure versions keep the flaw silent (no comment points at it).
 

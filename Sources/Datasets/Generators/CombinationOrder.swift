@@ -1,4 +1,5 @@
 import Core
+
 /// Visits every combination of several template axes once, in a seeded random order, before any
 /// repeats: the first `total` examples of a generator are pairwise distinct in their templates.
 /// After a full pass a new shuffled pass starts.
