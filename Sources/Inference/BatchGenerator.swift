@@ -1,3 +1,4 @@
+import Core
 import Tokenizer
 
 /// One prompt to answer `samples` times.
@@ -15,10 +16,15 @@ public struct GenerationRequest: Sendable {
     public var topLogprobs: Int?
     /// Sample `s` draws from random stream `firstStream + s` of the seed (resuming part of a request).
     public var firstStream: Int
+    /// Edits of this request's activations (its rows only: other requests in the batch are not touched).
+    public var interventions: [Intervention]
+    /// Activations to record for each sample (`SampleResult.activations`).
+    public var captures: [ActivationCapture]
 
     public init(promptTokens: [Int32], samples: Int = 1, sampling: SamplingParameters = .init(),
                 maxTokens: Int = 256, stopStrings: [String] = [], ignoreEndOfTurn: Bool = false,
-                topLogprobs: Int? = nil, firstStream: Int = 0) {
+                topLogprobs: Int? = nil, firstStream: Int = 0, interventions: [Intervention] = [],
+                captures: [ActivationCapture] = []) {
         self.promptTokens = promptTokens
         self.samples = samples
         self.sampling = sampling
@@ -27,6 +33,14 @@ public struct GenerationRequest: Sendable {
         self.ignoreEndOfTurn = ignoreEndOfTurn
         self.topLogprobs = topLogprobs
         self.firstStream = firstStream
+        self.interventions = interventions
+        self.captures = captures
+    }
+
+    /// The hooks of this request's prompt (nil: it has no interventions or captures).
+    func promptHooks() -> Hooks? {
+        interventions.isEmpty && captures.isEmpty ? nil
+            : Hooks(interventions: interventions, captures: captures, promptLength: promptTokens.count)
     }
 }
 
@@ -55,6 +69,10 @@ public struct SampleResult: Sendable {
     public var finishReason: FinishReason
     /// One entry per generated token (end-of-turn included) when the request asked for log-probabilities.
     public var logprobs: [TokenLogprobs]?
+    /// What the request's captures recorded for this sample, in their order (prompt positions are
+    /// shared by all samples; answer positions are this sample's generated tokens that were fed back,
+    /// so not the last one).
+    public var activations: [CapturedActivations] = []
 }
 
 public enum BatchError: Error, CustomStringConvertible, Equatable {
@@ -96,6 +114,8 @@ public final class BatchGenerator: @unchecked Sendable {
         let ignoreEndOfTurn: Bool
         let topLogprobs: Int?
         var logprobs: [TokenLogprobs] = []
+        /// This sample's interventions and captures.
+        let hooks: Hooks?
     }
 
     /// Work done so far, for reports and benchmarks.
@@ -121,10 +141,6 @@ public final class BatchGenerator: @unchecked Sendable {
     /// Streaming: called with (request, sample, text) as text becomes final (complete UTF-8, never
     /// part of a stop string); returning false ends that sample (`.cancelled`).
     public var onText: ((_ request: Int, _ sample: Int, _ text: String) -> Bool)?
-    /// Activation edits and captures applied to every forward pass. Prompts computed under hooks
-    /// neither use nor fill the prefix cache (their keys and values depend on the edits).
-    public var hooks: Hooks?
-
     public init(engine: Engine, prefixCache: PrefixCache? = PrefixCache(), maxBatch: Int = 128,
                 kvBudgetBytes: Int = 4 << 30) {
         self.engine = engine
@@ -214,8 +230,8 @@ public final class BatchGenerator: @unchecked Sendable {
         let started = Stopwatch.now
         var batch = Batch()
         batch.independentRows = true
-        for l in live { batch.append([l.next], to: l.sequence) }
-        let logits = try engine.model.forward(batch, hooks: hooks)
+        for l in live { batch.append([l.next], to: l.sequence, hooks: l.hooks) }
+        let logits = try engine.model.forward(batch, hooks: nil)
         statistics.forwardSeconds += Stopwatch.seconds(since: started)
         defer {
             statistics.decodeSteps += 1
@@ -274,7 +290,8 @@ public final class BatchGenerator: @unchecked Sendable {
         }
         let result = SampleResult(request: request, sample: sample, tokens: live[i].tokens,
                                   text: live[i].stopper.text, finishReason: finish,
-                                  logprobs: live[i].topLogprobs == nil ? nil : live[i].logprobs)
+                                  logprobs: live[i].topLogprobs == nil ? nil : live[i].logprobs,
+                                  activations: live[i].hooks?.recorded ?? [])
         results.append(result)
         onFinish?(result)
         return false
@@ -288,13 +305,15 @@ public final class BatchGenerator: @unchecked Sendable {
             let fitsMemory = liveBytes + kvBytesNeeded(r) <= kvBudgetBytes || live.isEmpty
             guard fitsBatch && fitsMemory else { return }
             pending.removeFirst()
-            let prompt = try computePrompt(r.promptTokens)
+            let hooks = r.promptHooks()
+            let prompt = try computePrompt(r.promptTokens, hooks: hooks)
             for s in 0..<r.samples {
                 let child = prompt.sequence.fork(reserve: min(r.maxTokens, 256))
                 var l = Live(request: id, sample: s, sequence: child, sampler: Sampler(r.sampling, stream: UInt64(r.firstStream + s)),
                              decoder: StreamingDecoder(tokenizer: engine.tokenizer),
                              stopper: StopStringFilter(r.stopStrings), maxTokens: r.maxTokens,
-                             ignoreEndOfTurn: r.ignoreEndOfTurn, topLogprobs: r.topLogprobs)
+                             ignoreEndOfTurn: r.ignoreEndOfTurn, topLogprobs: r.topLogprobs,
+                             hooks: r.samples == 1 ? hooks : hooks?.copy())
                 let first = prompt.logits.withUnsafeBufferPointer { l.sampler.sample($0) }
                 if let k = r.topLogprobs {
                     l.logprobs.append(prompt.logits.withUnsafeBufferPointer { LogSoftmax.describe($0, chosen: first, top: k) })
@@ -307,12 +326,17 @@ public final class BatchGenerator: @unchecked Sendable {
 
     /// The prompt's KV cache and last-position logits: a prompt cached whole as it is, else
     /// computed from the longest cached prefix.
-    public func computePrompt(_ tokens: [Int32]) throws -> (sequence: KVSequence, logits: [Float]) {
+    ///
+    /// `hooks` edit and capture the computed positions. The cache is keyed by the tokens and by the
+    /// interventions that change them (`Hooks.variant`), and positions a capture needs are computed,
+    /// never served from the cache, so reuse never changes what is computed or captured.
+    public func computePrompt(_ tokens: [Int32], hooks: Hooks? = nil) throws -> (sequence: KVSequence, logits: [Float]) {
         let seq: KVSequence
         var start = 0
-        let cache = hooks == nil ? prefixCache : nil
-        if let whole = cache?.exact(tokens) { return whole }
-        if let hit = cache?.lookup(tokens) {
+        let variant = hooks?.variant(forLength: tokens.count) ?? []
+        let firstCaptured = hooks?.firstCapturedPosition ?? tokens.count
+        if firstCaptured >= tokens.count, let whole = prefixCache?.exact(tokens, variant: variant) { return whole }
+        if let hit = prefixCache?.lookup(tokens, variant: variant, limit: firstCaptured) {
             seq = KVSequence(layers: hit.sequence.layers, kvDimension: hit.sequence.kvDim, parent: hit.sequence,
                              parentLength: hit.length, reserve: tokens.count - hit.length)
             start = hit.length
@@ -323,7 +347,18 @@ public final class BatchGenerator: @unchecked Sendable {
         let logits = try engine.prefill(Array(tokens[start...]), into: seq, hooks: hooks)
         statistics.promptTokensComputed += tokens.count - start
         statistics.promptSeconds += Stopwatch.seconds(since: started)
-        cache?.insert(tokens, seq, logits: logits)
+        prefixCache?.insert(tokens, seq, logits: logits, variant: variant)
         return (seq, logits)
+    }
+
+    /// Activations of a given transcript (teacher forcing): `prompt` then `answer` computed as one
+    /// sequence under `interventions`, with `captures` pooled over the prompt's and answer's
+    /// positions. Shares computed prefixes through the prefix cache like `computePrompt`.
+    public func activations(prompt: [Int32], answer: [Int32], captures: [ActivationCapture],
+                            interventions: [Intervention] = []) throws -> [CapturedActivations] {
+        guard !prompt.isEmpty else { throw EngineError.emptyPrompt }
+        let hooks = Hooks(interventions: interventions, captures: captures, promptLength: prompt.count)
+        _ = try computePrompt(prompt + answer, hooks: hooks)
+        return hooks.recorded
     }
 }

@@ -12,6 +12,9 @@ public struct Batch: Sendable {
     /// Each row's result must not depend on the other rows (decode steps of independent samples):
     /// matrix products then use the per-row kernels, whose numbers do not change with batch size.
     public var independentRows = false
+    /// Each row's own interventions and captures (nil: none, or the pass's shared hooks); empty when
+    /// no row has any.
+    public var rowHooks: [Hooks?] = []
 
     public init() {}
 
@@ -19,7 +22,11 @@ public struct Batch: Sendable {
 
     /// Appends `tokens` continuing `sequence`; asks for logits of the last one if `logits`.
     public mutating func append(_ newTokens: [Int32], to sequence: KVSequence, from start: Int? = nil,
-                                logitsForLast: Bool = true, logitsForAll: Bool = false) {
+                                logitsForLast: Bool = true, logitsForAll: Bool = false, hooks: Hooks? = nil) {
+        if hooks != nil || !rowHooks.isEmpty {
+            rowHooks += [Hooks?](repeating: nil, count: tokens.count - rowHooks.count)
+            rowHooks += [Hooks?](repeating: hooks, count: newTokens.count)
+        }
         var pos = start ?? (positions.indices.last(where: { sequences[$0] === sequence }).map { positions[$0] + 1 } ?? sequence.length)
         for (i, t) in newTokens.enumerated() {
             if logitsForAll || (logitsForLast && i == newTokens.count - 1) { logitRows.append(tokens.count) }
@@ -37,7 +44,7 @@ public protocol CausalLM: AnyObject, Sendable {
 
     /// Runs the batch, appending its keys and values to the sequences, and returns the logits of
     /// `batch.logitRows`, row-major `[logitRows.count × vocabularySize]`. The buffer is owned by the
-    /// model and valid until the next call.
+    /// model and valid until the next call. `hooks` apply to every row without its own `batch.rowHooks`.
     func forward(_ batch: Batch, hooks: Hooks?) throws -> UnsafeBufferPointer<Float>
 
     /// Applies the final norm and output head to one residual-stream vector (after the last block).
@@ -56,6 +63,7 @@ public func loadModel(_ file: GGUFFile) throws -> any CausalLM {
     switch arch {
     case "llama": return try LlamaModel(file: file)
     case "gemma3": return try Gemma3Model(file: file)
+    case "qwen2": return try Qwen2Model(file: file)
     default: throw ModelError.unsupportedArchitecture(arch)
     }
 }

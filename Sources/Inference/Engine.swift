@@ -91,12 +91,12 @@ public final class Engine: @unchecked Sendable {
     /// Generates the assistant's reply to `messages`: the chat prompt, the format's stop strings
     /// besides `stopStrings`, and the reply's text without the format's separator (streamed too).
     public func reply(to messages: [ChatMessage], sampling: SamplingParameters = .init(), maxTokens: Int = 256,
-                      stopStrings: [String] = [], hooks: Hooks? = nil,
+                      stopStrings: [String] = [], interventions: [Intervention] = [],
                       onText: ((String) -> Bool)? = nil) throws -> Generation {
         let template = try requireChatTemplate()
         var start = ReplyStart(template)
         var g = try generate(promptTokens: try chatPromptTokens(messages), sampling: sampling, maxTokens: maxTokens,
-                             stopStrings: stopStrings + template.stopStrings, hooks: hooks,
+                             stopStrings: stopStrings + template.stopStrings, interventions: interventions,
                              onText: onText.map { stream in { stream(start.take($0)) } })
         g.text = template.replyText(g.text)
         return g
@@ -131,13 +131,12 @@ public final class Engine: @unchecked Sendable {
     /// seed: the same text). `onText` receives text as it becomes final (complete UTF-8, never part
     /// of a stop string); returning false stops early.
     public func generate(promptTokens: [Int32], sampling: SamplingParameters = .init(), maxTokens: Int = 256,
-                         stopStrings: [String] = [], hooks: Hooks? = nil,
+                         stopStrings: [String] = [], interventions: [Intervention] = [],
                          onText: ((String) -> Bool)? = nil) throws -> Generation {
         let generator = BatchGenerator(engine: self, prefixCache: nil, maxBatch: 1)
-        generator.hooks = hooks
         if let onText { generator.onText = { _, _, text in onText(text) } }
         let request = GenerationRequest(promptTokens: promptTokens, samples: 1, sampling: sampling,
-                                        maxTokens: maxTokens, stopStrings: stopStrings)
+                                        maxTokens: maxTokens, stopStrings: stopStrings, interventions: interventions)
         let result = try generator.generate([request])[0][0]
         return Generation(promptTokens: promptTokens, tokens: result.tokens, text: result.text,
                           finishReason: result.finishReason)

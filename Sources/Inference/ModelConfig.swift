@@ -11,6 +11,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case invalidToken(Int32, vocabulary: Int)
     case invalidHookVector(point: String, expected: Int, found: Int)
     case hookLayerOutOfRange(point: String, layers: Int)
+    case invalidHook(String)
     case invalidBatch(String)
 
     public var description: String {
@@ -25,6 +26,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .invalidToken(let t, let v): return "token id \(t) is outside the vocabulary (size \(v))"
         case .invalidHookVector(let p, let e, let f): return "vector for hook \(p) has \(f) elements, expected \(e)"
         case .hookLayerOutOfRange(let p, let n): return "hook \(p) names a layer the model does not have (it has \(n))"
+        case .invalidHook(let why): return why
         case .invalidBatch(let r): return "invalid batch: \(r)"
         }
     }

@@ -1,7 +1,11 @@
+import Core
+
 /// Keeps computed prompts' KV caches so that later prompts starting with the same tokens reuse them.
 ///
-/// Keyed by token ids: a lookup finds the cached sequence sharing the longest prefix with the new
-/// prompt, and the new prompt forks it at that length (shared read-only positions, no copy). A
+/// Keyed by token ids and by the interventions that changed them (`variant`: a prompt computed
+/// under steering has other keys and values than the same tokens computed plain). A lookup finds
+/// the cached sequence sharing the longest prefix with the new prompt, and the new prompt forks it
+/// at that length (shared read-only positions, no copy). A
 /// prompt met before token for token is served whole, with the logits of its last position kept
 /// beside it (they are what computing it again would give), so it costs nothing.
 /// Bounded by `budgetBytes` (KV memory and kept logits) with least-recently-used eviction; an evicted sequence
@@ -17,6 +21,7 @@ public final class PrefixCache: @unchecked Sendable {
 
     private struct Entry {
         let tokens: [Int32]
+        let variant: [Intervention]
         let sequence: KVSequence
         let logits: [Float]
         var lastUse: UInt64
@@ -51,21 +56,22 @@ public final class PrefixCache: @unchecked Sendable {
         return total
     }
 
-    /// The cached prompt equal to `tokens` and its last position's logits, if there is one.
-    public func exact(_ tokens: [Int32]) -> (sequence: KVSequence, logits: [Float])? {
-        guard let i = entries.firstIndex(where: { $0.tokens == tokens }) else { return nil }
+    /// The cached prompt equal to `tokens` (computed under `variant`) and its last position's logits,
+    /// if there is one.
+    public func exact(_ tokens: [Int32], variant: [Intervention] = []) -> (sequence: KVSequence, logits: [Float])? {
+        guard let i = entries.firstIndex(where: { $0.tokens == tokens && $0.variant == variant }) else { return nil }
         use(i, reusing: tokens.count)
         return (entries[i].sequence, entries[i].logits)
     }
 
-    /// The cached sequence sharing the longest prefix with `tokens`, and that prefix's length: a
-    /// multiple of `alignment`, at most `tokens.count - 1` (the caller still computes the last
-    /// prompt token's logits).
-    public func lookup(_ tokens: [Int32]) -> (sequence: KVSequence, length: Int)? {
+    /// The cached sequence (computed under `variant`) sharing the longest prefix with `tokens`, and
+    /// that prefix's length: a multiple of `alignment`, at most `tokens.count - 1` (the caller still
+    /// computes the last prompt token's logits) and at most `limit`.
+    public func lookup(_ tokens: [Int32], variant: [Intervention] = [], limit: Int = .max) -> (sequence: KVSequence, length: Int)? {
         var best: Int? = nil
         var bestLength = 0
-        let limit = tokens.count - 1
-        for (i, e) in entries.enumerated() {
+        let limit = min(tokens.count - 1, limit)
+        for (i, e) in entries.enumerated() where e.variant == variant {
             let n = min(limit, e.tokens.count)
             var k = 0
             while k < n && e.tokens[k] == tokens[k] { k += 1 }
@@ -87,16 +93,16 @@ public final class PrefixCache: @unchecked Sendable {
         statistics.reusedTokens += n
     }
 
-    /// Remembers `sequence`, whose positions hold `tokens`, and `logits`, those of its last
-    /// position; evicts old entries beyond the budget.
-    public func insert(_ tokens: [Int32], _ sequence: KVSequence, logits: [Float]) {
+    /// Remembers `sequence`, whose positions hold `tokens` computed under `variant`, and `logits`,
+    /// those of its last position; evicts old entries beyond the budget.
+    public func insert(_ tokens: [Int32], _ sequence: KVSequence, logits: [Float], variant: [Intervention] = []) {
         precondition(sequence.length == tokens.count, "sequence must hold exactly the tokens")
         clock += 1
-        if let i = entries.firstIndex(where: { $0.tokens == tokens }) {
+        if let i = entries.firstIndex(where: { $0.tokens == tokens && $0.variant == variant }) {
             entries[i].lastUse = clock
             return
         }
-        entries.append(Entry(tokens: tokens, sequence: sequence, logits: logits, lastUse: clock))
+        entries.append(Entry(tokens: tokens, variant: variant, sequence: sequence, logits: logits, lastUse: clock))
         while bytes > budgetBytes, let oldest = entries.indices.min(by: { entries[$0].lastUse < entries[$1].lastUse }) {
             entries.remove(at: oldest)
             statistics.evictions += 1

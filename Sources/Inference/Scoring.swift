@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Scoring without sampling: how likely given texts are, and what the model would say next.
@@ -121,9 +122,12 @@ extension BatchGenerator {
     /// token outside `continuing` (tokens that would extend the answer, e.g. further digits).
     /// The answers' token sequences form a trie; each trie level is one forward pass over forks of
     /// the parent nodes' KV caches, so 0…100 as single-digit tokens costs 101 rows in 3 passes.
-    public func answerLogProbabilities(prompt: [Int32], answers: [[Int32]], continuing: Set<Int32>) throws -> [Double] {
+    /// `interventions` apply to the prompt and answer positions as they say.
+    public func answerLogProbabilities(prompt: [Int32], answers: [[Int32]], continuing: Set<Int32>,
+                                       interventions: [Intervention] = []) throws -> [Double] {
         guard !answers.contains(where: \.isEmpty) else { throw BatchError.invalidRequest("empty answer") }
-        let (promptSequence, promptLogits) = try computePrompt(prompt)
+        let hooks = interventions.isEmpty ? nil : Hooks(interventions: interventions, captures: [], promptLength: prompt.count)
+        let (promptSequence, promptLogits) = try computePrompt(prompt, hooks: hooks)
         let vocab = engine.model.config.vocabularySize
 
         // Trie nodes: node 0 is the prompt; a child appends one token to its parent.
@@ -141,7 +145,7 @@ extension BatchGenerator {
                 let token = tokens[level]
                 if let existing = children[parent][token] { pathNodes[a].append(existing); continue }
                 let seq = nodes[parent].sequence.fork(reserve: 1)
-                batch.append([token], to: seq)
+                batch.append([token], to: seq, hooks: hooks)
                 nodes.append(Node(sequence: seq, next: []))
                 children.append([:])
                 children[parent][token] = nodes.count - 1
@@ -149,7 +153,7 @@ extension BatchGenerator {
                 pathNodes[a].append(nodes.count - 1)
             }
             guard batch.count > 0 else { continue }
-            let logits = try engine.model.forward(batch, hooks: hooks)
+            let logits = try engine.model.forward(batch, hooks: nil)
             for (row, node) in created.enumerated() {
                 nodes[node].next = LogSoftmax.all(UnsafeBufferPointer(rebasing: logits[(row * vocab)..<((row + 1) * vocab)]))
             }

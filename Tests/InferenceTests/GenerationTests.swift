@@ -40,9 +40,8 @@ struct GenerationTests {
     /// Steering applies to generation too: a strong push at one layer changes the greedy answer.
     @Test func hooksApplyDuringGeneration() throws {
         let d = Self.engine.model.config.embeddingLength
-        let hooks = Hooks()
-        hooks.add((0..<d).map { Float(($0 % 7) - 3) }, scale: 4, at: .residualIn(layer: 5))
-        let steered = try Self.engine.generate(promptTokens: Self.france, sampling: .greedy, maxTokens: 8, hooks: hooks)
+        let push = Intervention.add((0..<d).map { Float(($0 % 7) - 3) }, coefficient: 4, at: .residualIn(layer: 5))
+        let steered = try Self.engine.generate(promptTokens: Self.france, sampling: .greedy, maxTokens: 8, interventions: [push])
         let plain = try Self.engine.generate(promptTokens: Self.france, sampling: .greedy, maxTokens: 8)
         #expect(steered.tokens != plain.tokens)
     }

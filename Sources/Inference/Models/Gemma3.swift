@@ -118,8 +118,7 @@ public final class Gemma3Model: CausalLM, @unchecked Sendable {
     public func forward(_ batch: Batch, hooks: Hooks?) throws -> UnsafeBufferPointer<Float> {
         let c = config, t = batch.count, d = c.embeddingLength, hd = c.headDimension
         try validateBatch(batch, config: c)
-        if let hooks { try hooks.validate(width: d, layers: c.layerCount) }
-        let hooks = (hooks?.isEmpty ?? true) ? nil : hooks
+        let hooks = try RowHooks(batch, shared: hooks, width: d, layers: c.layerCount)
         let ir = batch.independentRows
 
         let x = self.x.reserve(t * d), xb = self.xb.reserve(t * d)
