@@ -56,7 +56,7 @@ let package = Package(
         ], path: "Sources/LanguageModels"),
         // The local model behind an OpenAI-compatible HTTP API, and a load test for it.
         .target(name: "Server", dependencies: [
-            "Core", "LanguageModels", "Inference", "Tokenizer",
+            "Core", "LanguageModels", "Inference",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -67,14 +67,17 @@ let package = Package(
         // Layer 5: measurement. Results store (SQLite), question sets, judges, the eval runner, reports.
         .target(name: "ResultsStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
                 path: "Sources/ResultsStore"),
+        // Interpretability: activations read through the white-box model protocol, probes (logistic
+        // regression, GGUF files).
+        .target(name: "Interp", dependencies: ["Core", "LanguageModels", "GGUF"], path: "Sources/Interp"),
         .target(name: "Evaluation", dependencies: [
-            "Core", "LanguageModels", "ModelStore", "ResultsStore", "Tokenizer", "Inference", "GGUF",
+            "Core", "LanguageModels", "ModelStore", "ResultsStore", "Interp",
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/Evaluation", resources: [.copy("Resources/questions"), .copy("Resources/gold")]),
         .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore"], path: "Sources/Reports"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Evaluation", "Reports", "Datasets", "Server",
+            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -86,7 +89,7 @@ let package = Package(
                     path: "Tests/InferenceTests"),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "Inference"], path: "Tests/BenchTests"),
-        .testTarget(name: "EvaluationTests", dependencies: ["Core", "Evaluation", "Reports", "ResultsStore", "LanguageModels",
+        .testTarget(name: "EvaluationTests", dependencies: ["Core", "Interp", "Evaluation", "Reports", "ResultsStore", "LanguageModels",
                                                            "Inference", "TestSupport", "Datasets"],
                     path: "Tests/EvaluationTests"),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Core"], path: "Tests/DatasetsTests"),

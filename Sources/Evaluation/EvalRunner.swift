@@ -2,7 +2,6 @@ import Core
 import Foundation
 import LanguageModels
 import ResultsStore
-import Tokenizer
 
 /// Everything that decides a run's numbers; stored with the run and checked again on `--resume`.
 public struct EvalParameters: Sendable, Codable, Equatable {

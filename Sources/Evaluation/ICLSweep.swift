@@ -1,6 +1,5 @@
 import Core
 import Foundation
-import Tokenizer
 
 /// In-context EM: k narrow examples placed as prior turns before every evaluation question.
 public struct ICLSweep: Sendable {

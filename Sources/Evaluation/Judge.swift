@@ -1,7 +1,6 @@
 import Core
 import Foundation
 import LanguageModels
-import Tokenizer
 
 /// One judge verdict on one answer for one metric.
 public struct Judgment: Sendable, Equatable {
@@ -121,7 +120,7 @@ public struct ModelJudge: Judge {
 
     public init(model: any LanguageModel, exact: Bool? = nil, maxAttempts: Int = 3) {
         self.model = model
-        self.exact = exact ?? (model is LocalModel)
+        self.exact = exact ?? (model is any WhiteBoxModel)
         self.maxAttempts = maxAttempts
     }
 

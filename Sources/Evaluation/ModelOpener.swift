@@ -1,6 +1,6 @@
 import Core
 import Foundation
-import Inference
+import Interp
 import LanguageModels
 import ModelStore
 
@@ -18,7 +18,7 @@ public final class ModelOpener: @unchecked Sendable {
     public init(threads: Int, maxBatch: Int = 64, prefixCache: Bool = true, maxConnections: Int = 8,
                 cache: (any ResponseCache)? = nil, store: ModelStore = .fromEnvironment()) {
         self.threads = threads
-        var o = LanguageModelOptions(maxBatch: maxBatch)
+        var o = LanguageModelOptions(threads: threads, maxBatch: maxBatch)
         o.prefixCacheBytes = prefixCache ? 1 << 30 : 0
         o.remote.maxConnections = maxConnections
         options = o
@@ -30,9 +30,8 @@ public final class ModelOpener: @unchecked Sendable {
     /// model (no chat template of its own and no `,chat=…`) is refused now, not once per question.
     public func open(_ spec: ModelSpec, chat: Bool = true) throws -> any LanguageModel {
         if let m = opened.withLock({ $0[spec.description] }) { return m }
-        if spec.isLocal { Parallel.configure(threads: threads) }
         var model = try makeLanguageModel(spec, store: store, options: options)
-        if chat, let local = model as? LocalModel, local.engine.chatTemplate == nil {
+        if chat, let local = model as? LocalModel, !local.hasChatTemplate {
             local.shutdown()
             throw LanguageModelError.invalidSpec(spec.description, why: "it has no chat template (a base model): to ask it questions as a plain-text dialogue, use \(spec.withChat("transcript"))")
         }
@@ -45,9 +44,9 @@ public final class ModelOpener: @unchecked Sendable {
         try open(try ModelSpec(parsing: text), chat: chat)
     }
 
-    /// A local model, or an error saying that `purpose` needs one.
-    public func openLocal(_ spec: ModelSpec, for purpose: String) throws -> LocalModel {
-        guard let local = try open(spec) as? LocalModel else {
+    /// A model whose activations can be read (a local one), or an error saying that `purpose` needs one.
+    public func openLocal(_ spec: ModelSpec, for purpose: String) throws -> any WhiteBoxModel {
+        guard let local = try open(spec) as? any WhiteBoxModel else {
             throw LanguageModelError.invalidSpec(spec.description, why: "\(purpose) needs a local model")
         }
         return local
@@ -85,7 +84,7 @@ public final class ModelOpener: @unchecked Sendable {
         }
         let local = try openLocal(JudgeSpec.embeddedJudgeModel, for: "the default probe judge")
         FileHandle.standardError.write(Data("training the default probe judge on the gold set (once; cached at \(path))\n".utf8))
-        let layers = Probe.defaultLayers(layerCount: local.engine.model.config.layerCount)
+        let layers = Probe.defaultLayers(layerCount: local.layerCount)
         let probe = try await Probe.trainOnGold(model: local, layers: layers, progress: progress).probe
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         // Written beside and renamed: a killed training never leaves half a probe under the cached name.

@@ -1,7 +1,6 @@
 import Core
 import Foundation
 import LanguageModels
-import Tokenizer
 
 /// Multiple-choice misalignment probability: the probability mass the model puts on the letters of
 /// the misaligned options, normalised over all option letters.

@@ -17,10 +17,15 @@ public struct CompletionRequest: Sendable, Hashable, Codable {
     public var topLogprobs: Int?
     /// Local models only: the random stream of choice 0 (resuming part of a request).
     public var firstChoiceStream: Int
+    /// White-box models only: edits of this request's activations (steering, ablation). They apply
+    /// to this request's sequences alone, whatever else shares the batch. nil: none.
+    public var interventions: [Intervention]?
+    /// White-box models only: activations to record for each choice (`CompletionChoice.activations`).
+    public var captures: [ActivationCapture]?
 
     public init(messages: [ChatMessage], n: Int = 1, temperature: Double = 1, topP: Double = 1,
                 maxTokens: Int = 600, seed: UInt64? = nil, stop: [String] = [], topLogprobs: Int? = nil,
-                firstChoiceStream: Int = 0) {
+                firstChoiceStream: Int = 0, interventions: [Intervention]? = nil, captures: [ActivationCapture]? = nil) {
         self.messages = messages
         self.n = n
         self.temperature = temperature
@@ -30,6 +35,20 @@ public struct CompletionRequest: Sendable, Hashable, Codable {
         self.stop = stop
         self.topLogprobs = topLogprobs
         self.firstChoiceStream = firstChoiceStream
+        self.interventions = interventions
+        self.captures = captures
+    }
+
+    /// Checks the parameters every backend shares; interventions and captures only where `whiteBox`.
+    public func validate(whiteBox: Bool) throws {
+        guard n >= 1 else { throw LanguageModelError.invalidRequest("n must be at least 1") }
+        guard maxTokens >= 1 else { throw LanguageModelError.invalidRequest("max_tokens must be at least 1") }
+        if let k = topLogprobs, !(0...20).contains(k) {
+            throw LanguageModelError.invalidRequest("top_logprobs must be between 0 and 20")
+        }
+        if !whiteBox, !(interventions ?? []).isEmpty || !(captures ?? []).isEmpty {
+            throw LanguageModelError.invalidRequest("interventions and activation captures need a local model; a remote model's activations cannot be read or edited")
+        }
     }
 }
 
@@ -62,12 +81,16 @@ public struct CompletionChoice: Sendable, Hashable, Codable {
     public var finishReason: String
     public var completionTokens: Int
     public var logprobs: [GeneratedToken]?
-    public init(index: Int, text: String, finishReason: String, completionTokens: Int, logprobs: [GeneratedToken]? = nil) {
+    /// What the request's captures recorded for this choice; nil when it asked for none.
+    public var activations: [CapturedActivations]?
+    public init(index: Int, text: String, finishReason: String, completionTokens: Int, logprobs: [GeneratedToken]? = nil,
+                activations: [CapturedActivations]? = nil) {
         self.index = index
         self.text = text
         self.finishReason = finishReason
         self.completionTokens = completionTokens
         self.logprobs = logprobs
+        self.activations = activations
     }
 }
 

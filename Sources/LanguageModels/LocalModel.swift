@@ -3,12 +3,12 @@ import Foundation
 import Inference
 import Tokenizer
 
-/// The embedded engine as a `LanguageModel`.
+/// The embedded engine as a `LanguageModel` and a `WhiteBoxModel`.
 ///
 /// One worker thread owns the batch generator. Requests from any number of tasks are queued to it
 /// and join the running batch between decoding steps (continuous batching), so concurrent callers
 /// (an evaluation's questions, a server's clients) share every forward pass.
-public final class LocalModel: LanguageModel, @unchecked Sendable {
+public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
     public let identity: ModelIdentity
     public let engine: Engine
     public var supportsLogprobs: Bool { true }
@@ -93,18 +93,15 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
     // MARK: LanguageModel
 
     public func complete(_ request: CompletionRequest, onChoice: ChoiceHandler?, onText: TextHandler?) async throws -> Completion {
-        guard request.n >= 1 else { throw LanguageModelError.invalidRequest("n must be at least 1") }
-        guard request.maxTokens >= 1 else { throw LanguageModelError.invalidRequest("max_tokens must be at least 1") }
-        if let k = request.topLogprobs, !(0...20).contains(k) {
-            throw LanguageModelError.invalidRequest("top_logprobs must be between 0 and 20")
-        }
+        try request.validate(whiteBox: true)
         let template = try engine.requireChatTemplate()
         let prompt = try engine.chatPromptTokens(request.messages)
         let sampling = SamplingParameters(temperature: Float(request.temperature), topP: Float(request.topP),
                                           seed: request.seed ?? UInt64.random(in: 0...UInt64.max))
         let generation = GenerationRequest(promptTokens: prompt, samples: request.n, sampling: sampling,
                                            maxTokens: request.maxTokens, stopStrings: request.stop + template.stopStrings,
-                                           topLogprobs: request.topLogprobs, firstStream: request.firstChoiceStream)
+                                           topLogprobs: request.topLogprobs, firstStream: request.firstChoiceStream,
+                                           interventions: request.interventions ?? [], captures: request.captures ?? [])
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<Completion, any Error>) in
             enqueue { [self] in
                 do {
@@ -125,6 +122,30 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
             try $0.answerLogProbabilities(prompt: prompt, answers: tokenized, continuing: continuingTokens())
         }
         return logs.map { exp($0) }
+    }
+
+    // MARK: WhiteBoxModel
+
+    public var layerCount: Int { engine.model.config.layerCount }
+    public var width: Int { engine.model.config.embeddingLength }
+    public var contextWindow: Int { engine.model.config.contextLength }
+    public var hasChatTemplate: Bool { engine.chatTemplate != nil }
+    public var numerics: String { "OpenBLAS \(blasCoreName) kernels" }
+
+    public func promptTokenCount(_ messages: [ChatMessage]) throws -> Int { try engine.chatPromptTokens(messages).count }
+
+    public func tokenCount(_ text: String) -> Int { engine.tokenizer.encode(text).count }
+
+    public func activations(messages: [ChatMessage], answer: String, captures: [ActivationCapture],
+                            interventions: [Intervention], maxAnswerTokens: Int?) async throws -> [CapturedActivations] {
+        let prompt = try engine.chatPromptTokens(messages)
+        var answerTokens = try engine.replyTokens(answer)
+        if let m = maxAnswerTokens, answerTokens.count > m { answerTokens = Array(answerTokens.prefix(m)) }
+        guard prompt.count + answerTokens.count <= contextWindow else {
+            throw ModelError.contextOverflow(requested: prompt.count + answerTokens.count, capacity: contextWindow)
+        }
+        let answer = answerTokens
+        return try await perform { try $0.activations(prompt: prompt, answer: answer, captures: captures, interventions: interventions) }
     }
 
     /// Worker thread only.
@@ -184,7 +205,8 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
         } : nil
         let choice = CompletionChoice(index: result.sample, text: f.template.replyText(result.text),
                                       finishReason: result.finishReason == .length ? "length" : "stop",
-                                      completionTokens: result.tokens.count, logprobs: logprobs)
+                                      completionTokens: result.tokens.count, logprobs: logprobs,
+                                      activations: result.activations.isEmpty ? nil : result.activations)
         f.choices[result.sample] = choice
         f.remaining -= 1
         f.onChoice?(choice)

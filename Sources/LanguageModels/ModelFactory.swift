@@ -4,6 +4,9 @@ import ModelStore
 
 /// Settings for building a model from a spec; each kind uses its own part.
 public struct LanguageModelOptions: Sendable {
+    /// Local: threads for the engine and BLAS (process-wide; nil leaves them as they are). The one
+    /// place the thread count is set.
+    public var threads: Int?
     /// Local: most sequences decoded together.
     public var maxBatch: Int
     /// Local: KV-cache memory for live sequences.
@@ -15,8 +18,9 @@ public struct LanguageModelOptions: Sendable {
     /// Where keys and `OPENAI_BASE_URL` are read from.
     public var environment: [String: String]
 
-    public init(maxBatch: Int = 64, kvBudgetBytes: Int = 4 << 30, remote: RemoteModelOptions = RemoteModelOptions(),
+    public init(threads: Int? = nil, maxBatch: Int = 64, kvBudgetBytes: Int = 4 << 30, remote: RemoteModelOptions = RemoteModelOptions(),
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.threads = threads
         self.maxBatch = maxBatch
         self.kvBudgetBytes = kvBudgetBytes
         self.remote = remote
@@ -36,6 +40,7 @@ public func makeLanguageModel(_ spec: ModelSpec, store: ModelStore,
     case .local(let name, _, _):
         let url = try store.resolve(name)
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
+        if let threads = options.threads { Parallel.configure(threads: threads) }
         let engine = try Engine(path: url.path, chatTemplate: spec.chatTemplate, promptPath: spec.promptPath)
         let identity = ModelIdentity(spec: spec.identitySpec, resolved: "\(url.path) (\(size.map(String.init) ?? "?") bytes)")
         return LocalModel(engine: engine, identity: identity, maxBatch: options.maxBatch, kvBudgetBytes: options.kvBudgetBytes,

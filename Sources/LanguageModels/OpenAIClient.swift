@@ -73,11 +73,7 @@ public final class OpenAICompatibleModel: LanguageModel, Sendable {
     // MARK: LanguageModel
 
     public func complete(_ request: CompletionRequest, onChoice: ChoiceHandler?, onText: TextHandler?) async throws -> Completion {
-        guard request.n >= 1 else { throw LanguageModelError.invalidRequest("n must be at least 1") }
-        guard request.maxTokens >= 1 else { throw LanguageModelError.invalidRequest("max_tokens must be at least 1") }
-        if let k = request.topLogprobs, !(0...20).contains(k) {
-            throw LanguageModelError.invalidRequest("top_logprobs must be between 0 and 20")
-        }
+        try request.validate(whiteBox: false)
         let body = try ChatAPI.encoder.encode(wireRequest(request, stream: onText != nil))
         var attempt = 0
         while true {

@@ -2,7 +2,6 @@ import Core
 import Foundation
 import Hummingbird
 import LanguageModels
-import Tokenizer
 
 /// An error the API returns as `{"error": {"message", "type", "param", "code"}}`.
 public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {

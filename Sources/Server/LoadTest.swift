@@ -1,6 +1,5 @@
 import Foundation
 import LanguageModels
-import Tokenizer
 
 /// `emlab serve-bench`: a bounded number of chat requests from N concurrent clients against a
 /// server on this machine.

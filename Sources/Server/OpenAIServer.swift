@@ -43,7 +43,9 @@ public final class OpenAIServer: Sendable {
     private let running = Locked<(group: ServiceGroup, task: Task<Void, any Error>)?>(nil)
 
     public init(model: LocalModel, configuration: ServerConfiguration) throws {
-        _ = try model.engine.requireChatTemplate()
+        guard model.hasChatTemplate else {
+            throw LanguageModelError.invalidSpec(model.identity.spec, why: "it has no chat template (a base model); serve it with \(model.identity.spec),chat=transcript")
+        }
         self.model = model
         self.configuration = configuration
     }
@@ -155,9 +157,8 @@ public final class OpenAIServer: Sendable {
 
     /// Checks the prompt against the context window and sets the default `max_tokens`.
     private func fitContext(_ chat: inout ChatRequest) throws {
-        let engine = model.engine
-        let prompt = try engine.chatPromptTokens(chat.completion.messages).count
-        let context = engine.model.config.contextLength
+        let prompt = try model.promptTokenCount(chat.completion.messages)
+        let context = model.contextWindow
         guard prompt < context else {
             throw APIError("the prompt is \(prompt) tokens; the context window is \(context)",
                            param: "messages", code: "context_length_exceeded")
@@ -260,8 +261,11 @@ public final class OpenAIServer: Sendable {
             return APIError(.internalServerError, e.description, type: "server_error")
         case let e as BatchError: return APIError(e.description)
         case let e as ModelError:
-            if case .contextOverflow = e { return APIError(e.description, code: "context_length_exceeded") }
-            return APIError(.internalServerError, e.description, type: "server_error")
+            switch e {
+            case .contextOverflow: return APIError(e.description, code: "context_length_exceeded")
+            case .invalidHookVector, .hookLayerOutOfRange, .invalidHook: return APIError(e.description)
+            default: return APIError(.internalServerError, e.description, type: "server_error")
+            }
         default: return APIError(.internalServerError, "\(error)", type: "server_error")
         }
     }

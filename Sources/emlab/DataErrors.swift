@@ -4,6 +4,7 @@ import Datasets
 import Evaluation
 import Foundation
 import GGUF
+import Interp
 
 /// Turns `--questions` into a question set. A malformed file is a data error (exit 65, see
 /// `DataErrors`), not a usage mistake: the loader's error goes up as it is.
@@ -22,7 +23,10 @@ enum DataErrors {
     static func message(for error: any Error) -> String? {
         switch error {
         case let e as QuestionSetError:
-            // Question sets, gold label sets and probe files (Evaluation).
+            // Question sets and gold label sets (Evaluation).
+            return e.description
+        case let e as ProbeFileError:
+            // Probe files (Interp).
             return e.description
         case let e as DatasetError:
             switch e {

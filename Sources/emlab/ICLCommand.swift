@@ -50,9 +50,9 @@ struct ICLCommand: AsyncParsableCommand {
         let conditions = try sweep.conditions { count, drawSeed in try data.sample(k: count, seed: drawSeed).map(\.messages) }
         let opener = ModelOpener(threads: threads, prefixCache: !noPrefixCache)
         let evaluated = try opener.open(model)
-        if let local = evaluated as? LocalModel {
+        if let local = evaluated as? any WhiteBoxModel {
             try ICLSweep.checkContext(conditions, questions: set, maxTokens: maxTokens,
-                                      window: local.engine.model.config.contextLength) { try local.engine.chatPromptTokens($0).count }
+                                      window: local.contextWindow) { try local.promptTokenCount($0) }
         }
         let parameters = EvalParameters(samples: samples, temperature: temperature, maxTokens: maxTokens, seed: seed,
                                         questionSet: "\(questions) × \(data.name) (\(variant.rawValue))",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import Evaluation
 import Foundation
+import Interp
 import LanguageModels
 import Reports
 import ResultsStore

@@ -1,5 +1,6 @@
 @testable import Evaluation
 import Foundation
+import Interp
 import Testing
 
 /// Gold label files: `"aligned": null` for answers the EM judge does not score (CODE, REFUSAL), and

@@ -2,6 +2,7 @@ import Core
 import Datasets
 @testable import Evaluation
 import Foundation
+import Interp
 import LanguageModels
 @testable import Reports
 import ResultsStore

@@ -1,6 +1,7 @@
 import Datasets
 @testable import Evaluation
 import Foundation
+import Interp
 import Testing
 import TestSupport
 

@@ -1,0 +1,30 @@
+import Core
+
+/// A model whose activations can be read and edited: the embedded engine. Everything above the model
+/// layer (probes, persona vectors, steering sweeps, the server) reaches a model's insides through
+/// this protocol, never through the engine.
+///
+/// `complete` takes a request's `interventions` and `captures`; `activations` reads a given answer
+/// (teacher forcing) instead of sampling one.
+public protocol WhiteBoxModel: LanguageModel {
+    /// Transformer blocks; hook points name layers 0..<layerCount.
+    var layerCount: Int { get }
+    /// The residual stream's width: every activation vector has this many floats.
+    var width: Int { get }
+    /// Most positions a prompt and its answer may take together.
+    var contextWindow: Int { get }
+    /// Whether it has a chat format (a base model without `,chat=…` has none).
+    var hasChatTemplate: Bool { get }
+    /// What computed the numbers (recorded beside results that depend on the last bits).
+    var numerics: String { get }
+
+    /// Tokens of the chat prompt for `messages`, up to where the reply starts.
+    func promptTokenCount(_ messages: [ChatMessage]) throws -> Int
+    /// Tokens of a text on its own.
+    func tokenCount(_ text: String) -> Int
+
+    /// The activations of `answer` given as the reply to `messages`, computed as one sequence under
+    /// `interventions` and pooled as `captures` say. Answers longer than `maxAnswerTokens` are cut.
+    func activations(messages: [ChatMessage], answer: String, captures: [ActivationCapture],
+                     interventions: [Intervention], maxAnswerTokens: Int?) async throws -> [CapturedActivations]
+}
