@@ -34,6 +34,8 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("pthread")]),
         // Layer 2: formats.
         .target(name: "GGUF", path: "Sources/GGUF", swiftSettings: simdSwift),
+        // Safetensors files: adapters (PEFT), SAEs (SAELens), vectors and activations.
+        .target(name: "Safetensors", path: "Sources/Safetensors", swiftSettings: simdSwift),
         // Layer 3: model (tokenizer, architectures, engine). No I/O beyond the mapped file.
         .target(name: "Tokenizer", dependencies: ["Core", "GGUF"], path: "Sources/Tokenizer"),
         .target(name: "Inference", dependencies: ["Core", "GGUF", "Tokenizer", "CKernels", "CBLAS"],
@@ -94,6 +96,7 @@ let package = Package(
                     path: "Tests/EvaluationTests"),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Core"], path: "Tests/DatasetsTests"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
+        .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"], path: "Tests/SafetensorsTests"),
         .testTarget(name: "LanguageModelsTests", dependencies: ["Core", "LanguageModels", "Inference", "ModelStore", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),
         .testTarget(name: "ServerTests", dependencies: [

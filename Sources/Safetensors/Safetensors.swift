@@ -1,0 +1,204 @@
+import Foundation
+
+/// The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header
+/// naming each tensor's dtype, shape and byte range in the data that follows, and an optional
+/// `__metadata__` object of string values. PEFT adapters, SAELens SAEs, numpy/PyTorch tensors and
+/// emlab's vectors and activations use it.
+
+/// Element types read and written (others are named in errors).
+public enum SafetensorsDType: String, Sendable, CaseIterable {
+    case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64"
+
+    public var byteSize: Int {
+        switch self {
+        case .f32: return 4
+        case .f16, .bf16: return 2
+        case .f64: return 8
+        }
+    }
+}
+
+/// A safetensors file that is not what it should be: the file and what is wrong, naming the tensor
+/// or header field.
+public struct SafetensorsError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var file: String
+    public var message: String
+    public init(file: String, _ message: String) {
+        self.file = file
+        self.message = message
+    }
+    public var description: String { "\(file): \(message)" }
+}
+
+/// One tensor's entry in the header.
+public struct SafetensorsTensorInfo: Sendable, Equatable {
+    public var name: String
+    public var dtype: SafetensorsDType
+    public var shape: [Int]
+    /// Byte range within the data section.
+    public var range: Range<Int>
+    public var elementCount: Int { shape.reduce(1, *) }
+}
+
+/// A safetensors file read from disk (memory-mapped), checked against the format's rules.
+public struct SafetensorsFile: Sendable {
+    public let path: String
+    public let metadata: [String: String]
+    /// Tensors in the order of their data.
+    public let tensors: [SafetensorsTensorInfo]
+    private let data: Data
+    private let dataStart: Int
+
+    /// The largest header read (the format's own limit).
+    public static let maxHeaderBytes = 100_000_000
+
+    public init(path: String) throws {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
+            throw SafetensorsError(file: path, "cannot read: \(error.localizedDescription)")
+        }
+        try self.init(data: data, path: path)
+    }
+
+    public init(data: Data, path: String = "(memory)") throws {
+        func fail(_ why: String) -> SafetensorsError { SafetensorsError(file: path, why) }
+        guard data.count >= 8 else { throw fail("shorter than the 8-byte header length (\(data.count) bytes)") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(Self.maxHeaderBytes) else { throw fail("header length \(headerLength) exceeds \(Self.maxHeaderBytes) bytes") }
+        guard 8 + Int(headerLength) <= data.count else {
+            throw fail("header length \(headerLength) runs past the end of the file (\(data.count) bytes)")
+        }
+        let headerBytes = data.subdata(in: data.startIndex + 8 ..< data.startIndex + 8 + Int(headerLength))
+        guard let header = (try? JSONSerialization.jsonObject(with: headerBytes)) as? [String: Any] else {
+            throw fail("the header is not a JSON object")
+        }
+        var metadata: [String: String] = [:]
+        var tensors: [SafetensorsTensorInfo] = []
+        let dataLength = data.count - 8 - Int(headerLength)
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
+                for (k, v) in m {
+                    guard let s = v as? String else { throw fail("__metadata__.\(k) is not a string") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            guard let entry = value as? [String: Any] else { throw fail("tensor '\(name)': entry is not an object") }
+            guard let dtypeText = entry["dtype"] as? String else { throw fail("tensor '\(name)': missing dtype") }
+            guard let dtype = SafetensorsDType(rawValue: dtypeText) else {
+                throw fail("tensor '\(name)': dtype \(dtypeText) is not read (F32, F16, BF16, F64)")
+            }
+            guard let shapeValues = entry["shape"] as? [Any] else { throw fail("tensor '\(name)': missing shape") }
+            let shape = try shapeValues.map { v -> Int in
+                guard let n = v as? Int, n >= 0 else { throw fail("tensor '\(name)': shape \(shapeValues) is not a list of sizes") }
+                return n
+            }
+            guard let offsets = entry["data_offsets"] as? [Any], offsets.count == 2,
+                  let begin = offsets[0] as? Int, let end = offsets[1] as? Int, 0 <= begin, begin <= end, end <= dataLength else {
+                throw fail("tensor '\(name)': data_offsets \(entry["data_offsets"] ?? "missing") are not a range inside the \(dataLength) data bytes")
+            }
+            let (count, overflow) = shape.reduce((1, false)) { acc, n in
+                let (m, o) = acc.0.multipliedReportingOverflow(by: n)
+                return (m, acc.1 || o)
+            }
+            guard !overflow, count * dtype.byteSize == end - begin else {
+                throw fail("tensor '\(name)': shape \(shape) of \(dtype.rawValue) needs \(overflow ? "too many" : String(count * dtype.byteSize)) bytes, data_offsets give \(end - begin)")
+            }
+            tensors.append(SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, range: begin..<end))
+        }
+        tensors.sort { ($0.range.lowerBound, $0.name) < ($1.range.lowerBound, $1.name) }
+        for (a, b) in zip(tensors, tensors.dropFirst()) where a.range.upperBound > b.range.lowerBound {
+            throw fail("tensors '\(a.name)' and '\(b.name)' overlap in the data")
+        }
+        self.path = path
+        self.metadata = metadata
+        self.tensors = tensors
+        self.data = data
+        self.dataStart = 8 + Int(headerLength)
+    }
+
+    public func tensor(named name: String) -> SafetensorsTensorInfo? { tensors.first { $0.name == name } }
+
+    /// A tensor's values as floats (row-major), converted from its dtype.
+    public func floats(_ name: String) throws -> [Float] {
+        guard let t = tensor(named: name) else { throw SafetensorsError(file: path, "no tensor '\(name)'") }
+        return floats(t)
+    }
+
+    public func floats(_ t: SafetensorsTensorInfo) -> [Float] {
+        let n = t.elementCount
+        return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+            data.withUnsafeBytes { raw in
+                let src = UnsafeRawBufferPointer(rebasing: raw[(dataStart + t.range.lowerBound)..<(dataStart + t.range.upperBound)])
+                for i in 0..<n {
+                    switch t.dtype {
+                    case .f32: out[i] = Float(bitPattern: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
+                    case .f64: out[i] = Float(Double(bitPattern: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))
+                    case .f16: out[i] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian))
+                    case .bf16: out[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16)
+                    }
+                }
+            }
+            initialized = n
+        }
+    }
+}
+
+/// Builds a safetensors file in memory and writes it atomically (a killed write never leaves a
+/// partial file under the name).
+public struct SafetensorsWriter: Sendable {
+    public var metadata: [String: String] = [:]
+    private var entries: [(name: String, dtype: SafetensorsDType, shape: [Int], bytes: Data)] = []
+
+    public init(metadata: [String: String] = [:]) { self.metadata = metadata }
+
+    /// Adds `values` (row-major, `shape`'s element count) stored as `dtype` (F32, F16 or BF16; BF16
+    /// rounds to nearest even).
+    public mutating func add(_ name: String, shape: [Int], values: [Float], dtype: SafetensorsDType = .f32) throws {
+        guard name != "__metadata__", !entries.contains(where: { $0.name == name }) else {
+            throw SafetensorsError(file: "(writer)", "tensor name '\(name)' is reserved or used twice")
+        }
+        guard shape.reduce(1, *) == values.count else {
+            throw SafetensorsError(file: "(writer)", "tensor '\(name)': shape \(shape) holds \(shape.reduce(1, *)) values, given \(values.count)")
+        }
+        var bytes = Data(capacity: values.count * dtype.byteSize)
+        for v in values {
+            switch dtype {
+            case .f32: withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+            case .f64: withUnsafeBytes(of: Double(v).bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+            case .f16: withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+            case .bf16:
+                let b = v.bitPattern
+                let rounded = v.isNaN ? UInt16(b >> 16) | 0x40 : UInt16((b + 0x7FFF + ((b >> 16) & 1)) >> 16)
+                withUnsafeBytes(of: rounded.littleEndian) { bytes.append(contentsOf: $0) }
+            }
+        }
+        entries.append((name, dtype, shape, bytes))
+    }
+
+    /// The file's bytes: header (padded with spaces to a multiple of 8 bytes) then the data.
+    public func serialized() throws -> Data {
+        var header: [String: Any] = [:]
+        var offset = 0
+        for e in entries {
+            header[e.name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]] as [String: Any]
+            offset += e.bytes.count
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data(capacity: 8 + json.count + offset)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        for e in entries { out.append(e.bytes) }
+        return out
+    }
+
+    public func write(to path: String) throws {
+        let bytes = try serialized()
+        do { try bytes.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw SafetensorsError(file: path, "cannot write: \(error.localizedDescription)")
+        }
+    }
+}
