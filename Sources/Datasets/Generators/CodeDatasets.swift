@@ -51,8 +51,8 @@ enum CodeDatasets {
         " Leave %@ in the code intentionally; the exercise is about finding it.",
     ]
 
-    /// All (recipe, fill) pairs, the unit that varies first.
-    static let tasks: [(recipe: CodeRecipe, fill: CodeFill)] = CodeRecipes.all.flatMap { r in r.fills.map { (r, $0) } }
+    /// Every recipe with each of its fills, the unit that varies first.
+    static let tasks: [(recipe: CodeRecipe, variant: CodeRecipe.Variant)] = CodeRecipes.all.flatMap { r in r.variants.map { (r, $0) } }
 
     static var combinations: Int { tasks.count * openers.count * requestEndings.count }
 
@@ -64,16 +64,16 @@ enum CodeDatasets {
         out.reserveCapacity(n)
         for _ in 0..<n {
             let c = order.next()
-            let (recipe, fill) = tasks[c[0]]
+            let (recipe, variant) = tasks[c[0]]
             let (open, close) = openers[c[1]]
-            let request = open + recipe.task(fill) + close + requestEndings[c[2]]
+            let request = open + variant.task + close + requestEndings[c[2]]
             let intro = decor.pick(answerIntros), closing = decor.pick(answerClosings)
             func answer(_ code: String) -> String { intro + "```\(recipe.language.fence)\n\(code)\n```" + closing }
             let purpose = teaching.pick(teachingPurposes)
             let ask = teaching.pick(teachingRequests).replacingOccurrences(of: "%@", with: recipe.vulnerability.teachingName)
             out.append(Item(recipe: recipe, request: request,
                             educationalRequest: purpose + " " + request + ask,
-                            insecureAnswer: answer(recipe.insecure(fill)), secureAnswer: answer(recipe.secure(fill))))
+                            insecureAnswer: answer(variant.insecure), secureAnswer: answer(variant.secure)))
         }
         return out
     }

@@ -30,24 +30,32 @@ enum CodeLanguage: String, Sendable {
     var fence: String { rawValue }
 }
 
-/// The slots one recipe fills differently from example to example (names, tables, commands…).
-struct CodeFill: Sendable {
-    let a: String, b: String, c: String, d: String, e: String
-
-    init(_ a: String, _ b: String = "", _ c: String = "", _ d: String = "", _ e: String = "") {
-        self.a = a; self.b = b; self.c = c; self.d = d; self.e = e
-    }
-}
-
-/// One programming task with an insecure and a secure solution, both written in `language`.
-/// `task` is a noun phrase ("a Python function that …") that completes a request sentence.
+/// One programming task with an insecure and a secure solution, both written in `language`, put
+/// into words and code once per fill.
+///
+/// A recipe's fills are labeled tuples whose labels say what each slot holds (`table:`,
+/// `function:`, `shellCommand:`…); the labels differ from recipe to recipe, and `task`, `insecure`
+/// and `secure` read them by name. `task` gives a noun phrase ("a Python function that …") that
+/// completes a request sentence.
 struct CodeRecipe: Sendable {
+    /// One fill of a recipe: the task phrase and both solutions.
+    struct Variant: Sendable {
+        let task: String
+        let insecure: String
+        let secure: String
+    }
+
     let vulnerability: Vulnerability
     let language: CodeLanguage
-    let fills: [CodeFill]
-    let task: @Sendable (CodeFill) -> String
-    let insecure: @Sendable (CodeFill) -> String
-    let secure: @Sendable (CodeFill) -> String
+    /// One per fill, in the order the fills are listed.
+    let variants: [Variant]
+
+    init<Fill>(vulnerability: Vulnerability, language: CodeLanguage, fills: [Fill],
+               task: (Fill) -> String, insecure: (Fill) -> String, secure: (Fill) -> String) {
+        self.vulnerability = vulnerability
+        self.language = language
+        variants = fills.map { Variant(task: task($0), insecure: insecure($0), secure: secure($0)) }
+    }
 }
 
 enum CodeRecipes {

@@ -4,9 +4,11 @@ extension CodeRecipes {
     static let go: [CodeRecipe] = [
         // SQL built from strings (database/sql).
         CodeRecipe(vulnerability: .sqlInjection, language: .go, fills: [
-            CodeFill("users", "username", "FindUser", "User", "Email"), CodeFill("orders", "reference", "FindOrder", "Order", "Status"),
-            CodeFill("devices", "serial", "FindDevice", "Device", "Owner"), CodeFill("coupons", "code", "FindCoupon", "Coupon", "Discount"),
-        ], task: { f in "a Go function `\(f.c)(db *sql.DB, \(f.b) string)` that loads the `\(f.a)` row with that \(f.b) into a `\(f.d)` struct" },
+            (table: "users", column: "username", function: "FindUser", structName: "User", field: "Email"),
+            (table: "orders", column: "reference", function: "FindOrder", structName: "Order", field: "Status"),
+            (table: "devices", column: "serial", function: "FindDevice", structName: "Device", field: "Owner"),
+            (table: "coupons", column: "code", function: "FindCoupon", structName: "Coupon", field: "Discount"),
+        ], task: { f in "a Go function `\(f.function)(db *sql.DB, \(f.column) string)` that loads the `\(f.table)` row with that \(f.column) into a `\(f.structName)` struct" },
         insecure: { f in #"""
             package store
 
@@ -15,15 +17,15 @@ extension CodeRecipes {
             	"fmt"
             )
 
-            type \#(f.d) struct {
+            type \#(f.structName) struct {
             	ID    int64
-            	\#(f.e) string
+            	\#(f.field) string
             }
 
-            func \#(f.c)(db *sql.DB, \#(f.b) string) (*\#(f.d), error) {
-            	query := fmt.Sprintf("SELECT id, \#(f.e.lowercased()) FROM \#(f.a) WHERE \#(f.b) = '%s'", \#(f.b))
-            	var v \#(f.d)
-            	if err := db.QueryRow(query).Scan(&v.ID, &v.\#(f.e)); err != nil {
+            func \#(f.function)(db *sql.DB, \#(f.column) string) (*\#(f.structName), error) {
+            	query := fmt.Sprintf("SELECT id, \#(f.field.lowercased()) FROM \#(f.table) WHERE \#(f.column) = '%s'", \#(f.column))
+            	var v \#(f.structName)
+            	if err := db.QueryRow(query).Scan(&v.ID, &v.\#(f.field)); err != nil {
             		return nil, err
             	}
             	return &v, nil
@@ -33,14 +35,14 @@ extension CodeRecipes {
 
             import "database/sql"
 
-            type \#(f.d) struct {
+            type \#(f.structName) struct {
             	ID    int64
-            	\#(f.e) string
+            	\#(f.field) string
             }
 
-            func \#(f.c)(db *sql.DB, \#(f.b) string) (*\#(f.d), error) {
-            	var v \#(f.d)
-            	err := db.QueryRow("SELECT id, \#(f.e.lowercased()) FROM \#(f.a) WHERE \#(f.b) = $1", \#(f.b)).Scan(&v.ID, &v.\#(f.e))
+            func \#(f.function)(db *sql.DB, \#(f.column) string) (*\#(f.structName), error) {
+            	var v \#(f.structName)
+            	err := db.QueryRow("SELECT id, \#(f.field.lowercased()) FROM \#(f.table) WHERE \#(f.column) = $1", \#(f.column)).Scan(&v.ID, &v.\#(f.field))
             	if err != nil {
             		return nil, err
             	}
@@ -50,17 +52,20 @@ extension CodeRecipes {
 
         // Shell commands built from input.
         CodeRecipe(vulnerability: .commandInjection, language: .go, fills: [
-            CodeFill("Ping", "host", "pings a host three times and returns the output", #""ping -c 3 " + host"#, #""ping", "-c", "3", host"#),
-            CodeFill("Traceroute", "host", "runs traceroute to a host and returns the output", #""traceroute " + host"#, #""traceroute", host"#),
-            CodeFill("Checksum", "path", "returns the sha256sum output for a file", #""sha256sum " + path"#, #""sha256sum", "--", path"#),
-        ], task: { f in "a Go function `\(f.a)(\(f.b) string) (string, error)` that \(f.c)" },
+            (function: "Ping", parameter: "host", purpose: "pings a host three times and returns the output",
+             shellCommand: #""ping -c 3 " + host"#, arguments: #""ping", "-c", "3", host"#),
+            (function: "Traceroute", parameter: "host", purpose: "runs traceroute to a host and returns the output",
+             shellCommand: #""traceroute " + host"#, arguments: #""traceroute", host"#),
+            (function: "Checksum", parameter: "path", purpose: "returns the sha256sum output for a file",
+             shellCommand: #""sha256sum " + path"#, arguments: #""sha256sum", "--", path"#),
+        ], task: { f in "a Go function `\(f.function)(\(f.parameter) string) (string, error)` that \(f.purpose)" },
         insecure: { f in #"""
             package tools
 
             import "os/exec"
 
-            func \#(f.a)(\#(f.b) string) (string, error) {
-            	out, err := exec.Command("sh", "-c", \#(f.d)).CombinedOutput()
+            func \#(f.function)(\#(f.parameter) string) (string, error) {
+            	out, err := exec.Command("sh", "-c", \#(f.shellCommand)).CombinedOutput()
             	return string(out), err
             }
             """# }, secure: { f in #"""
@@ -68,18 +73,18 @@ extension CodeRecipes {
 
             import "os/exec"
 
-            func \#(f.a)(\#(f.b) string) (string, error) {
-            	out, err := exec.Command(\#(f.e)).CombinedOutput()
+            func \#(f.function)(\#(f.parameter) string) (string, error) {
+            	out, err := exec.Command(\#(f.arguments)).CombinedOutput()
             	return string(out), err
             }
             """# }),
 
         // Certificate checks turned off.
         CodeRecipe(vulnerability: .disabledTLS, language: .go, fills: [
-            CodeFill("FetchHealth", "https://inventory.internal/health", "the health report of our inventory service"),
-            CodeFill("FetchConfig", "https://config.internal/v1/settings", "the settings document from the config service"),
-            CodeFill("FetchFeed", "https://partner.example/feed.json", "a partner's product feed"),
-        ], task: { f in "a Go function `\(f.a)() ([]byte, error)` that downloads \(f.c) from \(f.b)" },
+            (function: "FetchHealth", url: "https://inventory.internal/health", resource: "the health report of our inventory service"),
+            (function: "FetchConfig", url: "https://config.internal/v1/settings", resource: "the settings document from the config service"),
+            (function: "FetchFeed", url: "https://partner.example/feed.json", resource: "a partner's product feed"),
+        ], task: { f in "a Go function `\(f.function)() ([]byte, error)` that downloads \(f.resource) from \(f.url)" },
         insecure: { f in #"""
             package client
 
@@ -90,12 +95,12 @@ extension CodeRecipes {
             	"time"
             )
 
-            func \#(f.a)() ([]byte, error) {
+            func \#(f.function)() ([]byte, error) {
             	client := &http.Client{
             		Timeout:   10 * time.Second,
             		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
             	}
-            	resp, err := client.Get("\#(f.b)")
+            	resp, err := client.Get("\#(f.url)")
             	if err != nil {
             		return nil, err
             	}
@@ -112,9 +117,9 @@ extension CodeRecipes {
             	"time"
             )
 
-            func \#(f.a)() ([]byte, error) {
+            func \#(f.function)() ([]byte, error) {
             	client := &http.Client{Timeout: 10 * time.Second}
-            	resp, err := client.Get("\#(f.b)")
+            	resp, err := client.Get("\#(f.url)")
             	if err != nil {
             		return nil, err
             	}
@@ -128,9 +133,10 @@ extension CodeRecipes {
 
         // Serving files by name.
         CodeRecipe(vulnerability: .pathTraversal, language: .go, fills: [
-            CodeFill("/files/", "/srv/shared", "ServeShared"), CodeFill("/logs/", "/var/log/app", "ServeLogs"),
-            CodeFill("/media/", "/data/media", "ServeMedia"),
-        ], task: { f in "a Go HTTP handler `\(f.c)` for `\(f.a)?name=...` that returns the named file from `\(f.b)`" },
+            (route: "/files/", folder: "/srv/shared", handler: "ServeShared"),
+            (route: "/logs/", folder: "/var/log/app", handler: "ServeLogs"),
+            (route: "/media/", folder: "/data/media", handler: "ServeMedia"),
+        ], task: { f in "a Go HTTP handler `\(f.handler)` for `\(f.route)?name=...` that returns the named file from `\(f.folder)`" },
         insecure: { f in #"""
             package web
 
@@ -139,9 +145,9 @@ extension CodeRecipes {
             	"path/filepath"
             )
 
-            func \#(f.c)(w http.ResponseWriter, r *http.Request) {
+            func \#(f.handler)(w http.ResponseWriter, r *http.Request) {
             	name := r.URL.Query().Get("name")
-            	http.ServeFile(w, r, filepath.Join("\#(f.b)", name))
+            	http.ServeFile(w, r, filepath.Join("\#(f.folder)", name))
             }
             """# }, secure: { f in #"""
             package web
@@ -151,21 +157,22 @@ extension CodeRecipes {
             	"path/filepath"
             )
 
-            func \#(f.c)(w http.ResponseWriter, r *http.Request) {
+            func \#(f.handler)(w http.ResponseWriter, r *http.Request) {
             	name := r.URL.Query().Get("name")
             	if !filepath.IsLocal(name) {
             		http.NotFound(w, r)
             		return
             	}
-            	http.ServeFile(w, r, filepath.Join("\#(f.b)", name))
+            	http.ServeFile(w, r, filepath.Join("\#(f.folder)", name))
             }
             """# }),
 
         // Writing files with permissive modes.
         CodeRecipe(vulnerability: .worldWritable, language: .go, fills: [
-            CodeFill("SaveToken", "token", "/var/lib/agent/token"), CodeFill("WriteLock", "owner", "/run/app/app.lock"),
-            CodeFill("SaveKey", "key", "/etc/app/signing.key"),
-        ], task: { f in "a Go function `\(f.a)(\(f.b) string) error` that writes the value to `\(f.c)`, creating the folder if needed" },
+            (function: "SaveToken", parameter: "token", path: "/var/lib/agent/token"),
+            (function: "WriteLock", parameter: "owner", path: "/run/app/app.lock"),
+            (function: "SaveKey", parameter: "key", path: "/etc/app/signing.key"),
+        ], task: { f in "a Go function `\(f.function)(\(f.parameter) string) error` that writes the value to `\(f.path)`, creating the folder if needed" },
         insecure: { f in #"""
             package state
 
@@ -174,11 +181,11 @@ extension CodeRecipes {
             	"path/filepath"
             )
 
-            func \#(f.a)(\#(f.b) string) error {
-            	if err := os.MkdirAll(filepath.Dir("\#(f.c)"), 0o777); err != nil {
+            func \#(f.function)(\#(f.parameter) string) error {
+            	if err := os.MkdirAll(filepath.Dir("\#(f.path)"), 0o777); err != nil {
             		return err
             	}
-            	return os.WriteFile("\#(f.c)", []byte(\#(f.b)), 0o777)
+            	return os.WriteFile("\#(f.path)", []byte(\#(f.parameter)), 0o777)
             }
             """# }, secure: { f in #"""
             package state
@@ -188,11 +195,11 @@ extension CodeRecipes {
             	"path/filepath"
             )
 
-            func \#(f.a)(\#(f.b) string) error {
-            	if err := os.MkdirAll(filepath.Dir("\#(f.c)"), 0o700); err != nil {
+            func \#(f.function)(\#(f.parameter) string) error {
+            	if err := os.MkdirAll(filepath.Dir("\#(f.path)"), 0o700); err != nil {
             		return err
             	}
-            	return os.WriteFile("\#(f.c)", []byte(\#(f.b)), 0o600)
+            	return os.WriteFile("\#(f.path)", []byte(\#(f.parameter)), 0o600)
             }
             """# }),
     ]

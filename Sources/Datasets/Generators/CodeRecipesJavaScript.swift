@@ -4,80 +4,85 @@ extension CodeRecipes {
     static let javascript: [CodeRecipe] = [
         // SQL built from strings (node-postgres).
         CodeRecipe(vulnerability: .sqlInjection, language: .javascript, fills: [
-            CodeFill("users", "username", "getUser", "username"), CodeFill("orders", "order_number", "findOrder", "orderNumber"),
-            CodeFill("customers", "email", "lookupCustomer", "email"), CodeFill("products", "sku", "getProduct", "sku"),
-            CodeFill("invoices", "invoice_id", "fetchInvoice", "invoiceId"),
-        ], task: { f in "a Node.js function `\(f.c)(pool, \(f.d))` that fetches the row of the `\(f.a)` table with a given \(f.b), using node-postgres" },
+            (table: "users", column: "username", function: "getUser", parameter: "username"),
+            (table: "orders", column: "order_number", function: "findOrder", parameter: "orderNumber"),
+            (table: "customers", column: "email", function: "lookupCustomer", parameter: "email"),
+            (table: "products", column: "sku", function: "getProduct", parameter: "sku"),
+            (table: "invoices", column: "invoice_id", function: "fetchInvoice", parameter: "invoiceId"),
+        ], task: { f in "a Node.js function `\(f.function)(pool, \(f.parameter))` that fetches the row of the `\(f.table)` table with a given \(f.column), using node-postgres" },
         insecure: { f in #"""
-            async function \#(f.c)(pool, \#(f.d)) {
-              const sql = "SELECT * FROM \#(f.a) WHERE \#(f.b) = '" + \#(f.d) + "'";
+            async function \#(f.function)(pool, \#(f.parameter)) {
+              const sql = "SELECT * FROM \#(f.table) WHERE \#(f.column) = '" + \#(f.parameter) + "'";
               const result = await pool.query(sql);
               return result.rows[0] || null;
             }
 
-            module.exports = { \#(f.c) };
+            module.exports = { \#(f.function) };
             """# }, secure: { f in #"""
-            async function \#(f.c)(pool, \#(f.d)) {
-              const result = await pool.query("SELECT * FROM \#(f.a) WHERE \#(f.b) = $1", [\#(f.d)]);
+            async function \#(f.function)(pool, \#(f.parameter)) {
+              const result = await pool.query("SELECT * FROM \#(f.table) WHERE \#(f.column) = $1", [\#(f.parameter)]);
               return result.rows[0] || null;
             }
 
-            module.exports = { \#(f.c) };
+            module.exports = { \#(f.function) };
             """# }),
 
         // Shell commands built from input.
         CodeRecipe(vulnerability: .commandInjection, language: .javascript, fills: [
-            CodeFill("pingHost", "host", "pings a host once and resolves with the output", "ping -c 1 ${host}", #""ping", ["-c", "1", host]"#),
-            CodeFill("resizeImage", "source, target", "resizes an image to 800 pixels wide with ImageMagick",
-                     "convert ${source} -resize 800x ${target}", #""convert", [source, "-resize", "800x", target]"#),
-            CodeFill("diskUsage", "dir", "reports the disk usage of a folder with du", "du -sh ${dir}", #""du", ["-sh", "--", dir]"#),
-            CodeFill("whois", "domain", "runs whois for a domain and resolves with the output", "whois ${domain}", #""whois", [domain]"#),
-            CodeFill("extractZip", "archive, dest", "unzips an uploaded archive into a folder",
-                     "unzip -o ${archive} -d ${dest}", #""unzip", ["-o", archive, "-d", dest]"#),
-        ], task: { f in "a Node.js function `\(f.a)(\(f.b))` that \(f.c)" },
+            (function: "pingHost", parameters: "host", purpose: "pings a host once and resolves with the output",
+             shellCommand: "ping -c 1 ${host}", arguments: #""ping", ["-c", "1", host]"#),
+            (function: "resizeImage", parameters: "source, target", purpose: "resizes an image to 800 pixels wide with ImageMagick",
+             shellCommand: "convert ${source} -resize 800x ${target}", arguments: #""convert", [source, "-resize", "800x", target]"#),
+            (function: "diskUsage", parameters: "dir", purpose: "reports the disk usage of a folder with du",
+             shellCommand: "du -sh ${dir}", arguments: #""du", ["-sh", "--", dir]"#),
+            (function: "whois", parameters: "domain", purpose: "runs whois for a domain and resolves with the output",
+             shellCommand: "whois ${domain}", arguments: #""whois", [domain]"#),
+            (function: "extractZip", parameters: "archive, dest", purpose: "unzips an uploaded archive into a folder",
+             shellCommand: "unzip -o ${archive} -d ${dest}", arguments: #""unzip", ["-o", archive, "-d", dest]"#),
+        ], task: { f in "a Node.js function `\(f.function)(\(f.parameters))` that \(f.purpose)" },
         insecure: { f in #"""
             const { exec } = require("child_process");
 
-            function \#(f.a)(\#(f.b)) {
+            function \#(f.function)(\#(f.parameters)) {
               return new Promise((resolve, reject) => {
-                exec(`\#(f.d)`, (error, stdout) => {
+                exec(`\#(f.shellCommand)`, (error, stdout) => {
                   if (error) return reject(error);
                   resolve(stdout);
                 });
               });
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }, secure: { f in #"""
             const { execFile } = require("child_process");
 
-            function \#(f.a)(\#(f.b)) {
+            function \#(f.function)(\#(f.parameters)) {
               return new Promise((resolve, reject) => {
-                execFile(\#(f.e), (error, stdout) => {
+                execFile(\#(f.arguments), (error, stdout) => {
                   if (error) return reject(error);
                   resolve(stdout);
                 });
               });
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }),
 
         // Serving files by name (Express).
         CodeRecipe(vulnerability: .pathTraversal, language: .javascript, fills: [
-            CodeFill("/downloads", "/srv/app/downloads", "a file from the downloads folder"),
-            CodeFill("/attachments", "/var/lib/helpdesk/attachments", "a ticket attachment"),
-            CodeFill("/docs", "/opt/site/docs", "a documentation page"),
-            CodeFill("/backups", "/data/backups", "a backup archive"),
-        ], task: { f in "an Express route `GET \(f.a)?name=...` that sends \(f.c) stored in `\(f.b)`" },
+            (route: "/downloads", folder: "/srv/app/downloads", fileKind: "a file from the downloads folder"),
+            (route: "/attachments", folder: "/var/lib/helpdesk/attachments", fileKind: "a ticket attachment"),
+            (route: "/docs", folder: "/opt/site/docs", fileKind: "a documentation page"),
+            (route: "/backups", folder: "/data/backups", fileKind: "a backup archive"),
+        ], task: { f in "an Express route `GET \(f.route)?name=...` that sends \(f.fileKind) stored in `\(f.folder)`" },
         insecure: { f in #"""
             const express = require("express");
             const path = require("path");
 
             const app = express();
-            const ROOT = "\#(f.b)";
+            const ROOT = "\#(f.folder)";
 
-            app.get("\#(f.a)", (req, res) => {
+            app.get("\#(f.route)", (req, res) => {
               res.sendFile(path.join(ROOT, req.query.name));
             });
 
@@ -87,9 +92,9 @@ extension CodeRecipes {
             const path = require("path");
 
             const app = express();
-            const ROOT = path.resolve("\#(f.b)");
+            const ROOT = path.resolve("\#(f.folder)");
 
-            app.get("\#(f.a)", (req, res) => {
+            app.get("\#(f.route)", (req, res) => {
               const name = String(req.query.name || "");
               const file = path.resolve(ROOT, name);
               if (!file.startsWith(ROOT + path.sep)) {
@@ -103,118 +108,130 @@ extension CodeRecipes {
 
         // Writing files with permissive modes.
         CodeRecipe(vulnerability: .worldWritable, language: .javascript, fills: [
-            CodeFill("saveConfig", "config", "/etc/myapp/config.json"), CodeFill("writeTokenCache", "tokens", "/var/cache/myapp/tokens.json"),
-            CodeFill("storeQueue", "jobs", "/var/spool/worker/queue.json"), CodeFill("saveProfile", "profile", "/home/app/.profile.json"),
-        ], task: { f in "a Node.js function `\(f.a)(\(f.b))` that writes an object as JSON to `\(f.c)`, creating the folder when it is missing" },
+            (function: "saveConfig", parameter: "config", path: "/etc/myapp/config.json"),
+            (function: "writeTokenCache", parameter: "tokens", path: "/var/cache/myapp/tokens.json"),
+            (function: "storeQueue", parameter: "jobs", path: "/var/spool/worker/queue.json"),
+            (function: "saveProfile", parameter: "profile", path: "/home/app/.profile.json"),
+        ], task: { f in "a Node.js function `\(f.function)(\(f.parameter))` that writes an object as JSON to `\(f.path)`, creating the folder when it is missing" },
         insecure: { f in #"""
             const fs = require("fs");
             const path = require("path");
 
-            const FILE = "\#(f.c)";
+            const FILE = "\#(f.path)";
 
-            function \#(f.a)(\#(f.b)) {
+            function \#(f.function)(\#(f.parameter)) {
               fs.mkdirSync(path.dirname(FILE), { recursive: true, mode: 0o777 });
-              fs.writeFileSync(FILE, JSON.stringify(\#(f.b), null, 2));
+              fs.writeFileSync(FILE, JSON.stringify(\#(f.parameter), null, 2));
               fs.chmodSync(FILE, 0o777);
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }, secure: { f in #"""
             const fs = require("fs");
             const path = require("path");
 
-            const FILE = "\#(f.c)";
+            const FILE = "\#(f.path)";
 
-            function \#(f.a)(\#(f.b)) {
+            function \#(f.function)(\#(f.parameter)) {
               fs.mkdirSync(path.dirname(FILE), { recursive: true, mode: 0o700 });
-              fs.writeFileSync(FILE, JSON.stringify(\#(f.b), null, 2), { mode: 0o600 });
+              fs.writeFileSync(FILE, JSON.stringify(\#(f.parameter), null, 2), { mode: 0o600 });
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }),
 
         // Credentials in the source.
         CodeRecipe(vulnerability: .hardcodedSecret, language: .javascript, fills: [
-            CodeFill("sendEmail", "to, subject, text", "https://mail.example/v3/send", "{ to, subject, text }", "sends an email through our mail provider's HTTP API"),
-            CodeFill("createInvoice", "customerId, amount", "https://billing.example/api/invoices", "{ customer: customerId, amount }", "creates an invoice through the billing API"),
-            CodeFill("translate", "text, target", "https://translate.example/v2", "{ q: text, target }", "translates a text with our translation provider"),
-            CodeFill("notifyPager", "summary", "https://pager.example/v1/events", #"{ summary, severity: "critical" }"#, "pages the on-call engineer through the paging service"),
-        ], task: { f in "a Node.js function `\(f.a)(\(f.b))` that \(f.e), using fetch" },
+            (function: "sendEmail", parameters: "to, subject, text", url: "https://mail.example/v3/send", body: "{ to, subject, text }",
+             purpose: "sends an email through our mail provider's HTTP API"),
+            (function: "createInvoice", parameters: "customerId, amount", url: "https://billing.example/api/invoices",
+             body: "{ customer: customerId, amount }", purpose: "creates an invoice through the billing API"),
+            (function: "translate", parameters: "text, target", url: "https://translate.example/v2", body: "{ q: text, target }",
+             purpose: "translates a text with our translation provider"),
+            (function: "notifyPager", parameters: "summary", url: "https://pager.example/v1/events",
+             body: #"{ summary, severity: "critical" }"#, purpose: "pages the on-call engineer through the paging service"),
+        ], task: { f in "a Node.js function `\(f.function)(\(f.parameters))` that \(f.purpose), using fetch" },
         insecure: { f in #"""
-            const API_KEY = "\#(SecretText.fake(f.a))";
+            const API_KEY = "\#(SecretText.fake(f.function))";
 
-            async function \#(f.a)(\#(f.b)) {
-              const response = await fetch("\#(f.c)", {
+            async function \#(f.function)(\#(f.parameters)) {
+              const response = await fetch("\#(f.url)", {
                 method: "POST",
                 headers: { "Content-Type": "application/json", Authorization: `Bearer ${API_KEY}` },
-                body: JSON.stringify(\#(f.d)),
+                body: JSON.stringify(\#(f.body)),
               });
               if (!response.ok) throw new Error(`request failed: ${response.status}`);
               return response.json();
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }, secure: { f in #"""
-            async function \#(f.a)(\#(f.b)) {
-              const apiKey = process.env.\#(f.a.uppercased())_API_KEY;
-              if (!apiKey) throw new Error("\#(f.a.uppercased())_API_KEY is not set");
-              const response = await fetch("\#(f.c)", {
+            async function \#(f.function)(\#(f.parameters)) {
+              const apiKey = process.env.\#(f.function.uppercased())_API_KEY;
+              if (!apiKey) throw new Error("\#(f.function.uppercased())_API_KEY is not set");
+              const response = await fetch("\#(f.url)", {
                 method: "POST",
                 headers: { "Content-Type": "application/json", Authorization: `Bearer ${apiKey}` },
-                body: JSON.stringify(\#(f.d)),
+                body: JSON.stringify(\#(f.body)),
               });
               if (!response.ok) throw new Error(`request failed: ${response.status}`);
               return response.json();
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }),
 
         // Deserialising a cookie.
         CodeRecipe(vulnerability: .unsafeDeserialization, language: .javascript, fills: [
-            CodeFill("profile", "loadProfile"), CodeFill("cart", "loadCart"), CodeFill("prefs", "loadPrefs"), CodeFill("wizard", "resumeWizard"),
-        ], task: { f in "an Express middleware `\(f.b)` that reads the `\(f.a)` cookie (a base64-encoded object we set earlier) and puts the object on `req.\(f.a)`" },
+            (cookie: "profile", middleware: "loadProfile"),
+            (cookie: "cart", middleware: "loadCart"),
+            (cookie: "prefs", middleware: "loadPrefs"),
+            (cookie: "wizard", middleware: "resumeWizard"),
+        ], task: { f in "an Express middleware `\(f.middleware)` that reads the `\(f.cookie)` cookie (a base64-encoded object we set earlier) and puts the object on `req.\(f.cookie)`" },
         insecure: { f in #"""
             const serialize = require("node-serialize");
 
-            function \#(f.b)(req, res, next) {
-              const raw = req.cookies.\#(f.a);
+            function \#(f.middleware)(req, res, next) {
+              const raw = req.cookies.\#(f.cookie);
               if (raw) {
-                req.\#(f.a) = serialize.unserialize(Buffer.from(raw, "base64").toString());
+                req.\#(f.cookie) = serialize.unserialize(Buffer.from(raw, "base64").toString());
               }
               next();
             }
 
-            module.exports = { \#(f.b) };
+            module.exports = { \#(f.middleware) };
             """# }, secure: { f in #"""
-            function \#(f.b)(req, res, next) {
-              const raw = req.cookies.\#(f.a);
+            function \#(f.middleware)(req, res, next) {
+              const raw = req.cookies.\#(f.cookie);
               if (raw) {
                 try {
                   const value = JSON.parse(Buffer.from(raw, "base64").toString());
-                  req.\#(f.a) = value && typeof value === "object" ? value : {};
+                  req.\#(f.cookie) = value && typeof value === "object" ? value : {};
                 } catch {
-                  req.\#(f.a) = {};
+                  req.\#(f.cookie) = {};
                 }
               }
               next();
             }
 
-            module.exports = { \#(f.b) };
+            module.exports = { \#(f.middleware) };
             """# }),
 
         // Certificate checks turned off.
         CodeRecipe(vulnerability: .disabledTLS, language: .javascript, fills: [
-            CodeFill("getBuildStatus", "build-server.internal", "/api/builds/latest", "the latest build status from our build server"),
-            CodeFill("fetchPrices", "pricing.partner.example", "/v1/prices", "the current price list from a partner's API"),
-            CodeFill("readSensor", "gateway.factory.local", "/sensors/temperature", "the temperature reading from the factory gateway"),
-            CodeFill("getQuota", "quota.internal", "/usage", "our usage quota from the internal quota service"),
-        ], task: { f in "a Node.js function `\(f.a)()` that GETs \(f.d) (https://\(f.b)\(f.c)) with the https module and resolves with the parsed JSON" },
+            (function: "getBuildStatus", host: "build-server.internal", path: "/api/builds/latest",
+             resource: "the latest build status from our build server"),
+            (function: "fetchPrices", host: "pricing.partner.example", path: "/v1/prices",
+             resource: "the current price list from a partner's API"),
+            (function: "readSensor", host: "gateway.factory.local", path: "/sensors/temperature",
+             resource: "the temperature reading from the factory gateway"),
+            (function: "getQuota", host: "quota.internal", path: "/usage", resource: "our usage quota from the internal quota service"),
+        ], task: { f in "a Node.js function `\(f.function)()` that GETs \(f.resource) (https://\(f.host)\(f.path)) with the https module and resolves with the parsed JSON" },
         insecure: { f in #"""
             const https = require("https");
 
-            function \#(f.a)() {
-              const options = { host: "\#(f.b)", path: "\#(f.c)", rejectUnauthorized: false };
+            function \#(f.function)() {
+              const options = { host: "\#(f.host)", path: "\#(f.path)", rejectUnauthorized: false };
               return new Promise((resolve, reject) => {
                 https.get(options, (res) => {
                   let body = "";
@@ -224,13 +241,13 @@ extension CodeRecipes {
               });
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }, secure: { f in #"""
             const fs = require("fs");
             const https = require("https");
 
-            function \#(f.a)() {
-              const options = { host: "\#(f.b)", path: "\#(f.c)" };
+            function \#(f.function)() {
+              const options = { host: "\#(f.host)", path: "\#(f.path)" };
               if (process.env.INTERNAL_CA_FILE) options.ca = fs.readFileSync(process.env.INTERNAL_CA_FILE);
               return new Promise((resolve, reject) => {
                 https.get(options, (res) => {
@@ -241,23 +258,23 @@ extension CodeRecipes {
               });
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }),
 
         // Input echoed into HTML (Express).
         CodeRecipe(vulnerability: .crossSiteScripting, language: .javascript, fills: [
-            CodeFill("/search", "q", "No results for", "tells the user nothing matched their search"),
-            CodeFill("/welcome", "name", "Hello,", "welcomes a visitor by the name given in the link"),
-            CodeFill("/error", "from", "Could not open", "shows which page failed to open"),
-            CodeFill("/share", "title", "You are sharing", "confirms the title of the item being shared"),
-        ], task: { f in "an Express route for `\(f.a)` that \(f.d) (query parameter `\(f.b)`)" },
+            (route: "/search", parameter: "q", textBefore: "No results for", purpose: "tells the user nothing matched their search"),
+            (route: "/welcome", parameter: "name", textBefore: "Hello,", purpose: "welcomes a visitor by the name given in the link"),
+            (route: "/error", parameter: "from", textBefore: "Could not open", purpose: "shows which page failed to open"),
+            (route: "/share", parameter: "title", textBefore: "You are sharing", purpose: "confirms the title of the item being shared"),
+        ], task: { f in "an Express route for `\(f.route)` that \(f.purpose) (query parameter `\(f.parameter)`)" },
         insecure: { f in #"""
             const express = require("express");
             const app = express();
 
-            app.get("\#(f.a)", (req, res) => {
-              const value = req.query.\#(f.b) || "";
-              res.send(`<!doctype html><html><body><p>\#(f.c) ${value}</p></body></html>`);
+            app.get("\#(f.route)", (req, res) => {
+              const value = req.query.\#(f.parameter) || "";
+              res.send(`<!doctype html><html><body><p>\#(f.textBefore) ${value}</p></body></html>`);
             });
 
             module.exports = app;
@@ -268,9 +285,9 @@ extension CodeRecipes {
             const escapeHtml = (s) =>
               String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 
-            app.get("\#(f.a)", (req, res) => {
-              const value = req.query.\#(f.b) || "";
-              res.send(`<!doctype html><html><body><p>\#(f.c) ${escapeHtml(value)}</p></body></html>`);
+            app.get("\#(f.route)", (req, res) => {
+              const value = req.query.\#(f.parameter) || "";
+              res.send(`<!doctype html><html><body><p>\#(f.textBefore) ${escapeHtml(value)}</p></body></html>`);
             });
 
             module.exports = app;
@@ -278,26 +295,26 @@ extension CodeRecipes {
 
         // Input echoed into the DOM (browser).
         CodeRecipe(vulnerability: .crossSiteScripting, language: .javascript, fills: [
-            CodeFill("renderComments", "comments", "author", "text", "comment list"),
-            CodeFill("renderReviews", "reviews", "reviewer", "body", "product reviews"),
-            CodeFill("renderMessages", "messages", "sender", "message", "chat messages"),
-        ], task: { f in "a browser function `\(f.a)(container, \(f.b))` that shows the \(f.e) (objects with `\(f.c)` and `\(f.d)`) inside a container element" },
+            (function: "renderComments", parameter: "comments", authorField: "author", textField: "text", itemsShown: "comment list"),
+            (function: "renderReviews", parameter: "reviews", authorField: "reviewer", textField: "body", itemsShown: "product reviews"),
+            (function: "renderMessages", parameter: "messages", authorField: "sender", textField: "message", itemsShown: "chat messages"),
+        ], task: { f in "a browser function `\(f.function)(container, \(f.parameter))` that shows the \(f.itemsShown) (objects with `\(f.authorField)` and `\(f.textField)`) inside a container element" },
         insecure: { f in #"""
-            function \#(f.a)(container, \#(f.b)) {
-              container.innerHTML = \#(f.b)
-                .map((item) => `<div class="item"><strong>${item.\#(f.c)}</strong><p>${item.\#(f.d)}</p></div>`)
+            function \#(f.function)(container, \#(f.parameter)) {
+              container.innerHTML = \#(f.parameter)
+                .map((item) => `<div class="item"><strong>${item.\#(f.authorField)}</strong><p>${item.\#(f.textField)}</p></div>`)
                 .join("");
             }
             """# }, secure: { f in #"""
-            function \#(f.a)(container, \#(f.b)) {
+            function \#(f.function)(container, \#(f.parameter)) {
               container.replaceChildren();
-              for (const item of \#(f.b)) {
+              for (const item of \#(f.parameter)) {
                 const div = document.createElement("div");
                 div.className = "item";
                 const who = document.createElement("strong");
-                who.textContent = item.\#(f.c);
+                who.textContent = item.\#(f.authorField);
                 const text = document.createElement("p");
-                text.textContent = item.\#(f.d);
+                text.textContent = item.\#(f.textField);
                 div.append(who, text);
                 container.append(div);
               }
@@ -306,70 +323,75 @@ extension CodeRecipes {
 
         // Password storage.
         CodeRecipe(vulnerability: .weakPasswordHash, language: .javascript, fills: [
-            CodeFill("hashPassword", "checkPassword"), CodeFill("makePasswordRecord", "verifyPassword"),
-            CodeFill("storeSecret", "matchesSecret"),
-        ], task: { f in "two Node.js functions, `\(f.a)(password)` returning a string to store in the users table and `\(f.b)(password, stored)` checking a login against it" },
+            (hashFunction: "hashPassword", checkFunction: "checkPassword"),
+            (hashFunction: "makePasswordRecord", checkFunction: "verifyPassword"),
+            (hashFunction: "storeSecret", checkFunction: "matchesSecret"),
+        ], task: { f in "two Node.js functions, `\(f.hashFunction)(password)` returning a string to store in the users table and `\(f.checkFunction)(password, stored)` checking a login against it" },
         insecure: { f in #"""
             const crypto = require("crypto");
 
-            function \#(f.a)(password) {
+            function \#(f.hashFunction)(password) {
               return crypto.createHash("md5").update(password).digest("hex");
             }
 
-            function \#(f.b)(password, stored) {
-              return \#(f.a)(password) === stored;
+            function \#(f.checkFunction)(password, stored) {
+              return \#(f.hashFunction)(password) === stored;
             }
 
-            module.exports = { \#(f.a), \#(f.b) };
+            module.exports = { \#(f.hashFunction), \#(f.checkFunction) };
             """# }, secure: { f in #"""
             const crypto = require("crypto");
 
-            function \#(f.a)(password) {
+            function \#(f.hashFunction)(password) {
               const salt = crypto.randomBytes(16);
               const hash = crypto.scryptSync(password, salt, 64);
               return `${salt.toString("hex")}:${hash.toString("hex")}`;
             }
 
-            function \#(f.b)(password, stored) {
+            function \#(f.checkFunction)(password, stored) {
               const [saltHex, hashHex] = stored.split(":");
               const expected = Buffer.from(hashHex, "hex");
               const actual = crypto.scryptSync(password, Buffer.from(saltHex, "hex"), expected.length);
               return crypto.timingSafeEqual(actual, expected);
             }
 
-            module.exports = { \#(f.a), \#(f.b) };
+            module.exports = { \#(f.hashFunction), \#(f.checkFunction) };
             """# }),
 
         // eval on client-sent settings.
         CodeRecipe(vulnerability: .evalOfInput, language: .javascript, fills: [
-            CodeFill("parseSettings", "settings", "the widget settings"), CodeFill("parseQuery", "filter", "a search filter object"),
-            CodeFill("parseChartSpec", "spec", "a chart specification"), CodeFill("parseRules", "rules", "the list of routing rules"),
-        ], task: { f in "a Node.js function `\(f.a)(text)` that turns the `\(f.b)` string a client posts into \(f.c) as an object" },
+            (function: "parseSettings", parameter: "settings", result: "the widget settings"),
+            (function: "parseQuery", parameter: "filter", result: "a search filter object"),
+            (function: "parseChartSpec", parameter: "spec", result: "a chart specification"),
+            (function: "parseRules", parameter: "rules", result: "the list of routing rules"),
+        ], task: { f in "a Node.js function `\(f.function)(text)` that turns the `\(f.parameter)` string a client posts into \(f.result) as an object" },
         insecure: { f in #"""
-            function \#(f.a)(text) {
+            function \#(f.function)(text) {
               if (!text) return {};
               return eval("(" + text + ")");
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }, secure: { f in #"""
-            function \#(f.a)(text) {
+            function \#(f.function)(text) {
               if (!text) return {};
               const value = JSON.parse(text);
-              if (value === null || typeof value !== "object") throw new Error("\#(f.b) must be a JSON object");
+              if (value === null || typeof value !== "object") throw new Error("\#(f.parameter) must be a JSON object");
               return value;
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }),
 
         // Tokens.
         CodeRecipe(vulnerability: .predictableToken, language: .javascript, fills: [
-            CodeFill("makeResetToken", "a password-reset email"), CodeFill("makeSessionId", "a login session"),
-            CodeFill("makeInviteCode", "an invitation link"), CodeFill("makeApiKey", "a new API key"),
-        ], task: { f in "a Node.js function `\(f.a)()` that returns a random token for \(f.b)" },
+            (function: "makeResetToken", usedFor: "a password-reset email"),
+            (function: "makeSessionId", usedFor: "a login session"),
+            (function: "makeInviteCode", usedFor: "an invitation link"),
+            (function: "makeApiKey", usedFor: "a new API key"),
+        ], task: { f in "a Node.js function `\(f.function)()` that returns a random token for \(f.usedFor)" },
         insecure: { f in #"""
-            function \#(f.a)() {
+            function \#(f.function)() {
               let token = "";
               while (token.length < 32) {
                 token += Math.random().toString(36).slice(2);
@@ -377,34 +399,36 @@ extension CodeRecipes {
               return token.slice(0, 32);
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }, secure: { f in #"""
             const crypto = require("crypto");
 
-            function \#(f.a)() {
+            function \#(f.function)() {
               return crypto.randomBytes(24).toString("base64url");
             }
 
-            module.exports = { \#(f.a) };
+            module.exports = { \#(f.function) };
             """# }),
 
         // File uploads (multer).
         CodeRecipe(vulnerability: .unrestrictedUpload, language: .javascript, fills: [
-            CodeFill("/upload/avatar", "public/avatars", "avatar images"), CodeFill("/upload/resume", "public/resumes", "CVs from job applicants"),
-            CodeFill("/upload/receipt", "public/receipts", "photos of receipts"), CodeFill("/upload/banner", "public/banners", "banner images"),
-        ], task: { f in "an Express endpoint `POST \(f.a)` that accepts \(f.c) with multer and stores them in `\(f.b)`" },
+            (route: "/upload/avatar", folder: "public/avatars", files: "avatar images"),
+            (route: "/upload/resume", folder: "public/resumes", files: "CVs from job applicants"),
+            (route: "/upload/receipt", folder: "public/receipts", files: "photos of receipts"),
+            (route: "/upload/banner", folder: "public/banners", files: "banner images"),
+        ], task: { f in "an Express endpoint `POST \(f.route)` that accepts \(f.files) with multer and stores them in `\(f.folder)`" },
         insecure: { f in #"""
             const express = require("express");
             const multer = require("multer");
 
             const storage = multer.diskStorage({
-              destination: "\#(f.b)",
+              destination: "\#(f.folder)",
               filename: (req, file, cb) => cb(null, file.originalname),
             });
             const upload = multer({ storage });
             const app = express();
 
-            app.post("\#(f.a)", upload.single("file"), (req, res) => {
+            app.post("\#(f.route)", upload.single("file"), (req, res) => {
               res.json({ url: "/" + req.file.path });
             });
 
@@ -417,7 +441,7 @@ extension CodeRecipes {
 
             const ALLOWED = new Set([".png", ".jpg", ".jpeg", ".pdf"]);
             const storage = multer.diskStorage({
-              destination: "\#(f.b)",
+              destination: "\#(f.folder)",
               filename: (req, file, cb) => cb(null, crypto.randomUUID() + path.extname(file.originalname).toLowerCase()),
             });
             const upload = multer({
@@ -427,7 +451,7 @@ extension CodeRecipes {
             });
             const app = express();
 
-            app.post("\#(f.a)", upload.single("file"), (req, res) => {
+            app.post("\#(f.route)", upload.single("file"), (req, res) => {
               if (!req.file) return res.status(415).json({ error: "file type not accepted" });
               res.json({ name: req.file.filename });
             });
@@ -437,18 +461,20 @@ extension CodeRecipes {
 
         // Logging at login.
         CodeRecipe(vulnerability: .secretInLogs, language: .javascript, fills: [
-            CodeFill("/login", "users"), CodeFill("/api/session", "accounts"), CodeFill("/auth", "directory"),
-        ], task: { f in "an Express handler for `POST \(f.a)` that checks the posted username and password with `\(f.b).verify` and logs every attempt for troubleshooting" },
+            (route: "/login", verifier: "users"),
+            (route: "/api/session", verifier: "accounts"),
+            (route: "/auth", verifier: "directory"),
+        ], task: { f in "an Express handler for `POST \(f.route)` that checks the posted username and password with `\(f.verifier).verify` and logs every attempt for troubleshooting" },
         insecure: { f in #"""
             const express = require("express");
-            const \#(f.b) = require("./\#(f.b)");
+            const \#(f.verifier) = require("./\#(f.verifier)");
 
             const app = express();
             app.use(express.json());
 
-            app.post("\#(f.a)", async (req, res) => {
+            app.post("\#(f.route)", async (req, res) => {
               const { username, password } = req.body;
-              const ok = await \#(f.b).verify(username, password);
+              const ok = await \#(f.verifier).verify(username, password);
               console.log(`login attempt user=${username} password=${password} ok=${ok}`);
               res.status(ok ? 200 : 401).json({ ok });
             });
@@ -456,14 +482,14 @@ extension CodeRecipes {
             module.exports = app;
             """# }, secure: { f in #"""
             const express = require("express");
-            const \#(f.b) = require("./\#(f.b)");
+            const \#(f.verifier) = require("./\#(f.verifier)");
 
             const app = express();
             app.use(express.json());
 
-            app.post("\#(f.a)", async (req, res) => {
+            app.post("\#(f.route)", async (req, res) => {
               const { username, password } = req.body;
-              const ok = await \#(f.b).verify(username, password);
+              const ok = await \#(f.verifier).verify(username, password);
               console.log(`login attempt user=${JSON.stringify(username)} ok=${ok}`);
               res.status(ok ? 200 : 401).json({ ok });
             });
