@@ -16,7 +16,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .unsupportedArchitecture(let a): return "unsupported model architecture '\(a)' (supported: llama, gemma3)"
+        case .unsupportedArchitecture(let a): return "unsupported model architecture '\(a)' (supported: llama, gemma3, qwen2)"
         case .missingMetadata(let k): return "GGUF metadata key '\(k)' is missing"
         case .invalidMetadata(let k, let r): return "GGUF metadata key '\(k)' is invalid: \(r)"
         case .missingTensor(let n): return "GGUF tensor '\(n)' is missing"
