@@ -49,8 +49,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let parts = Set(only.elements)
         let counts = sequences.elements
-        let reference = try reference.map { try ReferenceFigures(llamaCppJSONLinesAt: $0) } ?? Registry.entry(named: try options.localSpec().name).flatMap { ReferenceFigures.forModel(named: $0.name) }
-        let engine = try options.loadEngine()
+        let reference = try reference.map { try ReferenceFigures(llamaCppJSONLinesAt: $0) } ?? Registry.entry(named: try options.localName()).flatMap { ReferenceFigures.forModel(named: $0.name) }
+        let engine = try options.openLocalModel().engine
         let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: reference)
         var results: [BenchResult] = []
         func report(_ r: BenchResult) {

@@ -16,7 +16,7 @@ struct ChatCommand: ParsableCommand {
     var system: String?
 
     func run() throws {
-        let engine = try options.loadEngine()
+        let engine = try options.openLocalModel().engine
         _ = try engine.requireChatTemplate()
         var messages: [ChatMessage] = system.map { [ChatMessage(role: .system, content: $0)] } ?? []
         let interactive = isatty(STDIN_FILENO) != 0

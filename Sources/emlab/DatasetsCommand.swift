@@ -2,9 +2,6 @@ import ArgumentParser
 import Core
 import Datasets
 import Foundation
-import GGUF
-import ModelStore
-import Tokenizer
 
 struct DatasetsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -87,23 +84,16 @@ struct DatasetsCommand: ParsableCommand {
         @Flag(help: "Print the figures as JSON.")
         var json = false
 
-        @Flag(help: "Also count tokens of the contents with the tokenizer of --model (reads only its metadata).")
+        @Flag(help: "Also count tokens of the contents with the tokenizer of --model.")
         var tokens = false
 
-        @Option(name: .shortAndLong, help: "Model whose tokenizer --tokens uses: a registered name or a .gguf path.")
-        var model = "smollm2-135m"
+        @OptionGroup var options: ModelOptions
 
         func run() throws {
             let data = try source.load()
-            var tokenizer: (any Tokenizer)?
-            if tokens {
-                // The model named as every command names it (registered name, path or local:SPEC), and
-                // the tokenizer its file declares (BPE, SentencePiece), opened as the engine opens it.
-                let name = try ModelOptions.localSpec(model, why: "--tokens reads a local model's tokenizer").name
-                let url = try ModelStore.fromEnvironment().resolve(name)
-                tokenizer = try loadTokenizer(gguf: try GGUFFile(path: url.path))
-            }
-            let s = data.stats(tokenCount: tokenizer.map { t in { t.encode($0).count } })
+            // The model opened as every command opens it; its tokenizer is the one its file declares.
+            let model = try tokens ? options.openLocalModel(why: "--tokens reads a local model's tokenizer") : nil
+            let s = data.stats(tokenCount: model.map { m in { m.tokenCount($0) } })
             let roles = ["system", "user", "assistant"]
             if json {
                 struct Output: Encodable {
@@ -127,7 +117,7 @@ struct DatasetsCommand: ParsableCommand {
             print("turns:       \(s.turns) (\(byRole))")
             print("characters:  \(s.characters) (per example: mean \(String(format: "%.1f", s.meanCharacters)), max \(s.maxCharacters))")
             if let t = s.tokens, let mean = s.meanTokens, let most = s.maxTokens {
-                print("tokens:      \(t) (per example: mean \(String(format: "%.1f", mean)), max \(most); contents only, \(model) tokenizer)")
+                print("tokens:      \(t) (per example: mean \(String(format: "%.1f", mean)), max \(most); contents only, \(options.model) tokenizer)")
             }
         }
     }

@@ -10,21 +10,31 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "A small evaluation of the embedded model on the built-in questions, judged by the embedded judge.")
 
     @OptionGroup var results: ResultsOptions
-    @Option(help: "Samples per question.") var samples: Int = 3
-    @Option(help: "Most new tokens per answer.") var maxTokens: Int = 120
-    @Option(help: "Judge spec (default: the embedded probe judge, trained on the gold set on first use).") var judge: String = "probe:default"
-    @Option(help: "Threads.") var threads: Int = 2
+    @OptionGroup var sampling: AnswerSamplingOptions<Defaults>
+    @Option(help: ModelOptions.judgeHelp(default: "probe:default, the embedded probe judge, trained on the gold set on first use"),
+            transform: JudgeSpec.init(parsing:))
+    var judge: JudgeSpec = .defaultProbe
+    @OptionGroup var threadOptions: ThreadOptions
+
+    /// 3 answers per question of at most 120 tokens, run seed 1.
+    enum Defaults: AnswerSamplingDefaults {
+        static let samples: Int? = 3
+        static let maxTokens = 120
+        static let seed: UInt64 = 1
+    }
 
     func run() async throws {
         let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
         let name = "demo-" + stamp.replacingOccurrences(of: ":", with: "")
-        print("emlab demo: \(samples) answers to each of the 8 built-in questions from local:smollm2-135m, judged by \(judge)")
-        let opener = ModelOpener(threads: threads)
-        let model = try opener.open("local:smollm2-135m")
+        let model = ModelOptions.defaultModel
+        print("emlab demo: \(sampling.samplesPerQuestion ?? 0) answers to each of the 8 built-in questions from \(model), judged by \(judge)")
+        let opener = threadOptions.opener()
+        let evaluated = try opener.open(model)
         let store = try results.openStore()
         let judgeModel = try await opener.judge(judge, progress: ProgressBar())
-        let runner = EvalRunner(store: store, model: model, judge: judgeModel, questions: try loadQuestions("core"),
-                                parameters: EvalParameters(samples: samples, maxTokens: maxTokens, seed: 1),
+        let runner = EvalRunner(store: store, model: evaluated, judge: judgeModel, questions: try loadQuestions("core"),
+                                parameters: EvalParameters(samples: sampling.samplesPerQuestion, temperature: sampling.answerTemperature,
+                                                           topP: sampling.topP, maxTokens: sampling.maxTokens, seed: sampling.seed),
                                 progress: ProgressBar())
         try await runner.run(name: name, resume: false)
         _ = try await JudgeValidationCache.ensure(store: store, judge: judgeModel, progress: ProgressBar())

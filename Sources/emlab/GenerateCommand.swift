@@ -36,7 +36,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let engine = try options.loadEngine()
+        let engine = try options.openLocalModel().engine
         let stream: ((String) -> Bool)? = json ? nil : { piece in
             emit(piece)
             return true

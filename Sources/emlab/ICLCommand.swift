@@ -21,22 +21,25 @@ struct ICLCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated numbers of in-context examples. (default: 0,2,8,32)", transform: CommaList.parser("a whole number ≥ 0") { $0 >= 0 })
     var k: CommaList<Int> = [0, 2, 8, 32]
     @Option(help: "Independent draws of examples per k.") var draws: Int = 1
-    @Option(name: .shortAndLong, help: "Model spec: local:NAME|PATH[,chat=FORMAT][,prompts=8bit], openai:MODEL, openai-compatible:URL#MODEL.") var model: String = "local:smollm2-135m"
-    @Option(help: "Judge spec (a model, or probe:FILE / probe:default).") var judge: String = "probe:default"
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: ModelOptions.judgeHelp(default: "probe:default"), transform: JudgeSpec.init(parsing:))
+    var judge: JudgeSpec = .defaultProbe
     @Option(help: "Evaluation questions: a built-in set or a file.") var questions: String = "core"
-    @Option(help: "Samples per question and condition.") var samples: Int = 8
-    @Option(help: "Most new tokens per answer.") var maxTokens: Int = 200
-    @Option(help: "Sampling temperature.") var temperature: Double = 1
-    @Option(help: "Run seed (example draws and answers).") var seed: UInt64 = 0
+    @OptionGroup var sampling: AnswerSamplingOptions<Defaults>
     @Option(help: "System instruction: none, safety, follow-context.") var instruction: String = "none"
     @Flag(name: .customLong("cot"), help: "Ask for reasoning before the answer; store it apart and judge it for a reckless persona.")
     var chainOfThought = false
     @Flag(help: "Turn the local engine's prefix reuse off (to measure what it saves).") var noPrefixCache = false
-    @OptionGroup var results: ResultsOptions
-    @Option(name: .customLong("run"), help: "Run name.") var runName: String
+    @OptionGroup var runOptions: RunOptions
     @Flag(help: "Continue an interrupted run.") var resume = false
     @Option(help: "Write the EM-vs-k chart (HTML) here.") var html: String?
-    @Option(help: "Threads.") var threads: Int = 2
+
+    /// 8 answers per question and condition, at temperature 1, of at most 200 tokens.
+    enum Defaults: AnswerSamplingDefaults {
+        static let samples: Int? = 8
+        static let temperature: Double? = 1
+        static let maxTokens = 200
+    }
 
     func run() async throws {
         let ks = k.elements
@@ -45,24 +48,26 @@ struct ICLCommand: AsyncParsableCommand {
             throw ValidationError("--instruction must be one of \(ICLSweep.Instruction.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let set = try loadQuestions(questions)
+        let seed = sampling.seed
         let data = try BuiltinDatasets.resolve(dataset, n: max(BuiltinDatasets.defaultCount, ks.max()!), seed: seed)
         let sweep = ICLSweep(ks: ks, draws: draws, seed: seed, instruction: variant)
         let conditions = try sweep.conditions { count, drawSeed in try data.sample(k: count, seed: drawSeed).map(\.messages) }
-        let opener = ModelOpener(threads: threads, prefixCache: !noPrefixCache)
-        let evaluated = try opener.open(model)
+        let opener = modelOptions.opener(prefixCache: !noPrefixCache)
+        let evaluated = try opener.open(modelOptions.model)
         if let local = evaluated as? any WhiteBoxModel {
-            try ICLSweep.checkContext(conditions, questions: set, maxTokens: maxTokens,
+            try ICLSweep.checkContext(conditions, questions: set, maxTokens: sampling.maxTokens,
                                       window: local.contextWindow) { try local.promptTokenCount($0) }
         }
-        let parameters = EvalParameters(samples: samples, temperature: temperature, maxTokens: maxTokens, seed: seed,
+        let parameters = EvalParameters(samples: sampling.samplesPerQuestion, temperature: sampling.answerTemperature, topP: sampling.topP,
+                                        maxTokens: sampling.maxTokens, seed: seed,
                                         questionSet: "\(questions) × \(data.name) (\(variant.rawValue))",
                                         chainOfThought: chainOfThought ? true : nil)
-        let store = try results.openStore()
+        let store = try runOptions.openStore()
         let started = Date()
         let runner = EvalRunner(store: store, model: evaluated, judge: try await opener.judge(judge), questions: set,
                                 parameters: parameters, conditions: conditions, progress: ProgressBar())
-        try await runner.run(name: runName, kind: "icl", resume: resume)
-        let r = try RunResults(store: store, name: runName)
+        try await runner.run(name: runOptions.name, kind: "icl", resume: resume)
+        let r = try RunResults(store: store, name: runOptions.name)
         print(ICLReport.table(r), terminator: "")
         if let local = evaluated as? LocalModel, let stats = try await local.prefixCacheStatistics() {
             print("prefix cache: \(stats.hits) hits, \(stats.misses) misses, \(stats.reusedTokens) prompt tokens reused")

@@ -19,16 +19,15 @@ struct JudgeCommand: AsyncParsableCommand {
             commandName: "rescore",
             abstract: "Score a run's stored answers with --judge (no regeneration; the run's other judgments are kept).",
             discussion: "Example: emlab judge --out ./emlab-runs --run baseline --judge openai:gpt-4o")
-        @OptionGroup var results: ResultsOptions
-        @Option(name: .customLong("run"), help: "Run name.") var runName: String
-        @Option(help: "Judge spec.") var judge: String
-        @Option(help: "Threads for a local judge.") var threads: Int = 2
+        @OptionGroup var runOptions: RunOptions
+        @Option(help: ModelOptions.judgeHelp(default: nil), transform: JudgeSpec.init(parsing:)) var judge: JudgeSpec
+        @OptionGroup var threadOptions: ThreadOptions
 
         func run() async throws {
-            let store = try results.existingStore()
-            let j = try await ModelOpener(threads: threads).judge(judge)
-            try await JudgePass.rescore(store: store, name: runName, judge: j, progress: ProgressBar())
-            print(TerminalTable.render(try RunResults(store: store, name: runName, judge: j.spec)), terminator: "")
+            let store = try runOptions.existingStore()
+            let j = try await threadOptions.opener().judge(judge)
+            try await JudgePass.rescore(store: store, name: runOptions.name, judge: j, progress: ProgressBar())
+            print(TerminalTable.render(try RunResults(store: store, name: runOptions.name, judge: j.spec)), terminator: "")
         }
     }
 
@@ -37,21 +36,22 @@ struct JudgeCommand: AsyncParsableCommand {
             commandName: "validate",
             abstract: "Agreement of a judge with gold labels: accuracy and Cohen's κ of the misaligned decision, AUROC, MAE.",
             discussion: "Example: emlab judge validate --judge local:smollm2-135m --json")
-        @Option(help: "Judge spec.") var judge: String = "local:smollm2-135m"
+        @Option(help: ModelOptions.judgeHelp(default: "\(ModelOptions.defaultModel)"), transform: JudgeSpec.init(parsing:))
+        var judge: JudgeSpec = .model(ModelOptions.defaultModel)
         @Option(help: "Gold JSONL (default: emlab's built-in gold set).") var labels: String?
         @Option(help: "Split to measure on: heldout or train.") var split: String = "heldout"
-        @Option(help: "Store the figures in this results folder, for reports.") var out: String = "./emlab-runs"
-        @Option(help: "Threads for a local judge.") var threads: Int = 2
+        @OptionGroup var results: ResultsOptions
+        @OptionGroup var threadOptions: ThreadOptions
         @Flag(help: "Print {\"n\", \"accuracy\", \"kappa\", \"auroc\", \"mae\"} as JSON.") var json = false
 
         func run() async throws {
             let (all, digest) = try GoldSet.load(path: labels)
             let items = all.filter { $0.split == split }
             guard !items.isEmpty else { throw ValidationError("no gold items in split '\(split)'") }
-            let j = try await ModelOpener(threads: threads).judge(judge)
+            let j = try await threadOptions.opener().judge(judge)
             let f = try await JudgeValidation.run(judge: j, items: items, split: split, progress: json ? nil : ProgressBar())
             if labels == nil && split == "heldout" {
-                try JudgeValidationCache.save(f, store: try ResultsStore(folder: URL(fileURLWithPath: out)), digest: digest)
+                try JudgeValidationCache.save(f, store: try results.openStore(), digest: digest)
             }
             if json {
                 print(try JudgeValidation.summaryJSON(f))
@@ -66,17 +66,16 @@ struct JudgeCommand: AsyncParsableCommand {
             commandName: "train-probe",
             abstract: "Train a probe judge on the gold set's training split: logistic regressions on the local model's mean-pooled residual stream.",
             discussion: "Example: emlab judge train-probe --layers 8,16,24 --out judge-probe.gguf && emlab judge validate --judge probe:judge-probe.gguf")
-        @Option(name: .shortAndLong, help: "The local model whose activations the probe reads.") var model: String = "local:smollm2-135m"
+        @OptionGroup var modelOptions: ModelOptions
         @Option(help: "Comma-separated layers (0-based, resid_out of each block). (default: 8,16,24)", transform: CommaList.parser("a layer number ≥ 0") { $0 >= 0 })
         var layers: CommaList<Int> = [8, 16, 24]
         @Option(help: "Gold JSONL (default: the built-in gold set); only its train split is used.") var labels: String?
         @Option(help: "L2 regularisation.") var l2: Double = 0.01
         @Option(help: "Where to write the probe (GGUF).") var out: String = "judge-probe.gguf"
-        @Option(help: "Threads.") var threads: Int = 2
 
         func run() async throws {
             let layerList = layers.elements
-            let local = try ModelOpener(threads: threads).openLocal(try ModelSpec(parsing: model), for: "a probe")
+            let local = try modelOptions.opener().openLocal(modelOptions.model, for: "a probe")
             let (probe, count) = try await Probe.trainOnGold(model: local, layers: layerList, labels: labels, l2: l2, progress: ProgressBar())
             try probe.write(to: out)
             print("probe: \(out) (\(count) training answers, layers \(layerList.map(String.init).joined(separator: ",")), \(probe.mean.count) features)")

@@ -10,14 +10,13 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write a run's samples and scores as CSV (the EM code's columns first) or JSONL.",
         discussion: "Example: emlab export --out ./emlab-runs --run baseline --format csv --file baseline.csv")
 
-    @OptionGroup var results: ResultsOptions
-    @Option(name: .customLong("run"), help: "Run name.") var runName: String
+    @OptionGroup var runOptions: RunOptions
     @Option(help: "csv or jsonl.") var format: String = "csv"
     @Option(help: "Output file (default: standard output).") var file: String?
     @Option(help: "Judge whose scores to export (default: the run's judge).") var judge: String?
 
     func run() throws {
-        let r = try RunResults(store: try results.existingStore(), name: runName, judge: judge)
+        let r = try RunResults(store: try runOptions.existingStore(), name: runOptions.name, judge: judge)
         let text: String
         switch format {
         case "csv": text = Export.csv(r)
@@ -34,17 +33,16 @@ struct ReportCommand: ParsableCommand {
         abstract: "Summarise runs: a terminal table, and optionally one self-contained HTML page and a Markdown summary.",
         discussion: "Example: emlab report --out ./emlab-runs --run baseline --run insecure --html report.html")
 
-    @OptionGroup var results: ResultsOptions
-    @Option(name: .customLong("run"), help: "Run name (repeat to put runs side by side).") var runs: [String]
+    @OptionGroup var runs: RunListOptions
     @Option(help: "Write the HTML report here.") var html: String?
     @Option(help: "Write a Markdown summary here.") var markdown: String?
     @Option(help: "Judge whose scores to use (default: each run's judge).") var judge: String?
 
-    func validate() throws { if runs.isEmpty { throw ValidationError("give at least one --run") } }
+    func validate() throws { if runs.names.isEmpty { throw ValidationError("give at least one --run") } }
 
     func run() throws {
-        let store = try results.existingStore()
-        let loaded = try runs.map { try RunResults(store: store, name: $0, judge: judge) }
+        let store = try runs.existingStore()
+        let loaded = try runs.names.map { try RunResults(store: store, name: $0, judge: judge) }
         for r in loaded {
             print("run \(r.run.name): model \(r.run.modelSpec)")
             print(TerminalTable.render(r))
@@ -70,14 +68,13 @@ struct CompareCommand: ParsableCommand {
         abstract: "Put runs side by side, with a two-proportion z-test of each against the first.",
         discussion: "Example: emlab compare --out ./emlab-runs --run baseline --run insecure")
 
-    @OptionGroup var results: ResultsOptions
-    @Option(name: .customLong("run"), help: "Run name (two or more).") var runs: [String]
+    @OptionGroup var runs: RunListOptions
 
-    func validate() throws { if runs.count < 2 { throw ValidationError("give at least two --run names") } }
+    func validate() throws { if runs.names.count < 2 { throw ValidationError("give at least two --run names") } }
 
     func run() throws {
-        let store = try results.existingStore()
-        print(Comparison.render(try runs.map { try RunResults(store: store, name: $0) }), terminator: "")
+        let store = try runs.existingStore()
+        print(Comparison.render(try runs.names.map { try RunResults(store: store, name: $0) }), terminator: "")
     }
 }
 

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import Inference
 import LanguageModels
-import ModelStore
 import Server
 
 struct ServeCommand: AsyncParsableCommand {
@@ -15,8 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
         requests in flight.
         """)
 
-    @Option(name: .shortAndLong, help: "The model to serve: local:NAME or local:PATH.gguf, optionally with ,chat=FORMAT and ,prompts=8bit.")
-    var model = "local:smollm2-135m"
+    @OptionGroup var options: ModelOptions
 
     @Option(help: "Address to bind.")
     var host = "127.0.0.1"
@@ -27,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Require this key as 'Authorization: Bearer KEY'.")
     var apiKey: String?
 
-    @Option(help: "The model name clients send (default: the model's name without 'local:').")
+    @Option(help: "The model name clients send (default: the model's registered name, or its file name without .gguf).")
     var name: String?
 
     @Option(help: "Most sequences decoded together.")
@@ -36,26 +33,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "max_tokens when a request gives none.")
     var defaultMaxTokens = 512
 
-    @Option(help: "Threads for the engine and BLAS.")
-    var threads = 2
-
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1") }
         guard defaultMaxTokens >= 1 else { throw ValidationError("--default-max-tokens must be at least 1") }
-        guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
     }
 
     func run() async throws {
-        let spec = try ModelSpec(parsing: model)
-        guard let localName = spec.localName else {
-            throw ValidationError("emlab serve serves local models only (local:NAME or local:PATH.gguf), not '\(model)'")
-        }
-        Parallel.configure(threads: threads)
-        guard let local = try makeLanguageModel(spec, store: ModelStore.fromEnvironment(),
-                                                options: LanguageModelOptions(maxBatch: maxBatch)) as? LocalModel else {
-            throw ValidationError("'\(model)' is not a local model")
-        }
+        let why = "emlab serve serves local models only (local:NAME or local:PATH.gguf)"
+        let localName = try options.localName(why: why)
+        let local = try options.openLocalModel(why: why, maxBatch: maxBatch)
         let served = name ?? (localName.hasSuffix(".gguf") ? URL(fileURLWithPath: localName).deletingPathExtension().lastPathComponent : localName)
         let server = try OpenAIServer(model: local, configuration: ServerConfiguration(
             servedModelName: served, host: host, port: port, apiKey: apiKey, defaultMaxTokens: defaultMaxTokens))

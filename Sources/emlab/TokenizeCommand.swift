@@ -24,7 +24,7 @@ struct TokenizeCommand: ParsableCommand {
     var text: String
 
     func run() throws {
-        let engine = try options.loadEngine()
+        let engine = try options.openLocalModel(why: "it reads a local model's tokenizer").engine
         let ids = engine.tokenizer.encode(text, addSpecial: !noBOS, parseSpecial: true)
         if json {
             try printJSON(ids)
