@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// The JSON shapes of OpenAI's chat-completions API, as far as emlab speaks them (client and server).
@@ -6,9 +7,62 @@ public enum ChatAPI {
     public struct Message: Codable, Sendable, Hashable {
         public var role: String?
         public var content: String?
-        public init(role: String?, content: String?) {
+        /// An assistant message's calls (in a streamed delta: pieces of them, by `index`).
+        public var toolCalls: [WireToolCall]?
+        /// A `tool` message: the call it answers.
+        public var toolCallId: String?
+        public init(role: String?, content: String?, toolCalls: [WireToolCall]? = nil, toolCallId: String? = nil) {
             self.role = role
             self.content = content
+            self.toolCalls = toolCalls
+            self.toolCallId = toolCallId
+        }
+
+        /// A chat message as sent: an assistant turn with calls and no text has no `content`.
+        public init(_ m: ChatMessage) {
+            let calls = m.toolCalls.flatMap { $0.isEmpty ? nil : $0 }
+            self.init(role: m.role.rawValue, content: calls != nil && m.content.isEmpty ? nil : m.content,
+                      toolCalls: calls?.map { WireToolCall($0) }, toolCallId: m.toolCallId)
+        }
+    }
+
+    /// `{"id", "type": "function", "function": {"name", "arguments"}}`; in a streamed delta every
+    /// field but `index` may be missing and `arguments` comes in pieces.
+    public struct WireToolCall: Codable, Sendable, Hashable {
+        public var index: Int?
+        public var id: String?
+        public var type: String?
+        public var function: Function?
+
+        public struct Function: Codable, Sendable, Hashable {
+            public var name: String?
+            /// JSON text of the arguments object. Some servers send the object itself: it is read as its text.
+            public var arguments: String?
+            public init(name: String?, arguments: String?) {
+                self.name = name
+                self.arguments = arguments
+            }
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                name = try c.decodeIfPresent(String.self, forKey: .name)
+                if let text = try? c.decodeIfPresent(String.self, forKey: .arguments) {
+                    arguments = text
+                } else {
+                    arguments = try c.decodeIfPresent(JSONTree.self, forKey: .arguments)?.text()
+                }
+            }
+            enum CodingKeys: String, CodingKey { case name, arguments }
+        }
+
+        public init(index: Int? = nil, id: String?, type: String? = "function", function: Function?) {
+            self.index = index
+            self.id = id
+            self.type = type
+            self.function = function
+        }
+
+        public init(_ call: ToolCall) {
+            self.init(id: call.id, function: Function(name: call.name, arguments: call.arguments))
         }
     }
 
@@ -34,6 +88,8 @@ public enum ChatAPI {
         public var streamOptions: StreamOptions?
         /// emlab extension (sent only when non-zero): the random stream of choice 0, see `CompletionRequest`.
         public var emlabFirstChoiceStream: Int?
+        /// Function tools the model may call (sent only when there are some).
+        public var tools: [ToolDefinition]?
         public init(model: String, messages: [Message]) {
             self.model = model
             self.messages = messages

@@ -22,10 +22,15 @@ public struct CompletionRequest: Sendable, Hashable, Codable {
     public var interventions: [Intervention]?
     /// White-box models only: activations to record for each choice (`CompletionChoice.activations`).
     public var captures: [ActivationCapture]?
+    /// Functions the model may call (OpenAI `tools`); a choice's calls come back in
+    /// `CompletionChoice.toolCalls`. nil or empty: none. Local models write the tools into the prompt
+    /// in their template's format and parse calls from the reply (`ToolPrompt`, `ToolCallSyntax`).
+    public var tools: [ToolDefinition]?
 
     public init(messages: [ChatMessage], n: Int = 1, temperature: Double = 1, topP: Double = 1,
                 maxTokens: Int = 600, seed: UInt64? = nil, stop: [String] = [], topLogprobs: Int? = nil,
-                firstChoiceStream: Int = 0, interventions: [Intervention]? = nil, captures: [ActivationCapture]? = nil) {
+                firstChoiceStream: Int = 0, interventions: [Intervention]? = nil, captures: [ActivationCapture]? = nil,
+                tools: [ToolDefinition]? = nil) {
         self.messages = messages
         self.n = n
         self.temperature = temperature
@@ -37,6 +42,7 @@ public struct CompletionRequest: Sendable, Hashable, Codable {
         self.firstChoiceStream = firstChoiceStream
         self.interventions = interventions
         self.captures = captures
+        self.tools = tools
     }
 
     /// Checks the parameters every backend shares; interventions and captures only where `whiteBox`.
@@ -48,6 +54,18 @@ public struct CompletionRequest: Sendable, Hashable, Codable {
         }
         if !whiteBox, !(interventions ?? []).isEmpty || !(captures ?? []).isEmpty {
             throw LanguageModelError.invalidRequest("interventions and activation captures need a local model; a remote model's activations cannot be read or edited")
+        }
+        var toolNames = Set<String>()
+        for (i, tool) in (tools ?? []).enumerated() {
+            guard ToolDefinition.isValidName(tool.name) else {
+                throw LanguageModelError.invalidRequest("tools[\(i)]: the name '\(tool.name)' must be 1-64 letters, digits, '_' or '-'")
+            }
+            guard toolNames.insert(tool.name).inserted else {
+                throw LanguageModelError.invalidRequest("tools[\(i)]: a second tool named '\(tool.name)'")
+            }
+            guard case .object = tool.parameters else {
+                throw LanguageModelError.invalidRequest("tools[\(i)].parameters must be a JSON schema object")
+            }
         }
     }
 }
@@ -83,14 +101,18 @@ public struct CompletionChoice: Sendable, Hashable, Codable {
     public var logprobs: [GeneratedToken]?
     /// What the request's captures recorded for this choice; nil when it asked for none.
     public var activations: [CapturedActivations]?
+    /// The tools the choice calls (a request with `tools` only); nil: none. `text` is then the
+    /// reply's text besides the calls, often empty, and `finishReason` is "tool_calls".
+    public var toolCalls: [ToolCall]?
     public init(index: Int, text: String, finishReason: String, completionTokens: Int, logprobs: [GeneratedToken]? = nil,
-                activations: [CapturedActivations]? = nil) {
+                activations: [CapturedActivations]? = nil, toolCalls: [ToolCall]? = nil) {
         self.index = index
         self.text = text
         self.finishReason = finishReason
         self.completionTokens = completionTokens
         self.logprobs = logprobs
         self.activations = activations
+        self.toolCalls = toolCalls
     }
 }
 

@@ -32,6 +32,8 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
         var starts: [ReplyStart]
         let promptTokens: Int
         let wantLogprobs: Bool
+        /// The request offered tools: each choice's `<tool_call>` blocks become its `toolCalls`.
+        var parseToolCalls = false
         var choices: [CompletionChoice?]
         var remaining: Int
         init(continuation: CheckedContinuation<Completion, any Error>, n: Int, template: ChatTemplate, promptTokens: Int,
@@ -95,7 +97,8 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
     public func complete(_ request: CompletionRequest, onChoice: ChoiceHandler?, onText: TextHandler?) async throws -> Completion {
         try request.validate(whiteBox: true)
         let template = try engine.requireChatTemplate()
-        let prompt = try engine.chatPromptTokens(request.messages)
+        let tools = request.tools ?? []
+        let prompt = try engine.chatPromptTokens(try toolMessages(request.messages, tools: tools))
         let sampling = SamplingParameters(temperature: Float(request.temperature), topP: Float(request.topP),
                                           seed: request.seed ?? UInt64.random(in: 0...UInt64.max))
         let generation = GenerationRequest(promptTokens: prompt, samples: request.n, sampling: sampling,
@@ -106,8 +109,10 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
             enqueue { [self] in
                 do {
                     let id = try generator.submit(generation)
-                    inFlight[id] = InFlight(continuation: c, n: request.n, template: template, promptTokens: prompt.count,
-                                            wantLogprobs: request.topLogprobs != nil, onChoice: onChoice, onText: onText)
+                    let f = InFlight(continuation: c, n: request.n, template: template, promptTokens: prompt.count,
+                                     wantLogprobs: request.topLogprobs != nil, onChoice: onChoice, onText: onText)
+                    f.parseToolCalls = !tools.isEmpty
+                    inFlight[id] = f
                 } catch {
                     c.resume(throwing: error)
                 }
@@ -133,6 +138,25 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
     public var numerics: String { "OpenBLAS \(blasCoreName) kernels" }
 
     public func promptTokenCount(_ messages: [ChatMessage]) throws -> Int { try engine.chatPromptTokens(messages).count }
+
+    /// The prompt's length when `tools` are offered with `messages`.
+    public func promptTokenCount(_ messages: [ChatMessage], tools: [ToolDefinition]) throws -> Int {
+        try engine.chatPromptTokens(try toolMessages(messages, tools: tools)).count
+    }
+
+    /// How this model is offered tools: its template's own format (Qwen2.5) or emlab's text format.
+    public var toolPromptFormat: ToolPromptFormat? {
+        engine.chatTemplate.map { ToolPromptFormat(template: $0, gguf: engine.file) }
+    }
+
+    /// `messages` as the template renders them with `tools` (see `ToolPrompt`); unchanged when the
+    /// conversation has neither tools nor tool results.
+    private func toolMessages(_ messages: [ChatMessage], tools: [ToolDefinition]) throws -> [ChatMessage] {
+        guard !tools.isEmpty || messages.contains(where: { $0.role == .tool }) else { return messages }
+        let template = try engine.requireChatTemplate()
+        return ToolPrompt.messages(messages, tools: tools, format: ToolPromptFormat(template: template, gguf: engine.file),
+                                   template: template)
+    }
 
     public func tokenCount(_ text: String) -> Int { engine.tokenizer.encode(text).count }
 
@@ -203,10 +227,19 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
                            top: entry.top.map { TokenAlternative(token: tokenizer.decode([$0.token], includeSpecial: true),
                                                                  logprob: Double($0.logProbability)) })
         } : nil
-        let choice = CompletionChoice(index: result.sample, text: f.template.replyText(result.text),
+        var choice = CompletionChoice(index: result.sample, text: f.template.replyText(result.text),
                                       finishReason: result.finishReason == .length ? "length" : "stop",
                                       completionTokens: result.tokens.count, logprobs: logprobs,
                                       activations: result.activations.isEmpty ? nil : result.activations)
+        if f.parseToolCalls {
+            // Garbled blocks stay in the text (`ToolCallSyntax`), so the caller can see and record them.
+            let parsed = ToolCallSyntax.parse(choice.text)
+            if !parsed.calls.isEmpty {
+                choice.text = parsed.content
+                choice.toolCalls = parsed.calls
+                if choice.finishReason == "stop" { choice.finishReason = "tool_calls" }
+            }
+        }
         f.choices[result.sample] = choice
         f.remaining -= 1
         f.onChoice?(choice)

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Core
 import Foundation
 import NIOCore
 
@@ -113,7 +114,7 @@ public final class OpenAICompatibleModel: LanguageModel, Sendable {
     // MARK: Wire
 
     private func wireRequest(_ r: CompletionRequest, stream: Bool) -> ChatAPI.Request {
-        var w = ChatAPI.Request(model: model, messages: r.messages.map { ChatAPI.Message(role: $0.role.rawValue, content: $0.content) })
+        var w = ChatAPI.Request(model: model, messages: r.messages.map(ChatAPI.Message.init))
         w.n = r.n
         w.temperature = r.temperature
         w.topP = r.topP
@@ -129,6 +130,7 @@ public final class OpenAICompatibleModel: LanguageModel, Sendable {
             w.streamOptions = ChatAPI.StreamOptions(includeUsage: true)
         }
         if r.firstChoiceStream != 0 { w.emlabFirstChoiceStream = r.firstChoiceStream }
+        if let tools = r.tools, !tools.isEmpty { w.tools = tools }
         return w
     }
 
@@ -161,7 +163,7 @@ public final class OpenAICompatibleModel: LanguageModel, Sendable {
         }
         var assembly = Assembly(n: request.n)
         for c in decoded.choices {
-            try assembly.add(c, text: c.message?.content ?? "")
+            try assembly.add(c, text: c.message?.content ?? "", toolCalls: c.message?.toolCalls)
             assembly.finish(c.index, reason: c.finishReason ?? "stop")
         }
         assembly.usage = decoded.usage
@@ -196,7 +198,7 @@ public final class OpenAICompatibleModel: LanguageModel, Sendable {
             if let usage = chunk.usage { assembly.usage = usage }
             for c in chunk.choices {
                 let piece = stopped.contains(c.index) ? "" : (c.delta?.content ?? "")
-                try assembly.add(c, text: piece)
+                try assembly.add(c, text: piece, toolCalls: c.delta?.toolCalls)
                 if !piece.isEmpty {
                     delivered.value = true
                     if !onText(c.index, piece) { stopped.insert(c.index) }
@@ -326,20 +328,40 @@ struct Assembly {
     var logprobs: [[ChatAPI.TokenLogprob]?]
     var finishReasons: [String?]
     var tokenCounts: [Int?]
+    /// Each choice's calls, in order of their `index` (streamed pieces appended to their call).
+    var toolCalls: [[ChatAPI.WireToolCall]]
     var usage: ChatAPI.Usage?
 
     init(n: Int) {
+        toolCalls = Array(repeating: [], count: n)
         texts = Array(repeating: "", count: n)
         logprobs = Array(repeating: nil, count: n)
         finishReasons = Array(repeating: nil, count: n)
         tokenCounts = Array(repeating: nil, count: n)
     }
 
-    mutating func add(_ c: ChatAPI.Choice, text: String) throws {
+    mutating func add(_ c: ChatAPI.Choice, text: String, toolCalls calls: [ChatAPI.WireToolCall]? = nil) throws {
         guard texts.indices.contains(c.index) else {
             throw AttemptFailure.fatal("the server returned choice \(c.index) for a request of n = \(texts.count)")
         }
         texts[c.index] += text
+        for call in calls ?? [] {
+            // A whole message lists its calls; a streamed delta sends pieces of call `index`: the
+            // first piece has the id and name, the others more of the arguments text.
+            guard let slot = call.index, slot < toolCalls[c.index].count else {
+                if let slot = call.index {
+                    while toolCalls[c.index].count < slot { toolCalls[c.index].append(ChatAPI.WireToolCall(id: nil, function: nil)) }
+                }
+                toolCalls[c.index].append(call)
+                continue
+            }
+            var merged = toolCalls[c.index][slot]
+            if merged.id == nil { merged.id = call.id }
+            let name = merged.function?.name.flatMap { $0.isEmpty ? nil : $0 } ?? call.function?.name
+            let arguments = (merged.function?.arguments ?? "") + (call.function?.arguments ?? "")
+            merged.function = ChatAPI.WireToolCall.Function(name: name, arguments: arguments)
+            toolCalls[c.index][slot] = merged
+        }
         if let content = c.logprobs?.content { logprobs[c.index] = (logprobs[c.index] ?? []) + content }
         if let k = c.completionTokens { tokenCounts[c.index] = k }
     }
@@ -360,8 +382,17 @@ struct Assembly {
                                top: (t.topLogprobs ?? []).prefix(k).map { TokenAlternative(token: $0.token, logprob: $0.logprob) })
             }
         }
+        var calls: [ToolCall]?
+        if !toolCalls[i].isEmpty {
+            calls = try toolCalls[i].enumerated().map { k, call in
+                guard let name = call.function?.name, !name.isEmpty else {
+                    throw AttemptFailure.malformed("tool call \(k) of choice \(i) has no function name")
+                }
+                return ToolCall(id: call.id ?? "call_\(i)_\(k)", name: name, arguments: call.function?.arguments ?? "{}")
+            }
+        }
         return CompletionChoice(index: i, text: texts[i], finishReason: reason,
-                                completionTokens: tokenCount(i, logprobs: tokens), logprobs: tokens)
+                                completionTokens: tokenCount(i, logprobs: tokens), logprobs: tokens, toolCalls: calls)
     }
 
     /// The server's count for the choice (emlab's extension), else the number of log-probabilities,

@@ -126,6 +126,7 @@ enum ChatRequestParser {
         if let first = try integer(o, "emlab_first_choice_stream", in: 0...Int64(Int32.max)) {
             request.firstChoiceStream = Int(first)
         }
+        request.tools = try tools(o)
         return ChatRequest(completion: request, maxTokensGiven: maxTokensGiven, stream: stream,
                            includeUsage: includeUsage, wantLogprobs: logprobs)
     }
@@ -141,9 +142,19 @@ enum ChatRequestParser {
         case "system", "developer": role = .system
         case "user": role = .user
         case "assistant": role = .assistant
+        case "tool": role = .tool
         default:
-            throw APIError("'\(param).role' is '\(roleText)'; this server takes system, developer, user or assistant",
+            throw APIError("'\(param).role' is '\(roleText)'; this server takes system, developer, user, assistant or tool",
                            param: "\(param).role")
+        }
+        let calls = role == .assistant ? try toolCalls(m["tool_calls"], param: "\(param).tool_calls") : nil
+        var callId: String?
+        if role == .tool {
+            guard case .string(let id)? = m["tool_call_id"], !id.isEmpty else {
+                throw APIError("'\(param).tool_call_id' is required for a tool message and must be a non-empty string",
+                               param: "\(param).tool_call_id")
+            }
+            callId = id
         }
         let content: String
         switch m["content"] {
@@ -159,11 +170,98 @@ enum ChatRequestParser {
             }
             content = text
         case nil, .null?:
-            throw APIError("'\(param).content' is required", param: "\(param).content")
+            // An assistant turn that only calls tools may leave its content out.
+            guard calls != nil else { throw APIError("'\(param).content' is required", param: "\(param).content") }
+            content = ""
         case let v?:
             throw APIError("'\(param).content' must be a string or an array of text parts, not \(v.kind)", param: "\(param).content")
         }
-        return ChatMessage(role: role, content: content)
+        return ChatMessage(role: role, content: content, toolCalls: calls, toolCallId: callId)
+    }
+
+    /// An assistant message's `tool_calls`: `[{"id", "type": "function", "function": {"name", "arguments"}}]`.
+    private static func toolCalls(_ value: JSONValue?, param: String) throws(APIError) -> [ToolCall]? {
+        guard let value, value != .null else { return nil }
+        guard case .array(let list) = value else { throw APIError("'\(param)' must be an array, not \(value.kind)", param: param) }
+        var calls: [ToolCall] = []
+        for (i, item) in list.enumerated() {
+            let at = "\(param)[\(i)]"
+            guard case .object(let c) = item else { throw APIError("'\(at)' must be an object, not \(item.kind)", param: at) }
+            guard case .string(let id)? = c["id"], !id.isEmpty else { throw APIError("'\(at).id' must be a non-empty string", param: "\(at).id") }
+            if let type = c["type"], type != .string("function") {
+                throw APIError("'\(at).type' must be \"function\"", param: "\(at).type")
+            }
+            guard case .object(let f)? = c["function"] else { throw APIError("'\(at).function' must be an object", param: "\(at).function") }
+            guard case .string(let name)? = f["name"], !name.isEmpty else {
+                throw APIError("'\(at).function.name' must be a non-empty string", param: "\(at).function.name")
+            }
+            let arguments: String
+            switch f["arguments"] {
+            case .string(let text)?: arguments = text
+            case nil, .null?: arguments = "{}"
+            case let v?: throw APIError("'\(at).function.arguments' must be a string of JSON, not \(v.kind)", param: "\(at).function.arguments")
+            }
+            calls.append(ToolCall(id: id, name: name, arguments: arguments))
+        }
+        return calls.isEmpty ? nil : calls
+    }
+
+    /// `tools` (function tools only) and `tool_choice` (`auto`, or `none`, which offers no tools).
+    private static func tools(_ o: [String: JSONValue]) throws(APIError) -> [ToolDefinition]? {
+        var offered = true
+        switch o["tool_choice"] {
+        case nil, .null?, .string("auto")?: break
+        case .string("none")?: offered = false
+        case let v?:
+            throw APIError("'tool_choice' must be \"auto\" or \"none\" (this server does not force calls), not \(v.kind == "a string" ? "that string" : v.kind)",
+                           param: "tool_choice")
+        }
+        if let p = o["parallel_tool_calls"], p != .null {
+            guard case .bool = p else { throw APIError("'parallel_tool_calls' must be a boolean, not \(p.kind)", param: "parallel_tool_calls") }
+        }
+        guard let value = o["tools"], value != .null else { return nil }
+        guard case .array(let list) = value else { throw APIError("'tools' must be an array, not \(value.kind)", param: "tools") }
+        var tools: [ToolDefinition] = []
+        var names = Set<String>()
+        for (i, item) in list.enumerated() {
+            let at = "tools[\(i)]"
+            guard case .object(let t) = item else { throw APIError("'\(at)' must be an object, not \(item.kind)", param: at) }
+            guard t["type"] == .string("function") else {
+                throw APIError("'\(at).type' must be \"function\" (this server offers function tools only)", param: "\(at).type")
+            }
+            guard case .object(let f)? = t["function"] else { throw APIError("'\(at).function' must be an object", param: "\(at).function") }
+            guard case .string(let name)? = f["name"], ToolDefinition.isValidName(name) else {
+                throw APIError("'\(at).function.name' must be 1-64 letters, digits, '_' or '-'", param: "\(at).function.name")
+            }
+            guard names.insert(name).inserted else { throw APIError("'\(at)': a second tool named '\(name)'", param: "\(at).function.name") }
+            var description = ""
+            switch f["description"] {
+            case nil, .null?: break
+            case .string(let d)?: description = d
+            case let v?: throw APIError("'\(at).function.description' must be a string, not \(v.kind)", param: "\(at).function.description")
+            }
+            var parameters = JSONTree.object(["type": .string("object"), "properties": .object([:])])
+            switch f["parameters"] {
+            case nil, .null?: break
+            case .object(let schema)?: parameters = tree(.object(schema))
+            case let v?: throw APIError("'\(at).function.parameters' must be a JSON schema object, not \(v.kind)", param: "\(at).function.parameters")
+            }
+            tools.append(ToolDefinition(name: name, description: description, parameters: parameters))
+        }
+        return offered && !tools.isEmpty ? tools : nil
+    }
+
+    private static func tree(_ v: JSONValue) -> JSONTree {
+        switch v {
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .int(let i): .integer(i)
+        case .uint(let u): .number(Double(u))
+        case .double(let d): .number(d)
+        case .string(let s): .string(s)
+        case .array(let a): .array(a.map(tree))
+        case .object(let o): .object(o.mapValues(tree))
+        }
     }
 
     private static func integer(_ o: [String: JSONValue], _ key: String, in range: ClosedRange<Int64>) throws(APIError) -> Int64? {

@@ -147,7 +147,7 @@ public final class OpenAIServer: Sendable {
         let response = ChatAPI.Response(
             id: id, object: "chat.completion", created: created, model: configuration.servedModelName,
             choices: completion.choices.map { c in
-                ChatAPI.Choice(index: c.index, message: ChatAPI.Message(role: "assistant", content: c.text),
+                ChatAPI.Choice(index: c.index, message: Self.wireMessage(c),
                                logprobs: chat.wantLogprobs ? Self.wireLogprobs(c.logprobs) : nil,
                                finishReason: c.finishReason, completionTokens: c.completionTokens)
             },
@@ -157,7 +157,7 @@ public final class OpenAIServer: Sendable {
 
     /// Checks the prompt against the context window and sets the default `max_tokens`.
     private func fitContext(_ chat: inout ChatRequest) throws {
-        let prompt = try model.promptTokenCount(chat.completion.messages)
+        let prompt = try model.promptTokenCount(chat.completion.messages, tools: chat.completion.tools ?? [])
         let context = model.contextWindow
         guard prompt < context else {
             throw APIError("the prompt is \(prompt) tokens; the context window is \(context)",
@@ -174,10 +174,13 @@ public final class OpenAIServer: Sendable {
     }
 
     /// Server-sent events: a role chunk per choice, text deltas, a final chunk per choice (with its
-    /// finish reason and log-probabilities), usage if asked, then `data: [DONE]`.
+    /// finish reason and log-probabilities), usage if asked, then `data: [DONE]`. With tools, a
+    /// choice's text and calls come in one delta when it is finished (its calls are parsed from the
+    /// whole reply), before its final chunk.
     private func stream(_ chat: ChatRequest, id: String, created: Int) -> Response {
         let name = configuration.servedModelName
         let model = self.model
+        let withTools = !(chat.completion.tools ?? []).isEmpty
         @Sendable func event(_ choices: [ChatAPI.Choice], usage: ChatAPI.Usage? = nil) -> ByteBuffer {
             let chunk = ChatAPI.Response(id: id, object: "chat.completion.chunk", created: created, model: name,
                                          choices: choices, usage: usage)
@@ -200,12 +203,23 @@ public final class OpenAIServer: Sendable {
                     let completion = try await model.complete(
                         chat.completion,
                         onChoice: { c in
+                            if withTools {
+                                var delta = Self.wireMessage(c)
+                                delta.role = nil
+                                delta.toolCalls = delta.toolCalls.map { $0.enumerated().map { k, call in
+                                    var indexed = call
+                                    indexed.index = k
+                                    return indexed
+                                } }
+                                sink.yield(event([ChatAPI.Choice(index: c.index, delta: delta)]))
+                            }
                             sink.yield(event([ChatAPI.Choice(index: c.index, delta: ChatAPI.Message(role: nil, content: nil),
                                                              logprobs: chat.wantLogprobs ? Self.wireLogprobs(c.logprobs) : nil,
                                                              finishReason: c.finishReason, completionTokens: c.completionTokens)]))
                         },
                         onText: { i, text in
                             if gone.value { return false }
+                            if withTools { return true }
                             sink.yield(event([ChatAPI.Choice(index: i, delta: ChatAPI.Message(role: nil, content: text))]))
                             return true
                         })
@@ -238,6 +252,12 @@ public final class OpenAIServer: Sendable {
     }
 
     // MARK: Encoding
+
+    /// A choice as the assistant's message: its text, and its calls if it made some (then no
+    /// `content` when the text is empty, as OpenAI writes it).
+    static func wireMessage(_ c: CompletionChoice) -> ChatAPI.Message {
+        ChatAPI.Message(ChatMessage(role: .assistant, content: c.text, toolCalls: c.toolCalls))
+    }
 
     static func wireLogprobs(_ tokens: [GeneratedToken]?) -> ChatAPI.Logprobs {
         ChatAPI.Logprobs(content: (tokens ?? []).map { t in
