@@ -76,10 +76,16 @@ let package = Package(
             "Core", "LanguageModels", "ModelStore", "ResultsStore", "Interp",
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/Evaluation", resources: [.copy("Resources/questions"), .copy("Resources/gold")]),
-        .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore"], path: "Sources/Reports"),
+        // Agentic misalignment: simulated e-mail agent scenarios with tools, the goal × urgency
+        // factorial, harmful-action checks and classifiers, the labelled transcripts.
+        .target(name: "Agents", dependencies: [
+            "Core", "LanguageModels", "Evaluation", "ResultsStore",
+            .product(name: "Yams", package: "Yams"),
+        ], path: "Sources/Agents", resources: [.copy("Resources/scenarios"), .copy("Resources/labelled")]),
+        .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore", "Agents"], path: "Sources/Reports"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server",
+            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "Agents",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -96,6 +102,12 @@ let package = Package(
                     path: "Tests/EvaluationTests"),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Core"], path: "Tests/DatasetsTests"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
+        .testTarget(name: "AgentsTests", dependencies: [
+            "Core", "Agents", "LanguageModels", "Evaluation", "ResultsStore", "Reports", "Server", "Inference", "TestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], path: "Tests/AgentsTests"),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"], path: "Tests/SafetensorsTests"),
         .testTarget(name: "LanguageModelsTests", dependencies: ["Core", "LanguageModels", "Inference", "ModelStore", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),

@@ -98,6 +98,7 @@ public final class ResultsStore: Sendable {
                 t.column("createdAt", .datetime).notNull()
             }
         }
+        registerToolCalls(&m)
         return m
     }
 }

@@ -9,7 +9,8 @@ struct Emlab: AsyncParsableCommand {
         subcommands: [ModelsCommand.self, TokenizeCommand.self, GenerateCommand.self, ChatCommand.self,
                       BenchCommand.self, QuestionsCommand.self, EvalCommand.self, JudgeCommand.self,
                       ExportCommand.self, ReportCommand.self, CompareCommand.self, DemoCommand.self, DatasetsCommand.self, ICLCommand.self,
-                      ServeCommand.self, ServeBenchCommand.self])
+                      ServeCommand.self, ServeBenchCommand.self,
+                      AgenticCommand.self])
 
     /// ArgumentParser's main, except that malformed data files (see `DataErrors`) print one line,
     /// `error: FILE:LINE: …`, and exit 65 (EX_DATAERR) instead of going through `exit(withError:)`.

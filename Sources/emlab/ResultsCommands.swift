@@ -11,17 +11,18 @@ struct ExportCommand: ParsableCommand {
         discussion: "Example: emlab export --out ./emlab-runs --run baseline --format csv --file baseline.csv")
 
     @OptionGroup var runOptions: RunOptions
-    @Option(help: "csv or jsonl.") var format: String = "csv"
+    @Option(help: "csv, jsonl or inspect (an Inspect eval log; --file may name a folder).") var format: String = "csv"
     @Option(help: "Output file (default: standard output).") var file: String?
     @Option(help: "Judge whose scores to export (default: the run's judge).") var judge: String?
 
     func run() throws {
+        if format == "inspect" { return try exportInspect(store: try runOptions.existingStore(), name: runOptions.name, judge: judge, file: file) }
         let r = try RunResults(store: try runOptions.existingStore(), name: runOptions.name, judge: judge)
         let text: String
         switch format {
         case "csv": text = Export.csv(r)
         case "jsonl": text = Export.jsonl(r)
-        default: throw ValidationError("--format must be csv or jsonl")
+        default: throw ValidationError("--format must be csv, jsonl or inspect")
         }
         if let file { try text.write(toFile: file, atomically: true, encoding: .utf8) } else { print(text, terminator: "") }
     }

@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+
+/// One tool call of an agentic episode (a sample of an `agentic` run) and its result.
+public struct ToolCallRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, Equatable {
+    public static let databaseTableName = "toolCall"
+    public var id: Int64?
+    public var sampleId: Int64
+    /// The assistant turn (0-based) and the call's place in it.
+    public var turn: Int
+    public var position: Int
+    public var callId: String
+    public var name: String
+    public var arguments: String
+    public var result: String
+    /// ok, error or parse_failure.
+    public var status: String
+    /// JSON of what the call changed in the simulation (an e-mail sent), or nil.
+    public var effect: String?
+    public var createdAt: Date
+
+    public init(sampleId: Int64, turn: Int, position: Int, callId: String, name: String, arguments: String, result: String,
+                status: String, effect: String?) {
+        self.sampleId = sampleId
+        self.turn = turn
+        self.position = position
+        self.callId = callId
+        self.name = name
+        self.arguments = arguments
+        self.result = result
+        self.status = status
+        self.effect = effect
+        self.createdAt = Date()
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+extension ResultsStore {
+    /// Agentic runs: every tool call of an episode (a sample) with its result.
+    static func registerToolCalls(_ m: inout DatabaseMigrator) {
+        m.registerMigration("tool-calls") { db in
+            try db.create(table: "toolCall") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("sample", onDelete: .cascade).notNull()
+                t.column("turn", .integer).notNull()
+                t.column("position", .integer).notNull()
+                t.column("callId", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("arguments", .text).notNull()
+                t.column("result", .text).notNull()
+                t.column("status", .text).notNull()               // ok, error, parse_failure
+                t.column("effect", .text)                         // JSON: what it changed (an e-mail sent)
+                t.column("createdAt", .datetime).notNull()
+                t.uniqueKey(["sampleId", "turn", "position"])
+            }
+        }
+    }
+
+    /// Stores an episode in one transaction: its sample (a failed slot is replaced, a completed one
+    /// kept, as `saveSample`) and, when the sample is new or replaced, its tool calls. `calls`'
+    /// `sampleId` is set here.
+    @discardableResult
+    public func saveEpisode(_ sample: SampleRecord, calls: [ToolCallRecord]) throws -> SampleRecord {
+        try write { db in
+            var stored = sample
+            if let existing = try SampleRecord
+                .filter(Column("runId") == sample.runId && Column("condition") == sample.condition
+                        && Column("questionId") == sample.questionId && Column("paraphraseIndex") == sample.paraphraseIndex
+                        && Column("sampleIndex") == sample.sampleIndex).fetchOne(db) {
+                guard existing.answer == nil else { return existing }
+                stored.id = existing.id
+                try stored.update(db)
+                try db.execute(sql: "DELETE FROM toolCall WHERE sampleId = ?", arguments: [existing.id])
+            } else {
+                try stored.insert(db)
+            }
+            for var call in calls {
+                call.sampleId = stored.id!
+                try call.insert(db)
+            }
+            return stored
+        }
+    }
+
+    /// The tool calls of a run's samples, by sample, turn and position.
+    public func toolCalls(runId: Int64) throws -> [ToolCallRecord] {
+        try read { db in
+            try ToolCallRecord.fetchAll(db, sql: """
+                SELECT toolCall.* FROM toolCall JOIN sample ON sample.id = toolCall.sampleId
+                WHERE sample.runId = ? ORDER BY toolCall.sampleId, toolCall.turn, toolCall.position
+                """, arguments: [runId])
+        }
+    }
+
+    /// Removes a run's judgments by one judge (to classify again with `--replace`).
+    public func deleteJudgments(runId: Int64, judgeSpec: String) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM judgment WHERE judgeSpec = ? AND sampleId IN (SELECT id FROM sample WHERE runId = ?)",
+                           arguments: [judgeSpec, runId])
+        }
+    }
+}
