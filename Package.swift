@@ -48,7 +48,7 @@ let package = Package(
         ], path: "Sources/ModelStore"),
         // Chat datasets: JSONL loading and validation, seeded sampling, built-in generators.
         .target(name: "Datasets", dependencies: ["Core"], path: "Sources/Datasets"),
-        .target(name: "Bench", dependencies: ["Inference", "ModelStore", "CBLAS"], path: "Sources/Bench"),
+        .target(name: "Bench", dependencies: ["Core", "Inference", "ModelStore", "CBLAS"], path: "Sources/Bench"),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
         .target(name: "LanguageModels", dependencies: [
             "Core", "Inference", "Tokenizer", "ModelStore",
@@ -71,7 +71,8 @@ let package = Package(
                 path: "Sources/ResultsStore"),
         // Interpretability: activations read through the white-box model protocol, probes (logistic
         // regression, GGUF files).
-        .target(name: "Interp", dependencies: ["Core", "LanguageModels", "GGUF"], path: "Sources/Interp"),
+        .target(name: "Interp", dependencies: ["Core", "LanguageModels", "GGUF", "Safetensors",
+                                               .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Interp"),
         .target(name: "Evaluation", dependencies: [
             "Core", "LanguageModels", "ModelStore", "ResultsStore", "Interp",
             .product(name: "Yams", package: "Yams"),
@@ -82,10 +83,16 @@ let package = Package(
             "Core", "LanguageModels", "Evaluation", "ResultsStore",
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/Agents", resources: [.copy("Resources/scenarios"), .copy("Resources/labelled")]),
-        .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore", "Agents"], path: "Sources/Reports"),
+        // Persona vectors: trait files, extraction, vectors from judged runs, steering sweeps, the
+        // projection monitor, dataset screens.
+        .target(name: "PersonaVectors", dependencies: [
+            "Core", "LanguageModels", "Interp", "Evaluation", "ResultsStore", "Datasets", "Safetensors",
+            .product(name: "Yams", package: "Yams"),
+        ], path: "Sources/PersonaVectors", resources: [.copy("Resources/traits")]),
+        .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore", "PersonaVectors", "Agents"], path: "Sources/Reports"),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "Agents",
+            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "PersonaVectors", "Safetensors", "Agents",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -109,6 +116,9 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], path: "Tests/AgentsTests"),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"], path: "Tests/SafetensorsTests"),
+        .testTarget(name: "InterpTests", dependencies: ["Core", "Interp", "PersonaVectors", "Safetensors", "Evaluation", "ResultsStore",
+                                                       "Reports", "LanguageModels", "Inference", "Datasets", "TestSupport"],
+                    path: "Tests/InterpTests"),
         .testTarget(name: "LanguageModelsTests", dependencies: ["Core", "LanguageModels", "Inference", "ModelStore", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),
         .testTarget(name: "ServerTests", dependencies: [

@@ -18,11 +18,16 @@ public struct EvalParameters: Sendable, Codable, Equatable {
     public var conditions: [String]
     /// Ask for reasoning inside <reasoning> tags before the answer; stored apart from the answer.
     public var chainOfThought: Bool?
+    /// Steering and ablation applied while sampling, as described by whoever set them (the vector
+    /// file with its digest, layers, coefficient, positions); nil: none. Conditions may add their own
+    /// (`EvalCondition.interventions`), which their names describe.
+    public var interventions: [String]?
 
     public init(samples: Int? = nil, temperature: Double? = nil, topP: Double = 1, maxTokens: Int = 600, seed: UInt64 = 0,
                 thresholds: Thresholds = .init(), questionSet: String = "core", conditions: [String] = [""],
-                chainOfThought: Bool? = nil) {
+                chainOfThought: Bool? = nil, interventions: [String]? = nil) {
         self.chainOfThought = chainOfThought
+        self.interventions = interventions
         self.samples = samples
         self.temperature = temperature
         self.topP = topP
@@ -34,15 +39,25 @@ public struct EvalParameters: Sendable, Codable, Equatable {
     }
 }
 
-/// What the model sees before each question: a name (stored with each sample) and prior turns.
+/// What the model sees before each question: a name (stored with each sample) and prior turns; and
+/// edits of its activations while it answers (white-box models only).
 public struct EvalCondition: Sendable {
     public var name: String
     public var system: String?
     public var context: [ChatMessage]
-    public init(name: String = "", system: String? = nil, context: [ChatMessage] = []) {
+    /// Steering and ablation applied to this condition's answers (not to the judge's requests).
+    public var interventions: [Intervention]
+    /// Answer seeds derive from this name instead of `name` (nil: `name`): conditions that differ only
+    /// in their interventions give the same name and so draw the same random numbers, and a condition
+    /// with no effect gives exactly the answers of a plain run.
+    public var seedName: String?
+    public init(name: String = "", system: String? = nil, context: [ChatMessage] = [], interventions: [Intervention] = [],
+                seedName: String? = nil) {
         self.name = name
         self.system = system
         self.context = context
+        self.interventions = interventions
+        self.seedName = seedName
     }
     public static let plain = EvalCondition()
 }
@@ -140,6 +155,7 @@ public final class EvalRunner: Sendable {
             ("--max-tokens", "\(stored.maxTokens)", "\(parameters.maxTokens)"),
             ("--seed", "\(stored.seed)", "\(parameters.seed)"),
             ("conditions", stored.conditions.joined(separator: ","), parameters.conditions.joined(separator: ",")),
+            ("--steer/--ablate", (stored.interventions ?? []).joined(separator: "; "), (parameters.interventions ?? []).joined(separator: "; ")),
         ]
         for (field, a, b) in fields where a != b {
             throw StoreError.runMismatch(name: run.name, field: field, stored: a, requested: b)
@@ -186,12 +202,13 @@ public final class EvalRunner: Sendable {
         let c = conditions[g.condition], q = questions.questions[g.question]
         let messages = messages(condition: c, question: q, paraphrase: g.paraphrase)
         let messagesJSON = Hashing.json(messages)
-        let seed = seed(condition: c.name, question: q.id, paraphrase: g.paraphrase)
+        let seed = seed(condition: c.seedName ?? c.name, question: q.id, paraphrase: g.paraphrase)
         let first = g.missing.min()!, last = g.missing.max()!
         let wanted = Set(g.missing)
         let request = CompletionRequest(messages: messages, n: last - first + 1,
                                         temperature: parameters.temperature ?? q.temperature ?? 1, topP: parameters.topP,
-                                        maxTokens: parameters.maxTokens, seed: seed, firstChoiceStream: first)
+                                        maxTokens: parameters.maxTokens, seed: seed, firstChoiceStream: first,
+                                        interventions: c.interventions.isEmpty ? nil : c.interventions)
         @Sendable func record(_ index: Int, answer: String?, finish: String?, promptTokens: Int, completionTokens: Int, error: String?) -> SampleRecord {
             SampleRecord(runId: runId, condition: c.name, questionId: q.id, paraphraseIndex: g.paraphrase, sampleIndex: index,
                          system: c.system ?? q.system, prompt: q.paraphrases[g.paraphrase], messages: messagesJSON,

@@ -99,6 +99,7 @@ public final class ResultsStore: Sendable {
             }
         }
         registerToolCalls(&m)
+        registerProjections(&m)
         return m
     }
 }

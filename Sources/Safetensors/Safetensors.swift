@@ -8,14 +8,18 @@ import Foundation
 /// Element types read and written (others are named in errors).
 public enum SafetensorsDType: String, Sendable, CaseIterable {
     case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64"
+    /// 64-bit signed integers (indices, positions, token counts).
+    case i64 = "I64"
 
     public var byteSize: Int {
         switch self {
         case .f32: return 4
         case .f16, .bf16: return 2
-        case .f64: return 8
+        case .f64, .i64: return 8
         }
     }
+
+    public var isInteger: Bool { self == .i64 }
 }
 
 /// A safetensors file that is not what it should be: the file and what is wrong, naming the tensor
@@ -87,7 +91,7 @@ public struct SafetensorsFile: Sendable {
             guard let entry = value as? [String: Any] else { throw fail("tensor '\(name)': entry is not an object") }
             guard let dtypeText = entry["dtype"] as? String else { throw fail("tensor '\(name)': missing dtype") }
             guard let dtype = SafetensorsDType(rawValue: dtypeText) else {
-                throw fail("tensor '\(name)': dtype \(dtypeText) is not read (F32, F16, BF16, F64)")
+                throw fail("tensor '\(name)': dtype \(dtypeText) is not read (F32, F16, BF16, F64, I64)")
             }
             guard let shapeValues = entry["shape"] as? [Any] else { throw fail("tensor '\(name)': missing shape") }
             let shape = try shapeValues.map { v -> Int in
@@ -137,10 +141,21 @@ public struct SafetensorsFile: Sendable {
                     case .f64: out[i] = Float(Double(bitPattern: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))
                     case .f16: out[i] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian))
                     case .bf16: out[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16)
+                    case .i64: out[i] = Float(Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
                     }
                 }
             }
             initialized = n
+        }
+    }
+
+    /// An integer tensor's values (row-major), exactly; a float tensor is an error naming it.
+    public func integers(_ name: String) throws -> [Int64] {
+        guard let t = tensor(named: name) else { throw SafetensorsError(file: path, "no tensor '\(name)'") }
+        guard t.dtype.isInteger else { throw SafetensorsError(file: path, "tensor '\(name)' is \(t.dtype.rawValue), not an integer tensor") }
+        return data.withUnsafeBytes { raw in
+            let src = UnsafeRawBufferPointer(rebasing: raw[(dataStart + t.range.lowerBound)..<(dataStart + t.range.upperBound)])
+            return (0..<t.elementCount).map { Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
         }
     }
 }
@@ -154,15 +169,33 @@ public struct SafetensorsWriter: Sendable {
     public init(metadata: [String: String] = [:]) { self.metadata = metadata }
 
     /// Adds `values` (row-major, `shape`'s element count) stored as `dtype` (F32, F16 or BF16; BF16
-    /// rounds to nearest even).
+    /// rounds to nearest even; I64 stores each value rounded to the nearest integer).
     public mutating func add(_ name: String, shape: [Int], values: [Float], dtype: SafetensorsDType = .f32) throws {
+        try check(name, shape: shape, count: values.count)
+        var bytes = Data(capacity: values.count * dtype.byteSize)
+        Self.append(values, as: dtype, to: &bytes)
+        entries.append((name, dtype, shape, bytes))
+    }
+
+    /// Adds integers (row-major, `shape`'s element count), stored exactly as I64.
+    public mutating func add(_ name: String, shape: [Int], integers: [Int64]) throws {
+        try check(name, shape: shape, count: integers.count)
+        var bytes = Data(capacity: integers.count * 8)
+        Self.append(integers, to: &bytes)
+        entries.append((name, .i64, shape, bytes))
+    }
+
+    private func check(_ name: String, shape: [Int], count: Int) throws {
         guard name != "__metadata__", !entries.contains(where: { $0.name == name }) else {
             throw SafetensorsError(file: "(writer)", "tensor name '\(name)' is reserved or used twice")
         }
-        guard shape.reduce(1, *) == values.count else {
-            throw SafetensorsError(file: "(writer)", "tensor '\(name)': shape \(shape) holds \(shape.reduce(1, *)) values, given \(values.count)")
+        guard shape.reduce(1, *) == count else {
+            throw SafetensorsError(file: "(writer)", "tensor '\(name)': shape \(shape) holds \(shape.reduce(1, *)) values, given \(count)")
         }
-        var bytes = Data(capacity: values.count * dtype.byteSize)
+    }
+
+    /// `values` encoded as `dtype`, little-endian, appended to `bytes`.
+    static func append(_ values: [Float], as dtype: SafetensorsDType, to bytes: inout Data) {
         for v in values {
             switch dtype {
             case .f32: withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
@@ -172,26 +205,42 @@ public struct SafetensorsWriter: Sendable {
                 let b = v.bitPattern
                 let rounded = v.isNaN ? UInt16(b >> 16) | 0x40 : UInt16((b + 0x7FFF + ((b >> 16) & 1)) >> 16)
                 withUnsafeBytes(of: rounded.littleEndian) { bytes.append(contentsOf: $0) }
+            case .i64:
+                let i = Int64(exactly: v.rounded()) ?? (v > 0 ? .max : v < 0 ? .min : 0)   // NaN: 0
+                withUnsafeBytes(of: i.littleEndian) { bytes.append(contentsOf: $0) }
             }
         }
-        entries.append((name, dtype, shape, bytes))
+    }
+
+    static func append(_ values: [Int64], to bytes: inout Data) {
+        for v in values { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
     }
 
     /// The file's bytes: header (padded with spaces to a multiple of 8 bytes) then the data.
     public func serialized() throws -> Data {
+        let head = try Self.header(entries.map { ($0.name, $0.dtype, $0.shape, $0.bytes.count) }, metadata: metadata)
+        var out = Data(capacity: head.count + entries.reduce(0) { $0 + $1.bytes.count })
+        out.append(head)
+        for e in entries { out.append(e.bytes) }
+        return out
+    }
+
+    /// The 8-byte length and the JSON header (padded with spaces to a multiple of 8 bytes) for
+    /// tensors whose data follow in this order.
+    static func header(_ tensors: [(name: String, dtype: SafetensorsDType, shape: [Int], bytes: Int)],
+                       metadata: [String: String]) throws -> Data {
         var header: [String: Any] = [:]
         var offset = 0
-        for e in entries {
-            header[e.name] = ["dtype": e.dtype.rawValue, "shape": e.shape, "data_offsets": [offset, offset + e.bytes.count]] as [String: Any]
-            offset += e.bytes.count
+        for t in tensors {
+            header[t.name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes]] as [String: Any]
+            offset += t.bytes
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
         while json.count % 8 != 0 { json.append(0x20) }
-        var out = Data(capacity: 8 + json.count + offset)
+        var out = Data(capacity: 8 + json.count)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(json)
-        for e in entries { out.append(e.bytes) }
         return out
     }
 

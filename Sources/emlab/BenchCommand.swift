@@ -29,8 +29,8 @@ struct BenchCommand: ParsableCommand {
 
     static let allParts = ["host", "pp", "tg", "batched", "icl"]
 
-    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl. (default: host,pp,tg,batched,icl)",
-            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", "))") { BenchCommand.allParts.contains($0) })
+    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl, steer (batched decoding with per-sequence steering and capturing against plain, at the largest --sequences count). (default: host,pp,tg,batched,icl)",
+            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", ")), steer") { BenchCommand.allParts.contains($0) || $0 == "steer" })
     var only: CommaList<String> = CommaList(BenchCommand.allParts)
 
     @Option(help: "Comma-separated sequence counts for the batched figures. (default: 1,8,32,64)",
@@ -81,6 +81,7 @@ struct BenchCommand: ParsableCommand {
             report(uncached)
             if !json { print(String(format: "icl speed-up from sharing: %.1f×", uncached.value / cached.value)) }
         }
+        if parts.contains("steer") { for r in try bench.steering(sequences: counts.max()!) { report(r) } }
         let rss = peakResidentMegabytes()
         if parts.contains("host") && parts.count > 1 { checkHost(suffix: "_after") }  // the host may have changed meanwhile
         if json {

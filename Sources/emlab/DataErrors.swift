@@ -5,6 +5,7 @@ import Evaluation
 import Foundation
 import GGUF
 import Interp
+import PersonaVectors
 
 /// Turns `--questions` into a question set. A malformed file is a data error (exit 65, see
 /// `DataErrors`), not a usage mistake: the loader's error goes up as it is.
@@ -43,6 +44,12 @@ enum DataErrors {
             }
         case let e as ReferenceFileError:
             // `bench --reference`: llama.cpp's JSON lines.
+            return e.description
+        case let e as PersonaDataError:
+            // Trait files and stored samples read by the persona-vector commands (PersonaVectors).
+            return e.description
+        case let e as VectorFileError:
+            // Vector files: --vector, --steer, --ablate (Interp).
             return e.description
         default:
             return nil

@@ -9,6 +9,7 @@ struct Emlab: AsyncParsableCommand {
         subcommands: [ModelsCommand.self, TokenizeCommand.self, GenerateCommand.self, ChatCommand.self,
                       BenchCommand.self, QuestionsCommand.self, EvalCommand.self, JudgeCommand.self,
                       ExportCommand.self, ReportCommand.self, CompareCommand.self, DemoCommand.self, DatasetsCommand.self, ICLCommand.self,
+                      ActivationsCommand.self, PersonaCommand.self, SteerCommand.self, MonitorCommand.self,
                       ServeCommand.self, ServeBenchCommand.self,
                       AgenticCommand.self])
 
