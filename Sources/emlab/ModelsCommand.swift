@@ -14,9 +14,10 @@ struct ModelsCommand: ParsableCommand {
         func run() throws {
             let store = ModelStore.fromEnvironment()
             print("models directory: \(store.directory.path)")
+            let width = Registry.models.map(\.name.count).max() ?? 0
             for e in Registry.models {
                 let status = store.isPulled(e) ? "pulled  \(store.path(of: e).path)" : "not pulled (emlab models pull \(e.name))"
-                print("\(e.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(e.summary)\n  \(status)")
+                print("\(e.name.padding(toLength: width, withPad: " ", startingAt: 0)) \(e.summary)\n  \(status)")
             }
         }
     }
