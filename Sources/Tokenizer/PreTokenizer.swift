@@ -16,6 +16,8 @@ public struct PreTokenizer: Sendable, Equatable {
         case numberRuns
         /// `[0-9][0-9][0-9]`
         case digitTriples
+        /// Qwen2: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+        case qwen2
     }
 
     /// The `tokenizer.ggml.pre` name this was built from.
@@ -25,7 +27,8 @@ public struct PreTokenizer: Sendable, Equatable {
     // Names llama.cpp maps to the same regex lists.
     static let digitsThenGPT2 = ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva"]
     static let gpt2Only = ["gpt2", "mpt", "olmo", "jais"]
-    public static let supportedNames = digitsThenGPT2 + gpt2Only + ["default"]
+    static let qwen2Names = ["qwen2", "deepseek-r1-qwen", "megrez"]
+    public static let supportedNames = digitsThenGPT2 + gpt2Only + qwen2Names + ["default"]
 
     /// `name` is the GGUF `tokenizer.ggml.pre` value; nil (key absent) means llama.cpp's "default".
     public init(name: String?) throws {
@@ -35,6 +38,8 @@ public struct PreTokenizer: Sendable, Equatable {
             stages = [.eachNumber, .gpt2]
         } else if Self.gpt2Only.contains(name) {
             stages = [.gpt2]
+        } else if Self.qwen2Names.contains(name) {
+            stages = [.qwen2]
         } else if name == "default" {
             stages = [.punctuationRuns, .gpt2, .numberRuns, .digitTriples]
         } else {
@@ -80,6 +85,7 @@ public struct PreTokenizer: Sendable, Equatable {
                 case .punctuationRuns: Self.splitRuns(scalars, flags, start, e, &scratch, Self.isDefaultPunctuation)
                 case .numberRuns: Self.splitRuns(scalars, flags, start, e, &scratch) { _, f in f & CharacterClass.number != 0 }
                 case .digitTriples: Self.splitDigitTriples(scalars, start, e, &scratch)
+                case .qwen2: Self.splitQwen2(scalars, flags, start, e, &scratch)
                 }
                 start = e
             }
