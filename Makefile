@@ -9,9 +9,9 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test deps test-deps build build-tests model test-models bench clean
 
-## System packages: OpenBLAS (cblas_sgemm), SQLite (results store) and python3-pip for pulling models from PyPI.
+## System packages: OpenBLAS (cblas_sgemm), SQLite (results store and the guard's log), libyaml (the guard's policy) and python3-pip for pulling models from PyPI.
 deps:
-	@missing=""; for p in libopenblas-dev libsqlite3-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in libopenblas-dev libsqlite3-dev libyaml-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \
@@ -29,6 +29,7 @@ test-deps: deps
 
 build: deps
 	$(SWIFT) build $(SWIFTFLAGS) --product emlab
+	$(SWIFT) build $(SWIFTFLAGS) --product emlab-guard-hook
 
 ## The embedded model (SmolLM2-135M-Instruct Q4_1) into $$EMLAB_HOME/models (default ~/.cache/emlab/models).
 model: build

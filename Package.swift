@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "emlab", targets: ["emlab"]),
         .library(name: "EmlabInference", targets: ["Inference"]),
+        .executable(name: "emlab-guard-hook", targets: ["emlab-guard-hook"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,7 +59,7 @@ let package = Package(
         ], path: "Sources/LanguageModels"),
         // The local model behind an OpenAI-compatible HTTP API, and a load test for it.
         .target(name: "Server", dependencies: [
-            "Core", "LanguageModels", "Inference",
+            "Core", "LanguageModels", "Inference", "Guard", "GuardMonitor",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -90,9 +91,20 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/PersonaVectors", resources: [.copy("Resources/traits")]),
         .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore", "PersonaVectors", "Agents"], path: "Sources/Reports"),
+        // The guard on coding agents' actions. `Guard` (rules, policy, log) imports no Foundation, only
+        // FoundationEssentials, libyaml and SQLite's C library, so that the hook binary starts in milliseconds;
+        // `GuardMonitor` adds the model monitor, validation and the data files.
+        .systemLibrary(name: "CGuardYAML", path: "Sources/CGuardYAML"),
+        .systemLibrary(name: "CGuardSQLite", path: "Sources/CGuardSQLite"),
+        .target(name: "Guard", dependencies: ["CGuardYAML", "CGuardSQLite"], path: "Sources/Guard"),
+        .target(name: "GuardMonitor", dependencies: ["Guard", "Core", "LanguageModels"], path: "Sources/GuardMonitor",
+                resources: [.copy("Resources/guard")]),
+        .executableTarget(name: "emlab-guard-hook", dependencies: ["Guard"], path: "Sources/emlab-guard-hook",
+                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims",
+                                                         "-Xlinker", "-lswiftSynchronization"], .when(platforms: [.linux]))]),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "PersonaVectors", "Safetensors", "Agents",
+            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "PersonaVectors", "Safetensors", "Agents", "Guard", "GuardMonitor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -128,5 +140,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ], path: "Tests/ServerTests"),
+        .testTarget(name: "GuardTests", dependencies: ["Guard", "GuardMonitor", "Core", "LanguageModels", "TestSupport"],
+                    path: "Tests/GuardTests"),
     ]
 )

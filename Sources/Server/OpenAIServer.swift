@@ -117,6 +117,7 @@ public final class OpenAIServer: Sendable {
         router.post("/v1/chat/completions") { request, _ in
             try await self.chatCompletions(request)
         }
+        addGuardRoutes(to: router)
         return router
     }
 

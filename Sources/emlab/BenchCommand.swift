@@ -29,8 +29,8 @@ struct BenchCommand: ParsableCommand {
 
     static let allParts = ["host", "pp", "tg", "batched", "icl"]
 
-    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl, steer (batched decoding with per-sequence steering and capturing against plain, at the largest --sequences count). (default: host,pp,tg,batched,icl)",
-            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", ")), steer") { BenchCommand.allParts.contains($0) || $0 == "steer" })
+    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl, guard (the guard hook's latency with process start; needs no model), steer (batched decoding with per-sequence steering and capturing against plain, at the largest --sequences count). (default: host,pp,tg,batched,icl)",
+            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", ")), guard, steer") { BenchCommand.allParts.contains($0) || $0 == "guard" || $0 == "steer" })
     var only: CommaList<String> = CommaList(BenchCommand.allParts)
 
     @Option(help: "Comma-separated sequence counts for the batched figures. (default: 1,8,32,64)",
@@ -48,6 +48,10 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let parts = Set(only.elements)
+        if parts.contains("guard") {
+            try GuardBench.run(json: json)  // printed on its own; the model is not loaded for it
+            if parts.count == 1 { return }
+        }
         let counts = sequences.elements
         let reference = try reference.map { try ReferenceFigures(llamaCppJSONLinesAt: $0) } ?? Registry.entry(named: try options.localName()).flatMap { ReferenceFigures.forModel(named: $0.name) }
         let engine = try options.openLocalModel().engine
