@@ -44,10 +44,12 @@ demo: model
 build-tests: deps
 	$(SWIFT) build $(SWIFTFLAGS) --build-tests
 
-## The tests also run Gemma 3 270M (the second architecture) when it is there: pull it too.
+## The tests also run Gemma 3 270M and Qwen2.5-Coder-0.5B (the second and third architectures) when
+## they are there: pull them too (Qwen's tests add about a minute on 2 cores, its file 491 MB).
 test-models: build-tests
 	$(EMLAB) models pull smollm2-135m
 	$(EMLAB) models pull gemma3-270m
+	$(EMLAB) models pull qwen2.5-coder-0.5b
 
 test: test-deps test-models
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build --no-parallel
