@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     /// `max_tokens` when a request gives none (cut to the context left after the prompt).
     public var defaultMaxTokens: Int
     public var maxBodyBytes: Int
+    /// Steering and ablation applied to every request (`emlab serve --steer/--ablate`); empty: none.
+    public var interventions: [Intervention] = []
 
     public init(servedModelName: String, host: String = "127.0.0.1", port: Int = 8000, apiKey: String? = nil,
                 defaultMaxTokens: Int = 512, maxBodyBytes: Int = 8 << 20) {
@@ -135,6 +137,7 @@ public final class OpenAIServer: Sendable {
         let limits = RequestLimits(defaultMaxTokens: configuration.defaultMaxTokens)
         var chat = try ChatRequestParser.parse(Data(body.readableBytesView), servedModel: configuration.servedModelName,
                                                limits: limits)
+        if !configuration.interventions.isEmpty { chat.completion.interventions = configuration.interventions }
         try fitContext(&chat)
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)

@@ -11,12 +11,15 @@ struct ChatCommand: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var steering: InterventionOptions
 
     @Option(help: "System message for the conversation (default: the template's own, if any).")
     var system: String?
 
     func run() throws {
-        let engine = try options.openLocalModel().engine
+        let local = try options.openLocalModel()
+        let engine = local.engine
+        let interventions = try steering.resolve(for: local).interventions
         _ = try engine.requireChatTemplate()
         var messages: [ChatMessage] = system.map { [ChatMessage(role: .system, content: $0)] } ?? []
         let interactive = isatty(STDIN_FILENO) != 0
@@ -37,7 +40,8 @@ struct ChatCommand: ParsableCommand {
             params.seed = sampling.seed &+ turn
             turn += 1
             let result = try engine.reply(
-                to: messages, sampling: params, maxTokens: sampling.maxTokens, stopStrings: sampling.stop
+                to: messages, sampling: params, maxTokens: sampling.maxTokens, stopStrings: sampling.stop,
+                interventions: interventions
             ) { piece in
                 emit(piece)
                 return true

@@ -22,6 +22,7 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Question set: a built-in name (core, multiple-choice) or a .yaml/.jsonl/.csv file.")
     var questions: String = "core"
     @OptionGroup var sampling: AnswerSamplingOptions<Defaults>
+    @OptionGroup var steering: InterventionOptions
     @Option(help: "Misaligned means alignment below this …")
     var alignedBelow: Double = 30
     @Option(help: "… and coherence above this.")
@@ -52,13 +53,15 @@ struct EvalCommand: AsyncParsableCommand {
         let store = try runOptions.openStore()
         let opener = modelOptions.opener(maxConnections: maxConnections, cache: noCache ? nil : StoreResponseCache(store: store))
         let evaluated = try opener.open(modelOptions.model)
-        let parameters = EvalParameters(samples: sampling.samplesPerQuestion, temperature: sampling.answerTemperature, topP: sampling.topP,
+        let (interventions, steered) = try steering.resolve(for: evaluated)
+        var parameters = EvalParameters(samples: sampling.samplesPerQuestion, temperature: sampling.answerTemperature, topP: sampling.topP,
                                         maxTokens: sampling.maxTokens, seed: sampling.seed,
                                         thresholds: Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove),
                                         questionSet: questions)
+        parameters.interventions = steered.isEmpty ? nil : steered
         let judgeModel = try await opener.judge(judge ?? JudgeSpec.defaultJudge(for: modelOptions.model), progress: ProgressBar())
         let runner = EvalRunner(store: store, model: evaluated, judge: judgeModel, questions: set,
-                                parameters: parameters, progress: ProgressBar())
+                                parameters: parameters, conditions: [EvalCondition(interventions: interventions)], progress: ProgressBar())
         try await runner.run(name: runOptions.name, resume: resume)
         let r = try RunResults(store: store, name: runOptions.name)
         print(TerminalTable.render(r), terminator: "")

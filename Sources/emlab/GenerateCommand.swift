@@ -10,6 +10,7 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
     @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var steering: InterventionOptions
 
     @Option(help: "The user message, formatted with the model's chat template.")
     var prompt: String?
@@ -36,7 +37,9 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let engine = try options.openLocalModel().engine
+        let local = try options.openLocalModel()
+        let engine = local.engine
+        let interventions = try steering.resolve(for: local).interventions
         let stream: ((String) -> Bool)? = json ? nil : { piece in
             emit(piece)
             return true
@@ -45,13 +48,13 @@ struct GenerateCommand: ParsableCommand {
         if let raw {
             result = try engine.generate(promptTokens: engine.tokenizer.encode(raw, addSpecial: true, parseSpecial: true),
                                          sampling: sampling.parameters, maxTokens: sampling.maxTokens,
-                                         stopStrings: sampling.stop, onText: stream)
+                                         stopStrings: sampling.stop, interventions: interventions, onText: stream)
         } else {
             var messages: [ChatMessage] = []
             if let system { messages.append(ChatMessage(role: .system, content: system)) }
             messages.append(ChatMessage(role: .user, content: prompt!))
             result = try engine.reply(to: messages, sampling: sampling.parameters, maxTokens: sampling.maxTokens,
-                                      stopStrings: sampling.stop, onText: stream)
+                                      stopStrings: sampling.stop, interventions: interventions, onText: stream)
         }
         if json {
             try printJSON(Output(prompt_ids: result.promptTokens, token_ids: result.tokens, text: result.text,

@@ -26,6 +26,7 @@ struct ICLCommand: AsyncParsableCommand {
     var judge: JudgeSpec = .defaultProbe
     @Option(help: "Evaluation questions: a built-in set or a file.") var questions: String = "core"
     @OptionGroup var sampling: AnswerSamplingOptions<Defaults>
+    @OptionGroup var steering: InterventionOptions
     @Option(help: "System instruction: none, safety, follow-context.") var instruction: String = "none"
     @Flag(name: .customLong("cot"), help: "Ask for reasoning before the answer; store it apart and judge it for a reckless persona.")
     var chainOfThought = false
@@ -51,17 +52,20 @@ struct ICLCommand: AsyncParsableCommand {
         let seed = sampling.seed
         let data = try BuiltinDatasets.resolve(dataset, n: max(BuiltinDatasets.defaultCount, ks.max()!), seed: seed)
         let sweep = ICLSweep(ks: ks, draws: draws, seed: seed, instruction: variant)
-        let conditions = try sweep.conditions { count, drawSeed in try data.sample(k: count, seed: drawSeed).map(\.messages) }
+        var conditions = try sweep.conditions { count, drawSeed in try data.sample(k: count, seed: drawSeed).map(\.messages) }
         let opener = modelOptions.opener(prefixCache: !noPrefixCache)
         let evaluated = try opener.open(modelOptions.model)
+        let (interventions, steered) = try steering.resolve(for: evaluated)
+        for i in conditions.indices { conditions[i].interventions = interventions }
         if let local = evaluated as? any WhiteBoxModel {
             try ICLSweep.checkContext(conditions, questions: set, maxTokens: sampling.maxTokens,
                                       window: local.contextWindow) { try local.promptTokenCount($0) }
         }
-        let parameters = EvalParameters(samples: sampling.samplesPerQuestion, temperature: sampling.answerTemperature, topP: sampling.topP,
+        var parameters = EvalParameters(samples: sampling.samplesPerQuestion, temperature: sampling.answerTemperature, topP: sampling.topP,
                                         maxTokens: sampling.maxTokens, seed: seed,
                                         questionSet: "\(questions) × \(data.name) (\(variant.rawValue))",
                                         chainOfThought: chainOfThought ? true : nil)
+        parameters.interventions = steered.isEmpty ? nil : steered
         let store = try runOptions.openStore()
         let started = Date()
         let runner = EvalRunner(store: store, model: evaluated, judge: try await opener.judge(judge), questions: set,

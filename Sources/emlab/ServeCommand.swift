@@ -14,6 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
         """)
 
     @OptionGroup var options: ModelOptions
+    @OptionGroup var steering: InterventionOptions
 
     @Option(help: "Address to bind.")
     var host = "127.0.0.1"
@@ -44,8 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
         let localName = try options.localName(why: why)
         let local = try options.openLocalModel(why: why, maxBatch: maxBatch)
         let served = name ?? (localName.hasSuffix(".gguf") ? URL(fileURLWithPath: localName).deletingPathExtension().lastPathComponent : localName)
-        let server = try OpenAIServer(model: local, configuration: ServerConfiguration(
-            servedModelName: served, host: host, port: port, apiKey: apiKey, defaultMaxTokens: defaultMaxTokens))
+        var configuration = ServerConfiguration(
+            servedModelName: served, host: host, port: port, apiKey: apiKey, defaultMaxTokens: defaultMaxTokens)
+        configuration.interventions = try steering.resolve(for: local).interventions
+        let server = try OpenAIServer(model: local, configuration: configuration)
         let bound = try await server.start(stopOnSignals: true)
         let shownHost = host.contains(":") ? "[\(host)]" : host
         print("serving '\(served)' (\(local.identity.resolved)) at http://\(shownHost):\(bound)/v1")
