@@ -101,7 +101,8 @@ public struct ModelMonitor: ActionMonitor {
 struct MonitorTimeout: Error {}
 
 /// Runs `operation`, giving up after `seconds` without waiting for it (a model that ignores
-/// cancellation still cannot hold the guard up).
+/// cancellation still cannot hold the guard up). The deadline is kept by a Dispatch timer, not a task:
+/// a model that blocks the concurrency pool's threads cannot delay it either.
 func withTimeout<T: Sendable>(seconds: Double, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
         let finished = Locked(false)
@@ -114,8 +115,7 @@ func withTimeout<T: Sendable>(seconds: Double, _ operation: @escaping @Sendable 
                 if claim() { continuation.resume(throwing: error) }
             }
         }
-        Task {
-            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(seconds * 1000))) {
             if claim() {
                 work.cancel()
                 continuation.resume(throwing: MonitorTimeout())
