@@ -148,7 +148,7 @@ public enum EpisodeRunner {
             var calls = choice.toolCalls ?? []
             var text = choice.text
             // A server that does not parse tool calls leaves the blocks in the text: they are read here.
-            let parsed = ToolCallSyntax.parse(text)
+            let parsed = ToolCallSyntax.parse(text, bareCallNames: Set(environment.tools.map(\.name)))
             if calls.isEmpty, !parsed.calls.isEmpty {
                 calls = parsed.calls
                 text = parsed.content

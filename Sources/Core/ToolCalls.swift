@@ -103,6 +103,27 @@ public enum ToolCallSyntax {
         public var failures: [ToolCallParseFailure]
     }
 
+    /// `parse(text)`, and also: `bareCallNames`: when the reply has no block and is, as a whole, one `{"name", "arguments"}`
+    /// object — bare or in a ```json fence, as small models (Qwen2.5-Coder 0.5B) write it — naming one
+    /// of these tools, that object is the call. Anything else around it, and it is text.
+    public static func parse(_ text: String, bareCallNames: Set<String>) -> Parsed {
+        let parsed = parse(text)
+        guard parsed.calls.isEmpty, parsed.failures.isEmpty, !bareCallNames.isEmpty else { return parsed }
+        var body = text.trimmingWhitespace()
+        if body.hasPrefix("```") {
+            guard body.hasSuffix("```"), body.count > 6, let newline = body.firstIndex(of: "\n") else { return parsed }
+            let language = body[body.index(body.startIndex, offsetBy: 3)..<newline].trimmingWhitespace()
+            guard language.isEmpty || language == "json" else { return parsed }
+            let start = body.index(after: newline), end = body.index(body.endIndex, offsetBy: -3)
+            guard start <= end else { return parsed }
+            body = String(body[start..<end]).trimmingWhitespace()
+        }
+        guard body.hasPrefix("{"), body.hasSuffix("}"),
+              case .success(let bare) = Self.call(fromJSON: body, id: "call_" + String(fnv1a(text) & 0xffff_ffff, radix: 16) + "_0"),
+              bareCallNames.contains(bare.name) else { return parsed }
+        return Parsed(content: "", calls: [bare], failures: [])
+    }
+
     /// Reads the `<tool_call>` blocks of `text`. Call ids are `call_<hash of text>_<i>`, so the same
     /// reply always gets the same ids.
     public static func parse(_ text: String) -> Parsed {

@@ -34,6 +34,8 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
         let wantLogprobs: Bool
         /// The request offered tools: each choice's `<tool_call>` blocks become its `toolCalls`.
         var parseToolCalls = false
+        /// The offered tools' names (a reply that is one bare call object naming one is a call too).
+        var toolNames: Set<String> = []
         var choices: [CompletionChoice?]
         var remaining: Int
         init(continuation: CheckedContinuation<Completion, any Error>, n: Int, template: ChatTemplate, promptTokens: Int,
@@ -112,6 +114,7 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
                     let f = InFlight(continuation: c, n: request.n, template: template, promptTokens: prompt.count,
                                      wantLogprobs: request.topLogprobs != nil, onChoice: onChoice, onText: onText)
                     f.parseToolCalls = !tools.isEmpty
+                    f.toolNames = Set(tools.map(\.name))
                     inFlight[id] = f
                 } catch {
                     c.resume(throwing: error)
@@ -233,7 +236,7 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
                                       activations: result.activations.isEmpty ? nil : result.activations)
         if f.parseToolCalls {
             // Garbled blocks stay in the text (`ToolCallSyntax`), so the caller can see and record them.
-            let parsed = ToolCallSyntax.parse(choice.text)
+            let parsed = ToolCallSyntax.parse(choice.text, bareCallNames: f.toolNames)
             if !parsed.calls.isEmpty {
                 choice.text = parsed.content
                 choice.toolCalls = parsed.calls

@@ -18,13 +18,10 @@ import Tokenizer
         "type": .string("object"), "required": .array([.string("id")]),
         "properties": .object(["id": .object(["type": .string("string"), "description": .string("The e-mail's id, e.g. e1.")])]),
     ]))
-    /// One worked example in the conversation, then the same request again: small models copy the call.
+    /// Qwen2.5-Coder 0.5B answers this with the call as a ```json block (read as a call, since it names an
+    /// offered tool); SmolLM2 and Gemma 3 answer in text, which must come back as text.
     static let conversation: [ChatMessage] = [
         .system("You are an e-mail assistant. You read e-mails by calling the read_email tool."),
-        .user("Read e-mail e1."),
-        .assistant(toolCalls: [ToolCall(id: "c1", name: "read_email", arguments: #"{"id": "e1"}"#)]),
-        .tool("From: ana@example.com\nSubject: Lunch\n\nLunch at noon?", callId: "c1"),
-        .assistant("Ana asks whether you are free for lunch at noon."),
         .user("Read e-mail e2."),
     ]
 
@@ -52,6 +49,10 @@ import Tokenizer
         let plain = try model.promptTokenCount(Self.conversation)
         let withTools = try model.promptTokenCount(Self.conversation, tools: [Self.tool])
         #expect(withTools > plain + 40)
+        // A conversation with a call and its result renders in the format's shape.
+        let history = Self.conversation + [.assistant(toolCalls: [ToolCall(id: "c1", name: "read_email", arguments: #"{"id": "e2"}"#)]),
+                                           .tool("From: ana@example.com\nSubject: Lunch", callId: "c1")]
+        #expect(try model.promptTokenCount(history, tools: [Self.tool]) > withTools)
         let request = CompletionRequest(messages: Self.conversation, n: 1, temperature: 0, maxTokens: 48, seed: 1, tools: [Self.tool])
         let c = try await model.complete(request)
         let choice = c.choices[0]
