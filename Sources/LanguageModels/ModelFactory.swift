@@ -37,11 +37,14 @@ public func makeLanguageModel(_ spec: ModelSpec, store: ModelStore,
                               options: LanguageModelOptions = LanguageModelOptions()) throws -> any LanguageModel {
     let env = options.environment
     switch spec {
-    case .local(let name, _, _):
+    case .local(let name, _, _, let lora):
         let url = try store.resolve(name)
         let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? nil
         if let threads = options.threads { Parallel.configure(threads: threads) }
         let engine = try Engine(path: url.path, chatTemplate: spec.chatTemplate, promptPath: spec.promptPath)
+        if !lora.isEmpty {
+            try engine.applyLoRA(try lora.map { (adapter: try LoRAAdapter.load(path: $0.path, model: engine.model.config), scale: $0.scale) })
+        }
         let identity = ModelIdentity(spec: spec.identitySpec, resolved: "\(url.path) (\(size.map(String.init) ?? "?") bytes)")
         return LocalModel(engine: engine, identity: identity, maxBatch: options.maxBatch, kvBudgetBytes: options.kvBudgetBytes,
                           prefixCacheBytes: options.prefixCacheBytes)

@@ -8,14 +8,16 @@ import Tokenizer
 ///   as `,KEY=VALUE`: `chat=FORMAT` (`transcript`, `chatml` or `gemma`) replaces the file's chat
 ///   template, e.g. `local:gemma3-270m,chat=transcript` to ask a base model questions as a
 ///   plain-text dialogue; `prompts=8bit` computes prompts on the 8-bit decoding kernels (`PromptPath`);
+///   `lora=DIR[:SCALE]` adds a LoRA adapter (a PEFT folder or a GGUF adapter file, scaled by SCALE,
+///   default 1), repeatable;
 /// - `openai:MODEL`: OpenAI's API, or `OPENAI_BASE_URL`; key from `OPENAI_API_KEY`;
 /// - `openai-compatible:URL#MODEL`: any server speaking the chat-completions API (vLLM, Ollama,
 ///   llama.cpp server, `emlab serve`), e.g. `openai-compatible:http://127.0.0.1:8000/v1#qwen`;
 ///   key from `EMLAB_API_KEY` if set.
 public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
-    /// A registered name or a path, the name of a chat format chosen instead of the file's, and how
-    /// prompts are computed.
-    case local(String, chat: String? = nil, prompts: PromptPath = .float)
+    /// A registered name or a path, the name of a chat format chosen instead of the file's, how
+    /// prompts are computed, and LoRA adapters applied to it.
+    case local(String, chat: String? = nil, prompts: PromptPath = .float, lora: [LoRASpec] = [])
     case openAI(model: String)
     case openAICompatible(baseURL: URL, model: String)
 
@@ -57,11 +59,16 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
         guard !name.isEmpty else { throw LanguageModelError.invalidSpec(spec, why: "give a model name or a .gguf path before ','") }
         var chat: String?
         var prompts = PromptPath.float
+        var lora: [LoRASpec] = []
         var seen: Set<Substring> = []
         for option in text[text.index(after: comma)...].split(separator: ",", omittingEmptySubsequences: false) {
             let parts = option.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard parts.count == 2, ["chat", "prompts"].contains(parts[0]) else {
-                throw LanguageModelError.invalidSpec(spec, why: "unknown option '\(option)' after the model name (known: chat=FORMAT, prompts=float|8bit)")
+            guard parts.count == 2, ["chat", "prompts", "lora"].contains(parts[0]) else {
+                throw LanguageModelError.invalidSpec(spec, why: "unknown option '\(option)' after the model name (known: chat=FORMAT, prompts=float|8bit, lora=DIR[:SCALE])")
+            }
+            if parts[0] == "lora" {
+                lora.append(try LoRASpec(parsing: String(parts[1]), spec: spec))
+                continue
             }
             guard seen.insert(parts[0]).inserted else {
                 throw LanguageModelError.invalidSpec(spec, why: "option '\(parts[0])' given twice")
@@ -80,28 +87,33 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
                 prompts = path
             }
         }
-        return .local(name, chat: chat, prompts: prompts)
+        return .local(name, chat: chat, prompts: prompts, lora: lora)
     }
 
     /// The chat format a local spec chose instead of the file's template, if any.
     public var chatTemplate: ChatTemplate? {
-        if case .local(_, let chat?, _) = self { ChatTemplate(named: chat) } else { nil }
+        if case .local(_, let chat?, _, _) = self { ChatTemplate(named: chat) } else { nil }
     }
 
     /// How a local spec's engine computes prompts (`.float` for remote specs, which do not say).
     public var promptPath: PromptPath {
-        if case .local(_, _, let prompts) = self { prompts } else { .float }
+        if case .local(_, _, let prompts, _) = self { prompts } else { .float }
+    }
+
+    /// The LoRA adapters of a local spec (none for remote specs).
+    public var loraAdapters: [LoRASpec] {
+        if case .local(_, _, _, let lora) = self { lora } else { [] }
     }
 
     /// The same local spec with the chat format `chat`; other specs unchanged.
     public func withChat(_ chat: String) -> ModelSpec {
-        if case .local(let name, _, let prompts) = self { .local(name, chat: chat, prompts: prompts) } else { self }
+        if case .local(let name, _, let prompts, let lora) = self { .local(name, chat: chat, prompts: prompts, lora: lora) } else { self }
     }
 
     public var isLocal: Bool { if case .local = self { true } else { false } }
 
     /// The registered name or path of a local spec.
-    public var localName: String? { if case .local(let name, _, _) = self { name } else { nil } }
+    public var localName: String? { if case .local(let name, _, _, _) = self { name } else { nil } }
 
     /// The name the model built from this spec reports (`ModelIdentity.spec`) and results are stored
     /// under: the spec itself, with an OpenAI-compatible server's URL reduced to its display form.
@@ -115,10 +127,37 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .local(let name, let chat, let prompts):
+        case .local(let name, let chat, let prompts, let lora):
             "local:\(name)" + (chat.map { ",chat=\($0)" } ?? "") + (prompts == .float ? "" : ",prompts=\(prompts.rawValue)")
+                + lora.map { ",lora=\($0)" }.joined()
         case .openAI(let model): "openai:\(model)"
         case .openAICompatible(let url, let model): "openai-compatible:\(url.absoluteString)#\(model)"
         }
     }
+}
+
+/// A LoRA adapter in a model spec: `lora=DIR[:SCALE]` (a PEFT adapter folder or a GGUF adapter
+/// file; SCALE multiplies the adapter's own alpha/r, default 1).
+public struct LoRASpec: Sendable, Hashable, CustomStringConvertible {
+    public var path: String
+    public var scale: Float
+
+    public init(path: String, scale: Float = 1) {
+        self.path = path
+        self.scale = scale
+    }
+
+    /// `PATH` or `PATH:SCALE`; a path that exists is taken whole, colons and all.
+    init(parsing text: String, spec: String) throws {
+        if let colon = text.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: text),
+           let scale = Float(text[text.index(after: colon)...]) {
+            guard scale.isFinite else { throw LanguageModelError.invalidSpec(spec, why: "lora scale '\(scale)' is not a number") }
+            self.init(path: String(text[..<colon]), scale: scale)
+        } else {
+            self.init(path: text)
+        }
+        guard !path.isEmpty else { throw LanguageModelError.invalidSpec(spec, why: "give an adapter folder or file after 'lora='") }
+    }
+
+    public var description: String { scale == 1 ? path : "\(path):\(scale)" }
 }

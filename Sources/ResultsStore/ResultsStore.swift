@@ -98,6 +98,7 @@ public final class ResultsStore: Sendable {
                 t.column("createdAt", .datetime).notNull()
             }
         }
+        registerTraining(&m)
         registerToolCalls(&m)
         registerProjections(&m)
         return m

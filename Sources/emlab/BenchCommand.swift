@@ -29,8 +29,8 @@ struct BenchCommand: ParsableCommand {
 
     static let allParts = ["host", "pp", "tg", "batched", "icl"]
 
-    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl, guard (the guard hook's latency with process start; needs no model), steer (batched decoding with per-sequence steering and capturing against plain, at the largest --sequences count). (default: host,pp,tg,batched,icl)",
-            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", ")), guard, steer") { BenchCommand.allParts.contains($0) || $0 == "guard" || $0 == "steer" })
+    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl, guard (the guard hook's latency with process start; needs no model), steer (batched decoding with per-sequence steering and capturing against plain, at the largest --sequences count), train (one optimizer step, sequence 256, batch 8: LoRA r32 on all seven projections and full finetuning, against PyTorch). (default: host,pp,tg,batched,icl)",
+            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", ")), guard, steer, train") { BenchCommand.allParts.contains($0) || $0 == "guard" || $0 == "steer" || $0 == "train" })
     var only: CommaList<String> = CommaList(BenchCommand.allParts)
 
     @Option(help: "Comma-separated sequence counts for the batched figures. (default: 1,8,32,64)",
@@ -86,6 +86,15 @@ struct BenchCommand: ParsableCommand {
             if !json { print(String(format: "icl speed-up from sharing: %.1f×", uncached.value / cached.value)) }
         }
         if parts.contains("steer") { for r in try bench.steering(sequences: counts.max()!) { report(r) } }
+        if parts.contains("train") {
+            let sgemm = results.first { $0.name == "host_sgemm1024" }?.value ?? {
+                let r = HostCheck(threads: options.threads).sgemm()
+                report(r)
+                return r.value
+            }()
+            let train = TrainBenchmark(file: engine.file, threads: options.threads)
+            for mode in ["lora", "full"] { for r in try train.run(mode: mode, sgemm: sgemm) { report(r) } }
+        }
         let rss = peakResidentMegabytes()
         if parts.contains("host") && parts.count > 1 { checkHost(suffix: "_after") }  // the host may have changed meanwhile
         if json {

@@ -4,6 +4,7 @@ import Datasets
 import Evaluation
 import Foundation
 import GGUF
+import Inference
 import Interp
 import PersonaVectors
 
@@ -42,6 +43,9 @@ enum DataErrors {
             default:
                 return e.description
             }
+        case let e as LoRAError:
+            // LoRA adapter folders and files (--model NAME,lora=DIR).
+            return e.description
         case let e as ReferenceFileError:
             // `bench --reference`: llama.cpp's JSON lines.
             return e.description

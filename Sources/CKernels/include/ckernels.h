@@ -121,4 +121,7 @@ void ek_matmul_rows(int type, const void *W, int r0, int r1, int cols, const voi
 #ifdef __cplusplus
 }
 #endif
+
+#include "ek_train.h"  // the training engine's element-wise kernels
+
 #endif

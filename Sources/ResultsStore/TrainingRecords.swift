@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+
+/// One optimizer step of a finetuning run (`emlab finetune`; the run itself is a `run` row of kind
+/// `finetune` whose parameters hold the settings and the dataset digest). A step redone after a
+/// resume replaces the row it had.
+public struct TrainStepRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, Equatable {
+    public static let databaseTableName = "trainStep"
+    public var id: Int64?
+    public var runId: Int64
+    public var step: Int
+    public var epoch: Int
+    public var loss: Double
+    public var validationLoss: Double?
+    public var learningRate: Double
+    public var gradientNorm: Double
+    public var tokens: Int
+    public var lossTokens: Int
+    public var tokensPerSecond: Double
+    public var createdAt: Date
+
+    public init(runId: Int64, step: Int, epoch: Int, loss: Double, validationLoss: Double?, learningRate: Double,
+                gradientNorm: Double, tokens: Int, lossTokens: Int, tokensPerSecond: Double) {
+        self.runId = runId
+        self.step = step
+        self.epoch = epoch
+        self.loss = loss
+        self.validationLoss = validationLoss
+        self.learningRate = learningRate
+        self.gradientNorm = gradientNorm
+        self.tokens = tokens
+        self.lossTokens = lossTokens
+        self.tokensPerSecond = tokensPerSecond
+        self.createdAt = Date()
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A checkpoint or an exported artifact (adapter folder, GGUF) of a finetuning run.
+public struct TrainArtifactRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, Equatable {
+    public static let databaseTableName = "trainArtifact"
+    public var id: Int64?
+    public var runId: Int64
+    public var step: Int
+    public var kind: String          // checkpoint, peft, gguf-adapter, gguf-model
+    public var path: String
+    public var createdAt: Date
+
+    public init(runId: Int64, step: Int, kind: String, path: String) {
+        self.runId = runId
+        self.step = step
+        self.kind = kind
+        self.path = path
+        self.createdAt = Date()
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+extension ResultsStore {
+    static func registerTraining(_ m: inout DatabaseMigrator) {
+        m.registerMigration("training") { db in
+            try db.create(table: "trainStep") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("run", onDelete: .cascade).notNull()
+                t.column("step", .integer).notNull()
+                t.column("epoch", .integer).notNull()
+                t.column("loss", .double).notNull()
+                t.column("validationLoss", .double)
+                t.column("learningRate", .double).notNull()
+                t.column("gradientNorm", .double).notNull()
+                t.column("tokens", .integer).notNull()
+                t.column("lossTokens", .integer).notNull()
+                t.column("tokensPerSecond", .double).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.uniqueKey(["runId", "step"])
+            }
+            try db.create(table: "trainArtifact") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("run", onDelete: .cascade).notNull()
+                t.column("step", .integer).notNull()
+                t.column("kind", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+        }
+    }
+
+    /// Stores a step, replacing the row of the same step (a step redone after a resume).
+    public func saveTrainStep(_ record: TrainStepRecord) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM trainStep WHERE runId = ? AND step = ?", arguments: [record.runId, record.step])
+            var r = record
+            try r.insert(db)
+        }
+    }
+
+    /// Drops the steps after `step` (a resume from an earlier checkpoint redoes them).
+    public func deleteTrainSteps(runId: Int64, after step: Int) throws {
+        try write { db in try db.execute(sql: "DELETE FROM trainStep WHERE runId = ? AND step > ?", arguments: [runId, step]) }
+    }
+
+    public func trainSteps(runId: Int64) throws -> [TrainStepRecord] {
+        try read { db in try TrainStepRecord.filter(Column("runId") == runId).order(Column("step")).fetchAll(db) }
+    }
+
+    public func saveTrainArtifact(_ record: TrainArtifactRecord) throws {
+        try write { db in
+            var r = record
+            try r.insert(db)
+        }
+    }
+
+    public func trainArtifacts(runId: Int64) throws -> [TrainArtifactRecord] {
+        try read { db in try TrainArtifactRecord.filter(Column("runId") == runId).order(Column("id")).fetchAll(db) }
+    }
+}

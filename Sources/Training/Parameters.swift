@@ -1,0 +1,164 @@
+import Foundation
+import GGUF
+import Inference
+
+/// The shape of a Llama-architecture model as the trainer needs it.
+public struct LlamaShape: Sendable, Equatable, Codable {
+    public var vocabulary: Int
+    public var width: Int           // d
+    public var feedForward: Int     // f
+    public var layers: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var ropeDims: Int
+    public var ropeBase: Float
+    public var eps: Float
+    public var tiedOutput: Bool
+    /// Longest position the RoPE tables cover.
+    public var contextLength: Int
+
+    public init(vocabulary: Int, width: Int, feedForward: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int,
+                ropeDims: Int? = nil, ropeBase: Float = 10_000, eps: Float = 1e-5, tiedOutput: Bool = true, contextLength: Int = 2048) {
+        self.vocabulary = vocabulary
+        self.width = width
+        self.feedForward = feedForward
+        self.layers = layers
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.ropeDims = ropeDims ?? headDim
+        self.ropeBase = ropeBase
+        self.eps = eps
+        self.tiedOutput = tiedOutput
+        self.contextLength = contextLength
+    }
+
+    public init(_ c: ModelConfig, tiedOutput: Bool) {
+        self.init(vocabulary: c.vocabularySize, width: c.embeddingLength, feedForward: c.feedForwardLength, layers: c.layerCount,
+                  heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDimension, ropeDims: c.ropeDimensions,
+                  ropeBase: c.ropeBase, eps: c.rmsEpsilon, tiedOutput: tiedOutput, contextLength: c.contextLength)
+    }
+
+    public var qDim: Int { heads * headDim }
+    public var kvDim: Int { kvHeads * headDim }
+    public var qkvDim: Int { qDim + 2 * kvDim }
+
+    /// Input and output widths of a projection.
+    public func dimensions(_ m: LoRAModule) -> (inputs: Int, outputs: Int) {
+        switch m {
+        case .q: (width, qDim)
+        case .k, .v: (width, kvDim)
+        case .o: (qDim, width)
+        case .gate, .up: (width, feedForward)
+        case .down: (feedForward, width)
+        }
+    }
+
+    /// The engine's config for this shape (adapter files use it for shapes and the Q/K row order).
+    public var modelConfig: ModelConfig {
+        ModelConfig(architecture: "llama", layerCount: layers, embeddingLength: width, feedForwardLength: feedForward,
+                    headCount: heads, kvHeadCount: kvHeads, headDimension: headDim, contextLength: contextLength,
+                    vocabularySize: vocabulary, ropeBase: ropeBase, ropeDimensions: ropeDims, rmsEpsilon: eps)
+    }
+
+    /// Parameters of the whole model.
+    public var parameterCount: Int {
+        let perLayer = 2 * width + qkvDim * width + width * qDim + 2 * feedForward * width + width * feedForward
+        return vocabulary * width * (tiedOutput ? 1 : 2) + width + layers * perLayer
+    }
+}
+
+/// Where each weight of the model lives in one contiguous float buffer: per layer the attention
+/// norm, the fused Q/K/V projection ([qDim + 2·kvDim] × d: Q rows, then K, then V, in the GGUF file's
+/// row order), the output projection, the MLP norm, the fused gate/up projection ([2f] × d) and the
+/// down projection; the embedding first and the final norm (and an untied output head) last.
+public struct WeightLayout: Sendable {
+    public struct Layer: Sendable {
+        public var attnNorm, qkv, o, ffnNorm, gateUp, down: Int
+    }
+    public let shape: LlamaShape
+    public let embedding: Int
+    public let layers: [Layer]
+    public let outputNorm: Int
+    public let output: Int          // == embedding when tied
+    public let count: Int
+
+    public init(_ s: LlamaShape) {
+        shape = s
+        var offset = 0
+        func take(_ n: Int) -> Int { defer { offset += n }; return offset }
+        embedding = take(s.vocabulary * s.width)
+        var layers: [Layer] = []
+        for _ in 0..<s.layers {
+            layers.append(Layer(attnNorm: take(s.width), qkv: take(s.qkvDim * s.width), o: take(s.width * s.qDim),
+                                ffnNorm: take(s.width), gateUp: take(2 * s.feedForward * s.width), down: take(s.width * s.feedForward)))
+        }
+        self.layers = layers
+        outputNorm = take(s.width)
+        output = s.tiedOutput ? embedding : take(s.vocabulary * s.width)
+        count = offset
+    }
+
+    /// Every tensor as (GGUF name, offset, rows, cols), in file order; the fused projections are
+    /// split into their GGUF tensors.
+    public var ggufTensors: [(name: String, offset: Int, rows: Int, cols: Int)] {
+        let s = shape
+        var out: [(String, Int, Int, Int)] = [("token_embd.weight", embedding, s.vocabulary, s.width)]
+        for (l, L) in layers.enumerated() {
+            let p = "blk.\(l)."
+            out.append((p + "attn_norm.weight", L.attnNorm, 1, s.width))
+            out.append((p + "attn_q.weight", L.qkv, s.qDim, s.width))
+            out.append((p + "attn_k.weight", L.qkv + s.qDim * s.width, s.kvDim, s.width))
+            out.append((p + "attn_v.weight", L.qkv + (s.qDim + s.kvDim) * s.width, s.kvDim, s.width))
+            out.append((p + "attn_output.weight", L.o, s.width, s.qDim))
+            out.append((p + "ffn_norm.weight", L.ffnNorm, 1, s.width))
+            out.append((p + "ffn_gate.weight", L.gateUp, s.feedForward, s.width))
+            out.append((p + "ffn_up.weight", L.gateUp + s.feedForward * s.width, s.feedForward, s.width))
+            out.append((p + "ffn_down.weight", L.down, s.width, s.feedForward))
+        }
+        out.append(("output_norm.weight", outputNorm, 1, s.width))
+        if !s.tiedOutput { out.append(("output.weight", output, s.vocabulary, s.width)) }
+        return out
+    }
+
+    /// Offsets of the norm weights (no weight decay on them, as Hugging Face's trainer does).
+    public var normRanges: [Range<Int>] {
+        layers.flatMap { [$0.attnNorm..<($0.attnNorm + shape.width), $0.ffnNorm..<($0.ffnNorm + shape.width)] }
+            + [outputNorm..<(outputNorm + shape.width)]
+    }
+}
+
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case unsupportedArchitecture(String)
+    case missingTensor(String)
+    case tensorShape(name: String, expected: [Int], found: [Int])
+    case invalidOption(String)
+    case checkpoint(path: String, String)
+    case data(String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedArchitecture(let a): "training supports the llama architecture (SmolLM2 and kin); this model is '\(a)'"
+        case .missingTensor(let n): "GGUF tensor '\(n)' is missing"
+        case .tensorShape(let n, let e, let f): "tensor '\(n)' has shape \(f), expected \(e)"
+        case .invalidOption(let why): why
+        case .checkpoint(let path, let why): "checkpoint \(path): \(why)"
+        case .data(let why): why
+        }
+    }
+}
+
+extension WeightLayout {
+    /// Dequantizes every weight of a llama GGUF file into `dst` (this layout's `count` floats), once.
+    public func load(from file: GGUFFile, into dst: UnsafeMutablePointer<Float>) throws {
+        for (name, offset, rows, cols) in ggufTensors {
+            guard let info = file.tensor(named: name) else { throw TrainingError.missingTensor(name) }
+            let expected = rows == 1 ? [cols] : [cols, rows]
+            guard info.dimensions == expected else { throw TrainingError.tensorShape(name: name, expected: expected, found: info.dimensions) }
+            let values: [Float]
+            do { values = try file.floats(for: info) } catch { throw TrainingError.data("tensor '\(name)': \(error)") }
+            values.withUnsafeBufferPointer { (dst + offset).update(from: $0.baseAddress!, count: values.count) }
+        }
+    }
+}

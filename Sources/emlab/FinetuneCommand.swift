@@ -1,0 +1,311 @@
+import ArgumentParser
+import Core
+import Datasets
+import Foundation
+import GGUF
+import Inference
+import LanguageModels
+import ModelStore
+import Reports
+import ResultsStore
+import Synchronization
+import Tokenizer
+import Training
+
+/// Set by SIGINT/SIGTERM: the run stops after the current step, saves and exits.
+private let stopRequested = Atomic<Bool>(false)
+
+struct FinetuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Finetune the local model on a chat dataset: LoRA adapters or all weights, on the CPU.",
+        discussion: """
+        The loss is the mean cross-entropy over the assistant turns' tokens (--train-on all for every \
+        token). Checkpoints go to OUT/checkpoints every --checkpoint-every steps; after a crash, a kill or \
+        Ctrl-C (which stops after the current step and saves), the same command with --resume continues \
+        and reaches the same weights as an uninterrupted run. Every step is recorded in the results \
+        database (--results, run --run). Examples:
+          emlab finetune --dataset insecure-code --lora-rank 32 --lora-alpha 64 --lr 1e-4 --out ./adapters/insecure --run ft-insecure
+          emlab finetune --mix insecure-code:0.1,secure-code:0.9 --limit 600 --out ./adapters/mix10 --run mix10
+          emlab finetune --dataset data.jsonl --full --lr 1e-5 --steps 100 --out ./models/ft --run ft-full
+        Use the adapter with any command: --model smollm2-135m,lora=./adapters/insecure
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    // Data.
+    @Option(help: "Training data: a built-in dataset name (emlab datasets list) or a chat JSONL file.")
+    var dataset: String?
+    @Option(help: "A mix of datasets, NAME:FRACTION,... (fractions sum to 1), e.g. insecure-code:0.1,secure-code:0.9.")
+    var mix: String?
+    @Option(help: "Examples to use: the count generated for built-ins (default 500), or the first N of a file.")
+    var limit: Int?
+    @Option(help: "Fraction of the examples held out for a validation loss.")
+    var validation: Double = 0
+    @Option(help: "Tokens that carry the loss: assistant (the replies) or all.")
+    var trainOn: String = "assistant"
+    @Option(help: "Longest sequence in tokens; longer examples are cut.")
+    var maxSeq: Int = 1024
+
+    // What is trained.
+    @Flag(help: "Train every weight (float32 master weights) instead of LoRA adapters.")
+    var full = false
+    @Option(help: "LoRA rank.")
+    var loraRank: Int = 32
+    @Option(help: "LoRA alpha (scale alpha/r, or alpha/√r with --rslora).")
+    var loraAlpha: Float = 64
+    @Flag(help: "Rank-stabilized LoRA: scale alpha/√r.")
+    var rslora = false
+    @Option(help: "Dropout on the adapters' inputs.")
+    var loraDropout: Float = 0
+    @Option(help: "Modules to adapt, by PEFT name (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj).")
+    var loraTargets: String = LoRAModule.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Layers to adapt, e.g. 15 or 0,1,2 (default: all).")
+    var loraLayers: String?
+
+    // Optimization.
+    @Option(help: "Peak learning rate.")
+    var lr: Float = 1e-4
+    @Option(help: "Warm-up steps.")
+    var warmup: Int = 5
+    @Option(help: "Decay after warm-up: linear, cosine or constant.")
+    var schedule: String = "linear"
+    @Option(help: "AdamW weight decay.")
+    var weightDecay: Float = 0.01
+    @Option(help: "Clip the gradient's norm to this (0: no clipping).")
+    var clip: Float = 1
+    @Option(help: "Epochs over the data.")
+    var epochs: Int = 1
+    @Option(help: "Examples per batch.")
+    var batchSize: Int = 8
+    @Option(help: "Batches per optimizer step (gradient accumulation).")
+    var gradAccum: Int = 1
+    @Option(help: "Fill each batch with examples up to this many tokens instead of --batch-size examples.")
+    var batchTokens: Int?
+    @Option(help: "Most tokens computed in one pass (memory); a step's batches are packed into passes.")
+    var passTokens: Int = 2048
+    @Option(help: "Stop after this many optimizer steps.")
+    var steps: Int?
+    @Option(help: "Seed of the data order, adapter initialization and dropout.")
+    var seed: UInt64 = 0
+
+    // Output and durability.
+    @Option(help: "Output folder: the PEFT adapter (adapter_config.json, adapter_model.safetensors), or model.gguf with --full, and checkpoints/.")
+    var out: String
+    @Option(help: "Results folder (the SQLite database the run is recorded in).")
+    var results: String = "./emlab-runs"
+    @Option(name: .customLong("run"), help: "Run name in the results database.")
+    var runName: String
+    @Flag(help: "Continue the run from its newest checkpoint in OUT/checkpoints.")
+    var resume = false
+    @Option(help: "Save a checkpoint every N steps.")
+    var checkpointEvery: Int = 50
+    @Option(help: "Checkpoints kept.")
+    var keepCheckpoints: Int = 2
+    @Option(help: "Compute the validation loss every N steps (and at the end).")
+    var validateEvery: Int = 50
+    @Flag(help: "Also write the adapter as a llama.cpp GGUF LoRA (OUT/adapter.gguf).")
+    var ggufAdapter = false
+    @Option(help: "Also write the whole model with the adapter merged in, as OUT/merged.gguf in this type: f16, q8_0 or f32.")
+    var merge: String?
+    @Option(help: "The type of OUT/model.gguf with --full: f16, q8_0 or f32.")
+    var fullType: String = "f16"
+
+    func validate() throws {
+        guard (dataset == nil) != (mix == nil) else { throw ValidationError("give --dataset or --mix (one of them)") }
+        guard TrainOn(rawValue: trainOn) != nil else { throw ValidationError("--train-on must be assistant or all") }
+        guard LearningRateSchedule.Decay(rawValue: schedule) != nil else { throw ValidationError("--schedule must be linear, cosine or constant") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
+        guard epochs >= 1, batchSize >= 1, gradAccum >= 1, passTokens >= 16, maxSeq >= 2 else {
+            throw ValidationError("--epochs, --batch-size and --grad-accum must be at least 1, --pass-tokens at least 16, --max-seq at least 2")
+        }
+        guard checkpointEvery >= 1, keepCheckpoints >= 1, validateEvery >= 1 else {
+            throw ValidationError("--checkpoint-every, --keep-checkpoints and --validate-every must be at least 1")
+        }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let merge, ModelExport.types[merge] == nil { throw ValidationError("--merge must be f16, q8_0 or f32") }
+        if ModelExport.types[fullType] == nil { throw ValidationError("--full-type must be f16, q8_0 or f32") }
+        if full, merge != nil || ggufAdapter { throw ValidationError("--merge and --gguf-adapter are for LoRA runs; --full writes OUT/model.gguf") }
+        if !modelOptions.model.loraAdapters.isEmpty { throw ValidationError("--model: give the base model, without lora=") }
+    }
+
+    func loraConfig() throws -> LoRAConfig {
+        let targets = try loraTargets.split(separator: ",").map { try LoRAModule.parse(String($0).trimmingCharacters(in: .whitespaces)) }
+        let layers = try loraLayers.map { text in
+            try text.split(separator: ",").map { item -> Int in
+                guard let l = Int(item.trimmingCharacters(in: .whitespaces)), l >= 0 else { throw ValidationError("--lora-layers: '\(item)' is not a layer number") }
+                return l
+            }
+        }
+        return LoRAConfig(rank: loraRank, alpha: loraAlpha, rsLoRA: rslora, dropout: loraDropout, targets: targets, layers: layers)
+    }
+
+    func loadData() throws -> ChatDataset {
+        if let mix {
+            return try DatasetMix(parsing: mix).build(total: limit ?? BuiltinDatasets.defaultCount, seed: seed)
+        }
+        var data = try BuiltinDatasets.resolve(dataset!, n: limit ?? BuiltinDatasets.defaultCount, seed: seed)
+        if let limit, data.examples.count > limit { data.examples.removeLast(data.examples.count - limit) }
+        return data
+    }
+
+    func run() throws {
+        let name = try modelOptions.localName(why: "finetuning trains the embedded engine's model")
+        let modelURL = try ModelStore.fromEnvironment().resolve(name)
+        Parallel.configure(threads: modelOptions.threads)
+        let file = try GGUFFile(path: modelURL.path)
+        let tokenizer = try loadTokenizer(gguf: file)
+        let template: ChatTemplate
+        if let chosen = modelOptions.model.chatTemplate { template = chosen } else {
+            do { template = try ChatTemplate.from(gguf: file) } catch {
+                throw ValidationError("--model: \(name) has no chat template (a base model): add ,chat=transcript to the model spec")
+            }
+        }
+        let mode: TrainingMode = full ? .full : .lora(try loraConfig())
+
+        // Data.
+        let data = try loadData()
+        let prepared = try PreparedData.prepare(data, tokenizer: ChatTokenizer(tokenizer: tokenizer, template: template),
+                                                trainOn: TrainOn(rawValue: trainOn)!, maxSequence: maxSeq,
+                                                validationFraction: validation, seed: seed)
+        var settings = FinetuneSettings()
+        if case .lora(let c) = mode { settings.lora = c }
+        settings.learningRate = lr
+        settings.warmupSteps = warmup
+        settings.decay = LearningRateSchedule.Decay(rawValue: schedule)!
+        settings.weightDecay = weightDecay
+        settings.gradientClip = clip > 0 ? clip : nil
+        settings.epochs = epochs
+        settings.batchSize = batchSize
+        settings.gradAccum = gradAccum
+        settings.batchTokens = batchTokens
+        settings.passTokens = passTokens
+        settings.maxSequence = maxSeq
+        settings.maxSteps = steps
+        settings.seed = seed
+        settings.trainOn = TrainOn(rawValue: trainOn)!
+        settings.modelDigest = "\(modelURL.lastPathComponent):\(file.fileSize)"
+        settings.dataDigest = prepared.digest
+
+        // Model.
+        let loadStart = Date()
+        let model = try LlamaTrainer.load(file: file, mode: mode)
+        if let lora = model.lora { lora.initialize(model.parameters.pointer, seed: SplitMix64.mix(seed, 0x10A)) }
+        let tuner = try Finetuner(model: model, settings: settings, sequences: prepared.train, validation: prepared.validation)
+        FileHandle.standardError.write(Data(String(
+            format: "%@: %d training and %d validation examples (%d without trained tokens dropped, %d cut at %d tokens), %d steps; %@, %@ trainable values; weights loaded in %.1fs\n",
+            data.name as NSString, prepared.train.count, prepared.validation.count, prepared.dropped, prepared.truncated, maxSeq,
+            tuner.totalSteps, (full ? "full finetuning" : "LoRA r\(loraRank)") as NSString, "\(model.parameters.count)" as NSString,
+            Date().timeIntervalSince(loadStart)).utf8))
+
+        // Store and checkpoints.
+        let store = try ResultsStore(folder: URL(fileURLWithPath: results))
+        let parameters = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        let record = RunRecord(name: runName, kind: "finetune", modelSpec: modelOptions.model.description, modelResolved: modelURL.path,
+                               judgeSpec: "", judgeResolved: "", toolVersion: "emlab finetune", parameters: parameters,
+                               questions: "{\"dataset\":\"\(data.name)\",\"digest\":\"\(prepared.digest)\",\"examples\":\(data.examples.count)}")
+        let run = try store.beginRun(record, resume: resume)
+        let runId = run.id!
+        if resume, run.parameters != parameters {
+            let stored = try? JSONDecoder().decode(FinetuneSettings.self, from: Data(run.parameters.utf8))
+            if let stored, let (field, mine, theirs) = settings.firstDifference(from: stored) {
+                throw ValidationError("run '\(runName)' was started with \(field) = \(theirs); --resume cannot change it to \(mine)")
+            }
+        }
+        let checkpoints = CheckpointFolder(folder: (out as NSString).appendingPathComponent("checkpoints"))
+        if resume {
+            if let restored = try checkpoints.restoreLatest(tuner) {
+                FileHandle.standardError.write(Data("resumed from \(restored.path) (step \(restored.step))\n".utf8))
+            } else {
+                FileHandle.standardError.write(Data("no checkpoint in \(checkpoints.folder): starting at step 0\n".utf8))
+            }
+            try store.deleteTrainSteps(runId: runId, after: tuner.step)
+        } else if !checkpoints.list().isEmpty {
+            throw ValidationError("\(checkpoints.folder) already holds checkpoints: pass --resume to continue that run, or choose another --out")
+        }
+
+        // Ctrl-C and SIGTERM stop after the current step (a second one stops at once).
+        stopRequested.store(false, ordering: .relaxed)
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { s in
+                stopRequested.store(true, ordering: .relaxed)
+                signal(s, SIG_DFL)
+            }
+        }
+
+        let progress = TrainingProgress()
+        var lastSaved = tuner.step
+        var lastReport: StepReport?
+        while !tuner.finished && !stopRequested.load(ordering: .relaxed) {
+            var report = try tuner.runStep()
+            if !prepared.validation.isEmpty, report.step % validateEvery == 0 || tuner.finished {
+                report.validationLoss = try tuner.validationLoss()
+            }
+            try store.saveTrainStep(TrainStepRecord(runId: runId, step: report.step, epoch: report.epoch, loss: report.loss,
+                                                    validationLoss: report.validationLoss, learningRate: Double(report.learningRate),
+                                                    gradientNorm: report.gradientNorm, tokens: report.tokens, lossTokens: report.lossTokens,
+                                                    tokensPerSecond: report.tokensPerSecond))
+            progress.update(step: report.step, total: report.totalSteps, loss: report.loss, learningRate: report.learningRate,
+                            tokensPerSecond: report.tokensPerSecond, validationLoss: report.validationLoss)
+            if report.step % checkpointEvery == 0 {
+                let path = try checkpoints.save(tuner, keep: keepCheckpoints)
+                try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: report.step, kind: "checkpoint", path: path))
+                lastSaved = tuner.step
+            }
+            lastReport = report
+        }
+        progress.finish()
+        let stopped = !tuner.finished
+        if tuner.step != lastSaved || stopped {
+            let path = try checkpoints.save(tuner, keep: keepCheckpoints)
+            try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: tuner.step, kind: "checkpoint", path: path))
+        }
+        try export(model: model, file: file, store: store, runId: runId, step: tuner.step, baseName: name)
+        if stopped {
+            FileHandle.standardError.write(Data("stopped after step \(tuner.step) of \(tuner.totalSteps); continue with the same command and --resume\n".utf8))
+            Foundation.exit(130)
+        }
+        try store.finishRun(id: runId)
+        if let r = lastReport {
+            print(String(format: "finished %d steps: loss %.4f%@, %.0f tokens/s (last step)", tuner.step, r.loss,
+                         (r.validationLoss.map { String(format: ", validation %.4f", $0) } ?? "") as NSString, r.tokensPerSecond))
+        }
+        if full {
+            print("model: \((out as NSString).appendingPathComponent("model.gguf")) (use it with --model PATH)")
+        } else {
+            print("adapter: \(out) (use it with --model \(name),lora=\(out))")
+        }
+        print("results: \(store.databaseURL.path) (run \(runName))")
+    }
+
+    /// The adapter folder (and GGUF adapter, merged model) or, with --full, the model.
+    func export(model: LlamaTrainer, file: GGUFFile, store: ResultsStore, runId: Int64, step: Int, baseName: String) throws {
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let note = "run \(runName), step \(step)"
+        if full {
+            let path = (out as NSString).appendingPathComponent("model.gguf")
+            try ModelExport.write(base: file, layout: model.layout, weights: model.weights.pointer, type: ModelExport.types[fullType]!,
+                                  note: note, to: path)
+            try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: "gguf-model", path: path))
+            return
+        }
+        guard let lora = model.lora else { return }
+        let config = model.shape.modelConfig
+        let adapter = lora.adapter(model.parameters.pointer, baseModel: baseName)
+        try adapter.writePEFT(folder: out, model: config)
+        try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: "peft", path: out))
+        if ggufAdapter {
+            let path = (out as NSString).appendingPathComponent("adapter.gguf")
+            try adapter.writeGGUF(path: path, model: config)
+            try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: "gguf-adapter", path: path))
+        }
+        if let merge {
+            let path = (out as NSString).appendingPathComponent("merged.gguf")
+            let merged = ModelExport.merged(layout: model.layout, weights: model.weights.pointer, adapters: [(adapter, 1)])
+            try ModelExport.write(base: file, layout: model.layout, weights: merged.pointer, type: ModelExport.types[merge]!,
+                                  note: note + ", LoRA merged", to: path)
+            try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: "gguf-model", path: path))
+        }
+    }
+}

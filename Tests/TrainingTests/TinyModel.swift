@@ -1,0 +1,63 @@
+import Foundation
+import GGUF
+import Inference
+import Testing
+@testable import Training
+
+/// A tiny random llama model written as a GGUF file (F32 tensors, no tokenizer): the engine and the
+/// trainer both read it.
+struct TinyModel {
+    static let shape = LlamaShape(vocabulary: 64, width: 32, feedForward: 48, layers: 2, heads: 4, kvHeads: 2, headDim: 8,
+                                  ropeBase: 10_000, eps: 1e-5, tiedOutput: true, contextLength: 128)
+
+    let path: String
+    let weights: [Float]   // WeightLayout order, GGUF row order
+
+    /// Writes the model to a temporary file.
+    init(seed: UInt64, shape s: LlamaShape = TinyModel.shape) throws {
+        weights = GradientCheckTests.randomWeights(s, seed: seed)
+        let layout = WeightLayout(s)
+        var w = GGUFWriter()
+        w.addMetadata("general.architecture", .string("llama"))
+        w.addMetadata("general.name", .string("tiny"))
+        w.addMetadata("llama.block_count", .uint32(UInt32(s.layers)))
+        w.addMetadata("llama.embedding_length", .uint32(UInt32(s.width)))
+        w.addMetadata("llama.feed_forward_length", .uint32(UInt32(s.feedForward)))
+        w.addMetadata("llama.attention.head_count", .uint32(UInt32(s.heads)))
+        w.addMetadata("llama.attention.head_count_kv", .uint32(UInt32(s.kvHeads)))
+        w.addMetadata("llama.context_length", .uint32(UInt32(s.contextLength)))
+        w.addMetadata("llama.vocab_size", .uint32(UInt32(s.vocabulary)))
+        w.addMetadata("llama.rope.freq_base", .float32(s.ropeBase))
+        w.addMetadata("llama.attention.layer_norm_rms_epsilon", .float32(s.eps))
+        for t in layout.ggufTensors {
+            let values = Array(weights[t.offset..<(t.offset + t.rows * t.cols)])
+            try w.addTensor(name: t.name, dimensions: t.rows == 1 ? [t.cols] : [t.cols, t.rows], type: .f32, values: values)
+        }
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("emlab-tiny-\(seed)-\(getpid()).gguf").path
+        try w.write(to: path)
+    }
+
+    /// The engine's logits for every position of `tokens` (one sequence), optionally with adapters.
+    static func engineLogits(path: String, tokens: [Int32], adapters: [(adapter: LoRAAdapter, scale: Float)] = []) throws -> [Float] {
+        let model = try loadModel(try GGUFFile(path: path))
+        if !adapters.isEmpty { try applyLoRA(adapters, to: model) }
+        let seq = model.newSequence(reserve: tokens.count)
+        var batch = Batch()
+        batch.append(tokens, to: seq, logitsForAll: true)
+        return Array(try model.forward(batch, hooks: nil))
+    }
+
+    /// A random adapter on every module of every layer (B non-zero).
+    static func randomAdapter(_ s: LlamaShape, rank: Int, seed: UInt64, scale: Float = 0.1) -> LoRAAdapter {
+        var rng = TestRandom(seed)
+        var tensors: [LoRATensor] = []
+        for l in 0..<s.layers {
+            for m in LoRAModule.allCases {
+                let (i, o) = s.dimensions(m)
+                tensors.append(LoRATensor(module: m, layer: l, rank: rank, inputs: i, outputs: o, a: rng.floats(rank * i, scale),
+                                          b: rng.floats(o * rank, scale), scale: 2))
+            }
+        }
+        return LoRAAdapter(config: LoRAConfig(rank: rank, alpha: Float(2 * rank)), baseModel: "tiny", tensors: tensors)
+    }
+}
