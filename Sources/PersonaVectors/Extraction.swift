@@ -26,10 +26,15 @@ public struct PersonaExtraction: Sendable {
     public var positiveAbove: Double
     /// … negative answers when it is below this.
     public var negativeBelow: Double
+    /// false: no judging and no filter, every answer is kept (the vector is then the contrast of the
+    /// instructions, not of judged behaviour: for models that hardly follow the instructions, or
+    /// when no judge can tell the trait apart).
+    public var judged: Bool
     public var builder: VectorBuilder
 
     public init(trait: Trait, samples: Int = 4, temperature: Double = 1, maxTokens: Int = 200, seed: UInt64 = 0,
-                positiveAbove: Double = 50, negativeBelow: Double = 50, builder: VectorBuilder = VectorBuilder()) {
+                positiveAbove: Double = 50, negativeBelow: Double = 50, judged: Bool = true, builder: VectorBuilder = VectorBuilder()) {
+        self.judged = judged
         self.trait = trait
         self.samples = samples
         self.temperature = temperature
@@ -42,7 +47,7 @@ public struct PersonaExtraction: Sendable {
 
     public var questionSet: QuestionSet {
         QuestionSet(name: "trait:\(trait.name)", questions: trait.questions.enumerated().map { i, q in
-            Question(id: "\(trait.name)_\(i)", paraphrases: [q], metrics: [trait.metric])
+            Question(id: "\(trait.name)_\(i)", paraphrases: [q], metrics: judged ? [trait.metric] : [])
         })
     }
 
@@ -81,6 +86,10 @@ public struct PersonaExtraction: Sendable {
         for row in results.rows where row.sample.answer != nil {
             guard let positive = Self.isPositive(row.sample.condition) else { continue }
             if positive { s.answered.positive += 1 } else { s.answered.negative += 1 }
+            guard judged else {
+                if positive { s.positives.append(row) } else { s.negatives.append(row) }
+                continue
+            }
             guard let score = row.judgments[trait.name]?.score else { s.unscored += 1; continue }
             if positive {
                 sums.0 += score; counts.0 += 1
@@ -114,7 +123,7 @@ public struct PersonaExtraction: Sendable {
                 run '\(name)': \(selection.positives.count) of \(selection.answered.positive) answers under positive instructions \
                 scored above \(Int(positiveAbove)) and \(selection.negatives.count) of \(selection.answered.negative) under negative ones \
                 below \(Int(negativeBelow)) (mean scores \(format(selection.meanScore.positive)) and \(format(selection.meanScore.negative)), \
-                \(selection.unscored) unscored); both sides need answers: sample more, loosen the thresholds or use a stronger judge
+                \(selection.unscored) unscored); both sides need answers: sample more, loosen the thresholds, use a judge that tells the trait apart, or keep every answer (no judging)
                 """)
         }
         func items(_ rows: [RunResults.Row]) throws -> [ActivationItem] {
@@ -125,7 +134,8 @@ public struct PersonaExtraction: Sendable {
             model: model, positives: try items(selection.positives), negatives: try items(selection.negatives),
             metadata: ["emlab.method": "persona", "emlab.trait": trait.name, "emlab.trait_source": trait.source,
                        "emlab.run": name, "emlab.judge": judge.spec,
-                       "emlab.filter": "positive answers with score > \(positiveAbove), negative answers with score < \(negativeBelow)"],
+                       "emlab.filter": judged ? "positive answers with score > \(positiveAbove), negative answers with score < \(negativeBelow)"
+                                              : "none: every answer under the positive and negative instructions"],
             progress: progress.map { p in { @Sendable phase, done, total in
                 p.update(phase: phase, done: done, total: total)
                 if done == total { p.finish(phase: phase) }

@@ -51,6 +51,8 @@ struct PersonaCommand: AsyncParsableCommand {
         @Option(help: "Run seed.") var seed: UInt64 = 0
         @Option(help: "Keep positive answers whose trait score is above this.") var positiveAbove: Double = 50
         @Option(help: "Keep negative answers whose trait score is below this.") var negativeBelow: Double = 50
+        @Flag(help: "Judge nothing and keep every answer: the vector is the contrast of the instructions (for a model that hardly follows them, or when no judge at hand tells the trait apart).")
+        var noJudge = false
         @OptionGroup var results: ResultsOptions
         @Option(name: .customLong("run"), help: "Run name for the sampled answers (default: persona-TRAIT).") var runName: String?
         @Flag(help: "Continue an interrupted extraction.") var resume = false
@@ -67,15 +69,19 @@ struct PersonaCommand: AsyncParsableCommand {
             let store = try results.openStore()
             let opener = modelOptions.opener()
             let model = try opener.openLocal(modelOptions.model, for: "persona extraction, which reads activations,")
-            let j = try await opener.judge(judge ?? .model(modelOptions.model), progress: ProgressBar())
+            let j = try await opener.judge(noJudge ? .model(modelOptions.model) : judge ?? .model(modelOptions.model), progress: ProgressBar())
             let extraction = PersonaExtraction(trait: t, samples: samples, temperature: temperature, maxTokens: maxTokens, seed: seed,
-                                               positiveAbove: positiveAbove, negativeBelow: negativeBelow)
+                                               positiveAbove: positiveAbove, negativeBelow: negativeBelow, judged: !noJudge)
             let name = runName ?? "persona-\(t.name)"
             let report = try await extraction.run(store: store, model: model, judge: j, name: name, resume: resume, progress: ProgressBar())
             let s = report.selection
             print("trait \(t.name) (\(t.source)): \(t.instructions.count) instruction pairs × \(t.questions.count) questions × \(samples) answers per side")
-            print("positive instructions: \(s.answered.positive) answers, mean trait score \(formatScore(s.meanScore.positive)), \(s.positives.count) kept (> \(positiveAbove))")
-            print("negative instructions: \(s.answered.negative) answers, mean trait score \(formatScore(s.meanScore.negative)), \(s.negatives.count) kept (< \(negativeBelow))")
+            if noJudge {
+                print("not judged: all \(s.answered.positive) answers under positive and \(s.answered.negative) under negative instructions kept")
+            } else {
+                print("positive instructions: \(s.answered.positive) answers, mean trait score \(formatScore(s.meanScore.positive)), \(s.positives.count) kept (> \(positiveAbove))")
+                print("negative instructions: \(s.answered.negative) answers, mean trait score \(formatScore(s.meanScore.negative)), \(s.negatives.count) kept (< \(negativeBelow))")
+            }
             if s.unscored > 0 { print("\(s.unscored) answers got no trait score from \(j.spec)") }
             let path = save ?? "\(t.name).safetensors"
             try report.result.vectors.write(to: path)
