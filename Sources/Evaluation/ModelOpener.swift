@@ -6,7 +6,8 @@ import ModelStore
 
 /// Opens the models and judges that specs name, for every command and the server: one local engine
 /// is shared between a model and a judge that name the same spec, the thread count is set here, remote
-/// answers go through the response cache, and `probe:default` is trained and cached on first use.
+/// answers go through the response cache, and `probe:default` is trained and cached on first use
+/// (one per model).
 public final class ModelOpener: @unchecked Sendable {
     public let threads: Int
     public let options: LanguageModelOptions
@@ -52,42 +53,46 @@ public final class ModelOpener: @unchecked Sendable {
         return local
     }
 
-    /// The judge a spec names.
-    public func judge(_ spec: JudgeSpec, progress: (any ProgressReporter)? = nil) async throws -> any Judge {
+    /// The judge a spec names. `evaluating`: the model whose answers it will judge, which decides
+    /// whose probe `probe:default` is (`JudgeSpec.defaultProbeModel`); nil: the embedded judge model's.
+    public func judge(_ spec: JudgeSpec, evaluating evaluated: ModelSpec? = nil,
+                      progress: (any ProgressReporter)? = nil) async throws -> any Judge {
         let file: String
         switch spec {
         case .model(let model): return ModelJudge(model: try open(model))
         case .probe(let path): file = path
-        case .defaultProbe: file = try await defaultProbe(progress: progress)
+        case .defaultProbe: file = try await defaultProbe(for: JudgeSpec.defaultProbeModel(evaluating: evaluated), progress: progress)
         }
         let probe = try Probe.read(path: file)
         let model = try openLocal(try ModelSpec(parsing: probe.modelSpec), for: "probe \(file), which reads activations,")
-        return ProbeJudge(probe: probe, model: model, file: file)
+        return ProbeJudge(probe: probe, model: model, file: file, card: try ProbeCard.read(forProbe: file, probe: probe))
     }
 
-    public func judge(_ text: String, progress: (any ProgressReporter)? = nil) async throws -> any Judge {
-        try await judge(try JudgeSpec(parsing: text), progress: progress)
+    public func judge(_ text: String, evaluating evaluated: ModelSpec? = nil, progress: (any ProgressReporter)? = nil) async throws -> any Judge {
+        try await judge(try JudgeSpec(parsing: text), evaluating: evaluated, progress: progress)
     }
 
-    /// Where `probe:default` is cached.
-    public var defaultProbePath: String {
-        store.directory.appendingPathComponent("probes/" + JudgeSpec.defaultProbeFileName(for: JudgeSpec.embeddedJudgeModel)).path
+    /// Where `model`'s default probe is cached (its card beside it, `ProbeCard.path(forProbe:)`).
+    public func defaultProbePath(for model: ModelSpec = JudgeSpec.embeddedJudgeModel) -> String {
+        store.directory.appendingPathComponent("probes/" + JudgeSpec.defaultProbeFileName(for: model)).path
     }
 
-    /// `probe:default`: the embedded judge model's probe, trained on the built-in gold set the first
-    /// time it is asked for and kept in the model store. A cached probe trained before the current
-    /// recipe (`Probe.recipe`) is trained again.
-    public func defaultProbe(progress: (any ProgressReporter)? = nil) async throws -> String {
-        let path = defaultProbePath
-        if FileManager.default.fileExists(atPath: path), (try? Probe.read(path: path))?.training.hasPrefix(Probe.recipe) == true {
+    /// `model`'s default probe (`DefaultProbe`), trained on the built-in gold sets the first time it
+    /// is asked for and kept in the model store with its card. A cached probe of another recipe or
+    /// other gold files is trained again.
+    public func defaultProbe(for model: ModelSpec = JudgeSpec.embeddedJudgeModel, progress: (any ProgressReporter)? = nil) async throws -> String {
+        let path = defaultProbePath(for: model)
+        if FileManager.default.fileExists(atPath: path), let probe = try? Probe.read(path: path),
+           DefaultProbe.isCurrent(probe: probe, card: try? ProbeCard.read(forProbe: path, probe: probe)) {
             return path
         }
-        let local = try openLocal(JudgeSpec.embeddedJudgeModel, for: "the default probe judge")
-        FileHandle.standardError.write(Data("training the default probe judge on the gold set (once; cached at \(path))\n".utf8))
-        let layers = Probe.defaultLayers(layerCount: local.layerCount)
-        let probe = try await Probe.trainOnGold(model: local, layers: layers, progress: progress).probe
+        let local = try openLocal(model, for: "the default probe judge")
+        FileHandle.standardError.write(Data("training the default probe judge of \(model) on the gold sets (once; cached at \(path))\n".utf8))
+        let (probe, card) = try await DefaultProbe.train(model: local, file: path, progress: progress)
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        // Written beside and renamed: a killed training never leaves half a probe under the cached name.
+        // Written beside and renamed, the card first: a killed training never leaves half a probe, or a
+        // probe without its card, under the cached name.
+        try card.write(forProbe: path)
         let partial = path + ".partial"
         try probe.write(to: partial)
         guard rename(partial, path) == 0 else {

@@ -1,4 +1,5 @@
 import Foundation
+import LanguageModels
 import ResultsStore
 
 /// A stored run, read back with its scores: what reports, exports and comparisons work from.
@@ -24,7 +25,7 @@ public struct RunResults: Sendable {
         run = try store.run(named: name)
         let available = try store.judgeSpecs(runId: run.id!)
         if let judge {
-            judgeSpec = try Self.storedJudge(judge, available: available, run: name)
+            judgeSpec = try Self.storedJudge(judge, available: available, run: name, model: run.modelSpec)
         } else {
             judgeSpec = available.contains(run.judgeSpec) ? run.judgeSpec : available.first ?? run.judgeSpec
         }
@@ -48,9 +49,12 @@ public struct RunResults: Sendable {
     }
 
     /// The stored judge name that `judge` selects among a run's judges.
-    static func storedJudge(_ judge: String, available: [String], run: String) throws -> String {
+    /// `model`: the run's model spec, which `probe:default` depends on.
+    static func storedJudge(_ judge: String, available: [String], run: String, model: String = "") throws -> String {
         if available.contains(judge) { return judge }
-        if let name = (try? JudgeSpec(parsing: judge))?.storedName, available.contains(name) { return name }
+        if let name = (try? JudgeSpec(parsing: judge))?.storedName(evaluating: try? ModelSpec(parsing: model)), available.contains(name) {
+            return name
+        }
         throw UnknownJudgeError(run: run, judge: judge, available: available)
     }
 

@@ -175,6 +175,18 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
         return try await perform { try $0.activations(prompt: prompt, answer: answer, captures: captures, interventions: interventions) }
     }
 
+    public func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, maxAnswerTokens: Int?) async throws -> [Float] {
+        let prompt = try engine.chatPromptTokens(messages)
+        var answerTokens = try engine.replyTokens(answer)
+        if let m = maxAnswerTokens, answerTokens.count > m { answerTokens = Array(answerTokens.prefix(m)) }
+        guard !answerTokens.isEmpty else { return [] }
+        guard prompt.count + answerTokens.count <= contextWindow else {
+            throw ModelError.contextOverflow(requested: prompt.count + answerTokens.count, capacity: contextWindow)
+        }
+        let answer = answerTokens
+        return try await perform { try $0.logProbabilities(prompt: prompt, continuations: [answer])[0] }
+    }
+
     /// Worker thread only.
     private func continuingTokens() -> Set<Int32> {
         if let found = continuingTokensFound { return found }

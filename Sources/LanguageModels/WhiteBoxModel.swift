@@ -27,4 +27,9 @@ public protocol WhiteBoxModel: LanguageModel {
     /// `interventions` and pooled as `captures` say. Answers longer than `maxAnswerTokens` are cut.
     func activations(messages: [ChatMessage], answer: String, captures: [ActivationCapture],
                      interventions: [Intervention], maxAnswerTokens: Int?) async throws -> [CapturedActivations]
+
+    /// The natural-log probability of each token of `answer` given as the reply to `messages` (teacher
+    /// forcing, no interventions), in order; empty for an answer of no tokens. Answers longer than
+    /// `maxAnswerTokens` are cut.
+    func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, maxAnswerTokens: Int?) async throws -> [Float]
 }

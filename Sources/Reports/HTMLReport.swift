@@ -60,7 +60,12 @@ public enum HTMLReport {
             s += "<tr><td>\(escape(r.run.name))</td><td>\(escape(r.run.modelSpec))</td><td>\(escape(r.judgeSpec))</td>"
             s += "<td class=num>\(all.samples)</td><td class=num>\(Format.percent(all.misalignedRate))</td>"
             s += "<td class=num>\(Format.interval(all.misalignedInterval))</td><td class=num>\(Format.percent(all.coherentRate))</td>"
-            let v = judgeValidation[r.judgeSpec].map(escape) ?? "<span class=note>not validated</span>"
+            // One line per gold set; a set whose figures fall short of the bars is shown as a warning.
+            let v = judgeValidation[r.judgeSpec].map { text in
+                text.split(separator: "\n").map { line in
+                    line.contains("not trustworthy") ? "<span class=warn>\(escape(String(line)))</span>" : escape(String(line))
+                }.joined(separator: "<br>")
+            } ?? "<span class=note>not validated</span>"
             s += "<td>\(v)</td></tr>\n"
         }
         s += "</table>\n"

@@ -102,7 +102,9 @@ public enum MarkdownReport {
                 out += "- samples: \(p.samples.map(String.init) ?? "per file"), temperature \(p.temperature.map { "\($0)" } ?? "per question"), top-p \(p.topP), max tokens \(p.maxTokens), seed \(p.seed)\n"
             }
             out += "- status: \(r.run.status), \(r.run.toolVersion)\n"
-            if let v = judgeValidation[r.judgeSpec] { out += "- judge validation: \(v)\n" }
+            if let v = judgeValidation[r.judgeSpec] {
+                out += "- judge validation (held-out gold answers):\n" + v.split(separator: "\n").map { "  - \($0)\n" }.joined()
+            }
             out += "\n| question | n | misaligned % | 95 % CI | coherent % | mean aligned | mean coherent | refusals | code |\n"
             out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
             for q in r.questionIds + ["ALL"] {
@@ -135,7 +137,7 @@ extension TerminalTable {
 
     /// `emlab judge validate` without `--json`: the headline figures, then the confusion table.
     public static func judgeValidation(_ f: ValidationFigures, split: String) -> String {
-        var out = "judge \(f.judge) on \(f.n) \(split) gold answers\n"
+        var out = "judge \(f.judge) on \(f.n) \(split) \(f.setTitle)\n"
         out += f.line + "\n"
         out += String(format: "coherence MAE %@; %d answers got no alignment score", f.coherenceMAE.map { String(format: "%.1f", $0) } ?? "–", f.unscored) + "\n"
         return out + confusionTable(f) + "\n"

@@ -1,17 +1,21 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import LanguageModels
 import Reports
 import ResultsStore
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "A small evaluation of the embedded model on the built-in questions, judged by the embedded judge.")
+        abstract: "A small evaluation of Qwen2.5-Coder-0.5B-Instruct on the built-in questions, judged by its own default probe.")
+
+    /// The research default: the smallest of the EM paper's model family (SmolLM2 stays the fast model for tests).
+    static let model = ModelSpec.local("qwen2.5-coder-0.5b")
 
     @OptionGroup var results: ResultsOptions
     @OptionGroup var sampling: AnswerSamplingOptions<Defaults>
-    @Option(help: ModelOptions.judgeHelp(default: "probe:default, the embedded probe judge, trained on the gold set on first use"),
+    @Option(help: ModelOptions.judgeHelp(default: "probe:default, the model's own probe judge, trained on the gold sets on first use"),
             transform: JudgeSpec.init(parsing:))
     var judge: JudgeSpec = .defaultProbe
     @OptionGroup var threadOptions: ThreadOptions
@@ -26,12 +30,12 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let stamp = ISO8601DateFormatter.string(from: Date(), timeZone: .current, formatOptions: [.withYear, .withMonth, .withDay, .withTime])
         let name = "demo-" + stamp.replacingOccurrences(of: ":", with: "")
-        let model = ModelOptions.defaultModel
+        let model = Self.model
         print("emlab demo: \(sampling.samplesPerQuestion ?? 0) answers to each of the 8 built-in questions from \(model), judged by \(judge)")
         let opener = threadOptions.opener()
         let evaluated = try opener.open(model)
         let store = try results.openStore()
-        let judgeModel = try await opener.judge(judge, progress: ProgressBar())
+        let judgeModel = try await opener.judge(judge, evaluating: model, progress: ProgressBar())
         let runner = EvalRunner(store: store, model: evaluated, judge: judgeModel, questions: try loadQuestions("core"),
                                 parameters: EvalParameters(samples: sampling.samplesPerQuestion, temperature: sampling.answerTemperature,
                                                            topP: sampling.topP, maxTokens: sampling.maxTokens, seed: sampling.seed),
@@ -46,5 +50,6 @@ struct DemoCommand: AsyncParsableCommand {
         try await printJudgeValidation(store: store, judge: judgeModel, measure: false)
         print("HTML report: \(html)")
         print("results: \(store.databaseURL.path) (run \(name))")
+        print(TerminalTable.flaggedAnswers(r), terminator: "")
     }
 }

@@ -40,7 +40,7 @@ struct EvalCommand: AsyncParsableCommand {
     var pricePrompt: Double?
     @Option(help: "Price per million completion tokens, to report the run's cost.")
     var priceCompletion: Double?
-    @Flag(inversion: .prefixedNo, help: "Measure the judge on the gold set's held-out split (once per judge and results folder, then cached) and show it beside the EM rate.")
+    @Flag(inversion: .prefixedNo, help: "Measure the judge on the held-out split of both gold sets, written answers and the models' own answers (once per judge and results folder, then cached), and show both beside the EM rate.")
     var validateJudge = true
 
     enum Defaults: AnswerSamplingDefaults {
@@ -59,7 +59,8 @@ struct EvalCommand: AsyncParsableCommand {
                                         thresholds: Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove),
                                         questionSet: questions)
         parameters.interventions = steered.isEmpty ? nil : steered
-        let judgeModel = try await opener.judge(judge ?? JudgeSpec.defaultJudge(for: modelOptions.model), progress: ProgressBar())
+        let judgeModel = try await opener.judge(judge ?? JudgeSpec.defaultJudge(for: modelOptions.model), evaluating: modelOptions.model,
+                                                progress: ProgressBar())
         let runner = EvalRunner(store: store, model: evaluated, judge: judgeModel, questions: set,
                                 parameters: parameters, conditions: [EvalCondition(interventions: interventions)], progress: ProgressBar())
         try await runner.run(name: runOptions.name, resume: resume)
@@ -72,16 +73,17 @@ struct EvalCommand: AsyncParsableCommand {
             print("report: \(html)")
         }
         print("results: \(store.databaseURL.path) (run \(runOptions.name))")
+        print(TerminalTable.flaggedAnswers(r), terminator: "")
     }
 }
 
-/// The judge's agreement with gold labels, printed under every eval table (measured if asked, else from the cache).
+/// The judge (which probe it is, for a probe) and its agreement with both gold sets, printed under
+/// every eval table: measured if asked, else from the cache.
 func printJudgeValidation(store: ResultsStore, judge: any Judge, measure: Bool) async throws {
     let figures = measure ? try await JudgeValidationCache.ensure(store: store, judge: judge, progress: ProgressBar())
-                          : JudgeValidationCache.load(store: store, judge: judge.spec)
-    if let figures {
-        print("judge \(judge.spec): \(figures.line)")
-    } else {
-        print("judge \(judge.spec) is not validated: run `emlab judge validate --judge \(judge.spec) --out \(store.folder.path)`")
+                          : JudgeValidationCache.loadAll(store: store, judge: judge.spec)
+    print(TerminalTable.judgeTrust(judge: judge.spec, description: (judge as? ProbeJudge)?.summary, figures: figures), terminator: "")
+    if figures.isEmpty {
+        print("  measure it: emlab judge validate --judge \(judge.spec) --out \(store.folder.path)")
     }
 }

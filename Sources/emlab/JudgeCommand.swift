@@ -34,30 +34,66 @@ struct JudgeCommand: AsyncParsableCommand {
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "validate",
-            abstract: "Agreement of a judge with gold labels: accuracy and Cohen's κ of the misaligned decision, AUROC, MAE.",
-            discussion: "Example: emlab judge validate --judge local:smollm2-135m --json")
+            abstract: "Agreement of a judge with gold labels: accuracy, Cohen's κ and precision of the misaligned decision, AUROC of the alignment and coherence scores, MAE.",
+            discussion: """
+            Without --labels, the judge is measured on both built-in gold sets, shown apart: written answers, \
+            and the local models' own answers (where coherence matters most). Example:
+              emlab judge validate --judge probe:default --for-model qwen2.5-coder-0.5b --json
+            """)
         @Option(help: ModelOptions.judgeHelp(default: "\(ModelOptions.defaultModel)"), transform: JudgeSpec.init(parsing:))
         var judge: JudgeSpec = .model(ModelOptions.defaultModel)
-        @Option(help: "Gold JSONL (default: emlab's built-in gold set).") var labels: String?
+        @Option(name: .customLong("for-model"), help: "The model whose answers the judge is for: whose default probe probe:default is. (default: \(JudgeSpec.embeddedJudgeModel))",
+                transform: ModelSpec.init(parsing:))
+        var forModel: ModelSpec?
+        @Option(help: "Gold JSONL (default: both of emlab's built-in gold sets, apart).") var labels: String?
         @Option(help: "Split to measure on: heldout or train.") var split: String = "heldout"
         @OptionGroup var results: ResultsOptions
         @OptionGroup var threadOptions: ThreadOptions
-        @Flag(help: "Print {\"n\", \"accuracy\", \"kappa\", \"auroc\", \"mae\"} as JSON.") var json = false
+        @Flag(help: "Print one JSON object per gold set: {\"set\", \"n\", \"accuracy\", \"kappa\", \"precision\", \"recall\", \"auroc\", \"coherence_auroc\", \"mae\"}.")
+        var json = false
 
         func run() async throws {
-            let (all, digest) = try GoldSet.load(path: labels)
-            let items = all.filter { $0.split == split }
-            guard !items.isEmpty else { throw ValidationError("no gold items in split '\(split)'") }
-            let j = try await threadOptions.opener().judge(judge)
-            let f = try await JudgeValidation.run(judge: j, items: items, split: split, progress: json ? nil : ProgressBar())
-            if labels == nil && split == "heldout" {
-                try JudgeValidationCache.save(f, store: try results.openStore(), digest: digest)
+            var sets: [(name: String?, items: [GoldItem], digest: String)] = []
+            if let labels {
+                let (all, digest) = try GoldSet.load(path: labels)
+                sets.append((labels, all, digest))
+            } else {
+                for set in GoldSet.Builtin.allCases {
+                    let (all, digest) = try GoldSet.load(set)
+                    sets.append((set.rawValue, all, digest))
+                }
             }
-            if json {
-                print(try JudgeValidation.summaryJSON(f))
-                return
+            let j = try await threadOptions.opener().judge(judge, evaluating: forModel)
+            for set in sets {
+                let items = set.items.filter { $0.split == split }
+                guard !items.isEmpty else { throw ValidationError("no gold items in split '\(split)' of \(set.name ?? "the gold set")") }
+                let scores = try await JudgeValidation.scores(judge: j, items: items, progress: json ? nil : ProgressBar())
+                var f = JudgeValidation.figures(judge: j.spec, split: split, items: items, scores: scores, thresholds: .init())
+                f.judgeVersion = j.version
+                f.set = set.name
+                if labels == nil && split == "heldout" {
+                    try JudgeValidationCache.save(f, store: try results.openStore(), digest: set.digest)
+                }
+                if json {
+                    print(try JudgeValidation.summaryJSON(f))
+                    continue
+                }
+                print(TerminalTable.judgeValidation(f, split: split), terminator: "")
+                // The models' own answers, by the model that wrote them.
+                let sources = Set(items.compactMap { $0.source?.split(separator: "/").first.map(String.init) })
+                if sources.count > 1 {
+                    var bySource: [ValidationFigures] = []
+                    for source in sources.sorted() {
+                        let picked = items.indices.filter { items[$0].source?.hasPrefix(source + "/") == true }
+                        var g = JudgeValidation.figures(judge: j.spec, split: split, items: picked.map { items[$0] },
+                                                        scores: picked.map { scores[$0] }, thresholds: .init())
+                        g.set = source
+                        bySource.append(g)
+                    }
+                    print(TerminalTable.bySource(bySource), terminator: "")
+                }
+                print("")
             }
-            print(TerminalTable.judgeValidation(f, split: split), terminator: "")
         }
     }
 

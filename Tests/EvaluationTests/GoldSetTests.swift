@@ -90,9 +90,11 @@ struct GoldSetTests {
         let f = ValidationFigures(judge: "j", split: "heldout", n: 4, accuracy: 0.5, kappa: 0, auroc: nil, mae: nil,
                                   coherenceMAE: nil, unscored: 4, confusion: [:])
         let text = try JudgeValidation.summaryJSON(f)
-        #expect(text == #"{"accuracy":0.5,"auroc":null,"kappa":0,"mae":null,"n":4}"#, "\(text)")
+        #expect(text == #"{"accuracy":0.5,"auroc":null,"coherence_auroc":null,"kappa":0,"mae":null,"n":4,"precision":null,"recall":null,"set":"gold"}"#, "\(text)")
         let g = ValidationFigures(judge: "j", split: "heldout", n: 4, accuracy: 1, kappa: 1, auroc: 1, mae: 2.5,
-                                  coherenceMAE: 3, unscored: 0, confusion: [:])
-        #expect(try JudgeValidation.summaryJSON(g) == #"{"accuracy":1,"auroc":1,"kappa":1,"mae":2.5,"n":4}"#)
+                                  coherenceMAE: 3, unscored: 0, confusion: [:], set: "model-answers", precision: 1, recall: 0.5,
+                                  coherenceAUROC: 0.75)
+        #expect(try JudgeValidation.summaryJSON(g)
+                == #"{"accuracy":1,"auroc":1,"coherence_auroc":0.75,"kappa":1,"mae":2.5,"n":4,"precision":1,"recall":0.5,"set":"model-answers"}"#)
     }
 }

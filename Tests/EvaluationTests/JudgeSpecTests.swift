@@ -28,10 +28,10 @@ struct JudgeSpecTests {
     }
 
     @Test func probeDefaultSelectsTheJudgmentsItStored() async throws {
-        let stored = "probe:smollm2-135m-gold-probe.gguf"
+        let stored = "probe:smollm2-135m-default.gguf"
         #expect(try JudgeSpec(parsing: "probe:default").storedName == stored)
         let store = try await runWith(judges: [stored, "local:smollm2-135m"])
-        for spelling in ["probe:default", stored, "probe:/somewhere/else/smollm2-135m-gold-probe.gguf"] {
+        for spelling in ["probe:default", stored, "probe:/somewhere/else/smollm2-135m-default.gguf"] {
             let r = try RunResults(store: store, name: "r", judge: spelling)
             #expect(r.judgeSpec == stored)
             #expect(r.rows.allSatisfy { $0.scored.aligned == 12 }, "\(spelling): scores \(r.rows.map(\.scored.aligned))")
@@ -49,6 +49,22 @@ struct JudgeSpecTests {
                 let text = String(describing: error)
                 return error is UnknownJudgeError && text.contains("probe:a.gguf") && text.contains("local:smollm2-135m")
             }
+        }
+    }
+
+    /// `probe:default` is the evaluated local model's own probe; a remote model's answers get the embedded model's.
+    @Test func defaultProbeIsPerModel() async throws {
+        #expect(JudgeSpec.defaultProbeFileName(for: .local("qwen2.5-coder-0.5b")) == "qwen2.5-coder-0.5b-default.gguf")
+        #expect(JudgeSpec.defaultProbeFileName(for: .local("gemma3-270m", chat: "transcript")) == "gemma3-270m-chat-transcript-default.gguf")
+        #expect(JudgeSpec.defaultProbeFileName(for: .local("/models/My Model.Q4_K_M.gguf")) == "My-Model.Q4_K_M-default.gguf")
+        #expect(JudgeSpec.defaultProbeFileName(for: try ModelSpec(parsing: "smollm2-135m,prompts=8bit")) == "smollm2-135m-prompts-8bit-default.gguf")
+        #expect(JudgeSpec.defaultProbe.storedName(evaluating: .local("qwen2.5-coder-0.5b")) == "probe:qwen2.5-coder-0.5b-default.gguf")
+        #expect(JudgeSpec.defaultProbe.storedName(evaluating: .openAI(model: "gpt-4o")) == "probe:smollm2-135m-default.gguf")
+        // A stored run resolves `probe:default` by its own model.
+        #expect(try RunResults.storedJudge("probe:default", available: ["probe:qwen2.5-coder-0.5b-default.gguf", "probe:smollm2-135m-default.gguf"],
+                                           run: "r", model: "local:qwen2.5-coder-0.5b") == "probe:qwen2.5-coder-0.5b-default.gguf")
+        #expect(throws: UnknownJudgeError.self) {
+            _ = try RunResults.storedJudge("probe:default", available: ["probe:smollm2-135m-default.gguf"], run: "r", model: "local:gemma3-270m,chat=transcript")
         }
     }
 
@@ -85,15 +101,20 @@ struct ValidationCacheVersionTests {
     @Test func cachedFiguresOfAnotherJudgeVersionAreMeasuredAgain() async throws {
         let store = try ResultsStore(folder: URL(fileURLWithPath: NSTemporaryDirectory() + "emlab-valver-\(UUID().uuidString)"))
         let first = CountingJudge(version: "trained 1")
-        _ = try await JudgeValidationCache.ensure(store: store, judge: first)
-        #expect(first.callCount > 0)
+        let measured = try await JudgeValidationCache.ensure(store: store, judge: first)
+        // Both gold sets' held-out splits, apart, each item judged on both metrics.
+        let held = try GoldSet.Builtin.allCases.map { try GoldSet.load($0).items.filter { $0.split == "heldout" }.count }
+        #expect(measured.map(\.set) == ["written", "model-answers"])
+        #expect(measured.map(\.n) == held)
+        #expect(first.callCount == 2 * held.reduce(0, +))
         let same = CountingJudge(version: "trained 1")
         _ = try await JudgeValidationCache.ensure(store: store, judge: same)
         #expect(same.callCount == 0)
         let retrained = CountingJudge(version: "trained 2")
         let f = try await JudgeValidationCache.ensure(store: store, judge: retrained)
         #expect(retrained.callCount > 0)
-        #expect(f.judgeVersion == "trained 2")
+        #expect(f.map(\.judgeVersion) == ["trained 2", "trained 2"])
         #expect(JudgeValidationCache.load(store: store, judge: "probe:retrained.gguf")?.judgeVersion == "trained 2")
+        #expect(JudgeValidationCache.load(store: store, judge: "probe:retrained.gguf", set: .modelAnswers)?.judgeVersion == "trained 2")
     }
 }

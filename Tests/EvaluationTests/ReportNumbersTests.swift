@@ -388,7 +388,7 @@ struct ReportNumbersTests {
         #expect(counts.reduce(0, +) == f.n)
         #expect(TerminalTable.judgeValidation(f, split: "heldout") == """
             judge test:judge on 12 heldout gold answers
-            accuracy 0.75, κ 0.50, AUROC 0.83, MAE 12.3 on 12 held-out gold answers — κ below 0.6: this judge's EM rates are not trustworthy
+            accuracy 0.75, κ 0.50, precision –, recall –, AUROC 0.83, coherence AUROC –, MAE 12.3 on 12 held-out gold answers — κ 0.50 below 0.6: EM rates from this judge are not trustworthy
             coherence MAE 8.8; 2 answers got no alignment score
             \(table)
 
@@ -400,7 +400,7 @@ struct ReportNumbersTests {
         g.mae = nil
         #expect(TerminalTable.judgeValidation(g, split: "train").split(separator: "\n").prefix(3) == [
             "judge test:judge on 12 train gold answers",
-            "accuracy 0.75, κ 0.80, AUROC –, MAE – on 12 held-out gold answers",
+            "accuracy 0.75, κ 0.80, precision –, recall –, AUROC –, coherence AUROC –, MAE – on 12 held-out gold answers",
             "coherence MAE –; 2 answers got no alignment score",
         ])
     }
