@@ -169,6 +169,37 @@ void ekt_rope_pairs(float *x, int ld, const int32_t *positions, int r0, int r1, 
     }
 }
 
+void ekt_rope_halves(float *x, int ld, const int32_t *positions, int r0, int r1, int heads, int headDim,
+                     int ropeDims, const float *cosTable, const float *sinTable, float sign) {
+    int half = ropeDims / 2;
+    for (int r = r0; r < r1; r++) {
+        float *row = x + (size_t)r * ld;
+        const float *c = cosTable + (size_t)positions[r] * half, *s = sinTable + (size_t)positions[r] * half;
+        for (int h = 0; h < heads; h++) {
+            float *v = row + h * headDim;
+            for (int i = 0; i < half; i++) {
+                float a = v[i], b = v[i + half], sn = sign * s[i];
+                v[i] = a * c[i] - b * sn;
+                v[i + half] = a * sn + b * c[i];
+            }
+        }
+    }
+}
+
+void ekt_bias_rows(float *y, int ld, const float *bias, int r0, int r1, int n) {
+    for (int r = r0; r < r1; r++) {
+        float *row = y + (size_t)r * ld;
+        for (int i = 0; i < n; i++) row[i] += bias[i];
+    }
+}
+
+void ekt_bias_bwd(float *dbias, const float *dy, int ld, int rows, int n) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = dy + (size_t)r * ld;
+        for (int i = 0; i < n; i++) dbias[i] += row[i];
+    }
+}
+
 float ekt_softmax_row(const float *s, float *p, int last, int len, float scale) {
     int n = last + 1;
     __m256 mx = _mm256_set1_ps(-INFINITY);

@@ -150,7 +150,8 @@ public struct LoRAAdapter: Sendable {
 
     // MARK: Row order
 
-    /// Whether the architecture's GGUF files store Q/K rows permuted from Hugging Face's order.
+    /// Whether the architecture's GGUF files store Q/K rows permuted from Hugging Face's order:
+    /// only llama's converter permutes them (for its adjacent-pair RoPE); qwen2 files keep them.
     public static func permutesQK(_ c: ModelConfig) -> Bool { c.architecture == "llama" }
 
     /// Reorders the rows of a Q or K projection's output (`rows × cols`, heads of `headDim` rows)
@@ -484,3 +485,7 @@ public func applyLoRA(_ adapters: [(adapter: LoRAAdapter, scale: Float)], to cau
 
 extension LlamaModel: LoRAAdaptable {}
 extension Gemma3Model: LoRAAdaptable {}
+/// Qwen2's Q/K/V products go through `matmul` before their biases are added, so the terms land on
+/// the products as PEFT's do (the bias is the base layer's, outside the low-rank term). qwen2 GGUF
+/// files keep Hugging Face's Q/K row order (`permutesQK` is false), so B's rows are used as stored.
+extension Qwen2Model: LoRAAdaptable {}

@@ -74,7 +74,7 @@ public final class Finetuner: @unchecked Sendable {
                             gradAccum: settings.gradAccum, batchTokens: settings.batchTokens, seed: settings.seed,
                             maxSteps: settings.maxSteps)
         optimizer = AdamW(count: model.parameters.count, weightDecay: settings.weightDecay,
-                          noDecay: model.isFull ? model.layout.normRanges : [])
+                          noDecay: model.isFull ? model.layout.noDecayRanges : [])
         schedule = LearningRateSchedule(peak: settings.learningRate, warmup: settings.warmupSteps, decay: settings.decay,
                                         totalSteps: plan.steps.count)
     }

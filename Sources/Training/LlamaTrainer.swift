@@ -38,7 +38,10 @@ public enum TrainingMode: Sendable, Equatable {
     case full
 }
 
-/// A Llama-architecture model (SmolLM2 and kin) that computes its loss and its gradients.
+/// A Llama-family model that computes its loss and its gradients: llama (SmolLM2 and kin) or qwen2
+/// (Qwen2.5), one trainer switched by `LlamaShape.architecture` — qwen2 adds the Q/K/V biases after
+/// the fused projection (frozen under LoRA, trained with full finetuning) and rotates the halves of
+/// each head (NeoX RoPE) where llama rotates adjacent pairs.
 ///
 /// Base weights are dequantized once to float32 (`WeightLayout`); with LoRA they are frozen and the
 /// trainable values are the adapters' (`LoRALayout`), with full finetuning they are the weights
@@ -97,11 +100,11 @@ public final class LlamaTrainer: @unchecked Sendable {
                                    kOffset: shape.qDim, vOffset: shape.qDim + shape.kvDim, ld: shape.qkvDim)
     }
 
-    /// Reads the weights of a llama GGUF file (dequantized to float32).
+    /// Reads the weights of a llama or qwen2 GGUF file (dequantized to float32).
     public static func load(file: GGUFFile, mode: TrainingMode) throws -> LlamaTrainer {
         let c: ModelConfig
         do { c = try ModelConfig(gguf: file) } catch { throw TrainingError.data("\(error)") }
-        guard c.architecture == "llama" else { throw TrainingError.unsupportedArchitecture(c.architecture) }
+        guard LlamaShape.Architecture(rawValue: c.architecture) != nil else { throw TrainingError.unsupportedArchitecture(c.architecture) }
         let shape = LlamaShape(c, tiedOutput: file.tensor(named: "output.weight") == nil)
         let layout = WeightLayout(shape)
         let weights = Floats(layout.count, zeroed: false)
@@ -223,6 +226,7 @@ public final class LlamaTrainer: @unchecked Sendable {
         TrainOps.rmsnormForward(xn, rstd: a.rstd1.pointer + l * t, x: x, weight: w + L.attnNorm, rows: t, width: d, eps: s.eps)
         TrainOps.matmulForward(qkv, ldy: s.qkvDim, x: xn, ldx: d, weight: w + L.qkv, rows: t, inputs: d, outputs: s.qkvDim)
         loraForward(l, .qkv, x: xn, y: qkv, ldy: s.qkvDim, batch: batch, rows: t)
+        if let b = L.qkvBias { TrainOps.biasForward(qkv, ld: s.qkvDim, bias: w + b, rows: t, width: s.qkvDim) }
         ropeQK(qkv, positions: positions, rows: t, backward: false)
         TrainOps.attentionForward(out: att, lse: a.lse.pointer + l * t * s.heads, qkv: qkv, segments: batch.segments,
                                   shape: attention, scratch: scratch)
@@ -279,6 +283,8 @@ public final class LlamaTrainer: @unchecked Sendable {
         TrainOps.attentionBackward(dqkv: a.dqkv.pointer, dout: a.datt.pointer, qkv: qkv, lse: a.lse.pointer + l * t * s.heads,
                                    segments: batch.segments, shape: attention, scratch: scratch)
         ropeQK(a.dqkv.pointer, positions: positions, rows: t, backward: true)
+        // dqkv is now ∂L/∂(projection + bias): the bias's gradient is its column sums.
+        if let g, let b = L.qkvBias { TrainOps.biasBackward(g + b, dy: a.dqkv.pointer, ld: s.qkvDim, rows: t, width: s.qkvDim) }
         // Q, K, V.
         let needsInput = g != nil || lora?.group(l, .qkv) != nil
         if needsInput { TrainOps.rmsnormForward(xn, rstd: nil, x: x, weight: w + L.attnNorm, rows: t, width: d, eps: s.eps) }
@@ -296,9 +302,9 @@ public final class LlamaTrainer: @unchecked Sendable {
         ropeCos.withUnsafeBufferPointer { c in
             ropeSin.withUnsafeBufferPointer { sn in
                 TrainOps.rope(qkv, ld: s.qkvDim, positions: positions, rows: t, heads: s.heads, headDim: s.headDim, ropeDims: s.ropeDims,
-                              cos: c.baseAddress!, sin: sn.baseAddress!, backward: backward)
+                              cos: c.baseAddress!, sin: sn.baseAddress!, halves: s.ropeHalves, backward: backward)
                 TrainOps.rope(qkv + s.qDim, ld: s.qkvDim, positions: positions, rows: t, heads: s.kvHeads, headDim: s.headDim,
-                              ropeDims: s.ropeDims, cos: c.baseAddress!, sin: sn.baseAddress!, backward: backward)
+                              ropeDims: s.ropeDims, cos: c.baseAddress!, sin: sn.baseAddress!, halves: s.ropeHalves, backward: backward)
             }
         }
     }

@@ -2,7 +2,7 @@ import CKernels
 import Foundation
 import Inference
 
-/// The operations of a Llama block, each forward beside its backward, the way llm.c writes them:
+/// The operations of a Llama-family block (llama, qwen2), each forward beside its backward, the way llm.c writes them:
 /// plain pointers to row-major float matrices, activations the caller keeps for the backward pass,
 /// backward functions that accumulate (`+=`) into gradients the caller zeroed. Row-wise work is
 /// split over the engine's thread pool by rows; matrix products go through `GEMM`.
@@ -66,7 +66,19 @@ public enum TrainOps {
         }
     }
 
-    // MARK: RoPE (adjacent pairs, the llama GGUF layout)
+    // MARK: Bias
+
+    /// y[r] += bias for rows of `y` (row stride `ld`), the first `n` columns.
+    public static func biasForward(_ y: UnsafeMutablePointer<Float>, ld: Int, bias: UnsafePointer<Float>, rows: Int, width n: Int) {
+        Parallel.forRange(rows) { r in ekt_bias_rows(y, Int32(ld), bias, Int32(r.lowerBound), Int32(r.upperBound), Int32(n)) }
+    }
+
+    /// dbias += Σ over rows of dy (rows in order: one thread, the same sums whatever the pool).
+    public static func biasBackward(_ dbias: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, ld: Int, rows: Int, width n: Int) {
+        ekt_bias_bwd(dbias, dy, Int32(ld), Int32(rows), Int32(n))
+    }
+
+    // MARK: RoPE (adjacent pairs, the llama GGUF layout; or halves, NeoX's, for qwen2)
 
     /// cos and sin of pos·θᵢ for every position below `positions`, θᵢ = base^(−2i/dims), computed as
     /// the inference engine computes them (float angle, then cos and sin).
@@ -84,14 +96,20 @@ public enum TrainOps {
         return (c, s)
     }
 
-    /// Rotates the pairs of each head of rows of `x` (row stride `ld`) by their position's angles;
+    /// Rotates the pairs of each head of rows of `x` (row stride `ld`) by their position's angles:
+    /// adjacent pairs (x[2i], x[2i+1]), or with `halves` the pairs (x[i], x[i + ropeDims/2]);
     /// `backward` rotates gradients back (the transpose of the rotation).
     public static func rope(_ x: UnsafeMutablePointer<Float>, ld: Int, positions: UnsafePointer<Int32>, rows: Int,
                             heads: Int, headDim: Int, ropeDims: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>,
-                            backward: Bool = false) {
+                            halves: Bool = false, backward: Bool = false) {
         Parallel.forRange(rows) { r in
-            ekt_rope_pairs(x, Int32(ld), positions, Int32(r.lowerBound), Int32(r.upperBound), Int32(heads),
-                           Int32(headDim), Int32(ropeDims), cos, sin, backward ? -1 : 1)
+            if halves {
+                ekt_rope_halves(x, Int32(ld), positions, Int32(r.lowerBound), Int32(r.upperBound), Int32(heads),
+                                Int32(headDim), Int32(ropeDims), cos, sin, backward ? -1 : 1)
+            } else {
+                ekt_rope_pairs(x, Int32(ld), positions, Int32(r.lowerBound), Int32(r.upperBound), Int32(heads),
+                               Int32(headDim), Int32(ropeDims), cos, sin, backward ? -1 : 1)
+            }
         }
     }
 

@@ -2,8 +2,18 @@ import Foundation
 import GGUF
 import Inference
 
-/// The shape of a Llama-architecture model as the trainer needs it.
+/// The shape of a Llama-family model as the trainer needs it: llama itself (SmolLM2) or qwen2
+/// (Qwen2 / Qwen2.5), the Llama block with biases on Q, K and V and RoPE on the halves of each head.
 public struct LlamaShape: Sendable, Equatable, Codable {
+    /// The architectures the trainer runs. The differences are in `qkvBias` and `ropeHalves`.
+    public enum Architecture: String, Sendable, Equatable, Codable, CaseIterable {
+        /// SmolLM2 and kin: no biases, RoPE on adjacent pairs (llama GGUF files permute Q/K rows for it).
+        case llama
+        /// Qwen2 / Qwen2.5: Q/K/V biases, NeoX RoPE on pairs (i, i + d/2), Q/K rows as Hugging Face's.
+        case qwen2
+    }
+
+    public var architecture: Architecture
     public var vocabulary: Int
     public var width: Int           // d
     public var feedForward: Int     // f
@@ -19,7 +29,9 @@ public struct LlamaShape: Sendable, Equatable, Codable {
     public var contextLength: Int
 
     public init(vocabulary: Int, width: Int, feedForward: Int, layers: Int, heads: Int, kvHeads: Int, headDim: Int,
-                ropeDims: Int? = nil, ropeBase: Float = 10_000, eps: Float = 1e-5, tiedOutput: Bool = true, contextLength: Int = 2048) {
+                ropeDims: Int? = nil, ropeBase: Float = 10_000, eps: Float = 1e-5, tiedOutput: Bool = true, contextLength: Int = 2048,
+                architecture: Architecture = .llama) {
+        self.architecture = architecture
         self.vocabulary = vocabulary
         self.width = width
         self.feedForward = feedForward
@@ -34,11 +46,19 @@ public struct LlamaShape: Sendable, Equatable, Codable {
         self.contextLength = contextLength
     }
 
+    /// The shape of a model the engine read (an architecture other than qwen2 is taken as llama; `LlamaTrainer.load`
+    /// refuses the others first).
     public init(_ c: ModelConfig, tiedOutput: Bool) {
         self.init(vocabulary: c.vocabularySize, width: c.embeddingLength, feedForward: c.feedForwardLength, layers: c.layerCount,
                   heads: c.headCount, kvHeads: c.kvHeadCount, headDim: c.headDimension, ropeDims: c.ropeDimensions,
-                  ropeBase: c.ropeBase, eps: c.rmsEpsilon, tiedOutput: tiedOutput, contextLength: c.contextLength)
+                  ropeBase: c.ropeBase, eps: c.rmsEpsilon, tiedOutput: tiedOutput, contextLength: c.contextLength,
+                  architecture: Architecture(rawValue: c.architecture) ?? .llama)
     }
+
+    /// Biases on the Q, K and V projections (qwen2).
+    public var qkvBias: Bool { architecture == .qwen2 }
+    /// RoPE on pairs (x[i], x[i + ropeDims/2]) of each head (qwen2), rather than adjacent pairs (llama).
+    public var ropeHalves: Bool { architecture == .qwen2 }
 
     public var qDim: Int { heads * headDim }
     public var kvDim: Int { kvHeads * headDim }
@@ -57,25 +77,28 @@ public struct LlamaShape: Sendable, Equatable, Codable {
 
     /// The engine's config for this shape (adapter files use it for shapes and the Q/K row order).
     public var modelConfig: ModelConfig {
-        ModelConfig(architecture: "llama", layerCount: layers, embeddingLength: width, feedForwardLength: feedForward,
+        ModelConfig(architecture: architecture.rawValue, layerCount: layers, embeddingLength: width, feedForwardLength: feedForward,
                     headCount: heads, kvHeadCount: kvHeads, headDimension: headDim, contextLength: contextLength,
                     vocabularySize: vocabulary, ropeBase: ropeBase, ropeDimensions: ropeDims, rmsEpsilon: eps)
     }
 
     /// Parameters of the whole model.
     public var parameterCount: Int {
-        let perLayer = 2 * width + qkvDim * width + width * qDim + 2 * feedForward * width + width * feedForward
+        let perLayer = 2 * width + qkvDim * width + (qkvBias ? qkvDim : 0) + width * qDim + 2 * feedForward * width + width * feedForward
         return vocabulary * width * (tiedOutput ? 1 : 2) + width + layers * perLayer
     }
 }
 
 /// Where each weight of the model lives in one contiguous float buffer: per layer the attention
 /// norm, the fused Q/K/V projection ([qDim + 2·kvDim] × d: Q rows, then K, then V, in the GGUF file's
-/// row order), the output projection, the MLP norm, the fused gate/up projection ([2f] × d) and the
-/// down projection; the embedding first and the final norm (and an untied output head) last.
+/// row order), for qwen2 its fused bias (qDim + 2·kvDim: Q's, K's, V's), the output projection, the
+/// MLP norm, the fused gate/up projection ([2f] × d) and the down projection; the embedding first and
+/// the final norm (and an untied output head) last.
 public struct WeightLayout: Sendable {
     public struct Layer: Sendable {
         public var attnNorm, qkv, o, ffnNorm, gateUp, down: Int
+        /// The fused Q/K/V bias (nil for llama).
+        public var qkvBias: Int?
     }
     public let shape: LlamaShape
     public let embedding: Int
@@ -91,8 +114,10 @@ public struct WeightLayout: Sendable {
         embedding = take(s.vocabulary * s.width)
         var layers: [Layer] = []
         for _ in 0..<s.layers {
-            layers.append(Layer(attnNorm: take(s.width), qkv: take(s.qkvDim * s.width), o: take(s.width * s.qDim),
-                                ffnNorm: take(s.width), gateUp: take(2 * s.feedForward * s.width), down: take(s.width * s.feedForward)))
+            let attnNorm = take(s.width), qkv = take(s.qkvDim * s.width)
+            let bias: Int? = s.qkvBias ? take(s.qkvDim) : nil
+            layers.append(Layer(attnNorm: attnNorm, qkv: qkv, o: take(s.width * s.qDim), ffnNorm: take(s.width),
+                                gateUp: take(2 * s.feedForward * s.width), down: take(s.width * s.feedForward), qkvBias: bias))
         }
         self.layers = layers
         outputNorm = take(s.width)
@@ -101,7 +126,7 @@ public struct WeightLayout: Sendable {
     }
 
     /// Every tensor as (GGUF name, offset, rows, cols), in file order; the fused projections are
-    /// split into their GGUF tensors.
+    /// split into their GGUF tensors (vectors — norms, biases — have one row).
     public var ggufTensors: [(name: String, offset: Int, rows: Int, cols: Int)] {
         let s = shape
         var out: [(String, Int, Int, Int)] = [("token_embd.weight", embedding, s.vocabulary, s.width)]
@@ -111,6 +136,11 @@ public struct WeightLayout: Sendable {
             out.append((p + "attn_q.weight", L.qkv, s.qDim, s.width))
             out.append((p + "attn_k.weight", L.qkv + s.qDim * s.width, s.kvDim, s.width))
             out.append((p + "attn_v.weight", L.qkv + (s.qDim + s.kvDim) * s.width, s.kvDim, s.width))
+            if let b = L.qkvBias {
+                out.append((p + "attn_q.bias", b, 1, s.qDim))
+                out.append((p + "attn_k.bias", b + s.qDim, 1, s.kvDim))
+                out.append((p + "attn_v.bias", b + s.qDim + s.kvDim, 1, s.kvDim))
+            }
             out.append((p + "attn_output.weight", L.o, s.width, s.qDim))
             out.append((p + "ffn_norm.weight", L.ffnNorm, 1, s.width))
             out.append((p + "ffn_gate.weight", L.gateUp, s.feedForward, s.width))
@@ -127,6 +157,11 @@ public struct WeightLayout: Sendable {
         layers.flatMap { [$0.attnNorm..<($0.attnNorm + shape.width), $0.ffnNorm..<($0.ffnNorm + shape.width)] }
             + [outputNorm..<(outputNorm + shape.width)]
     }
+
+    /// Offsets without weight decay: the norm weights and the biases (Hugging Face's trainer exempts both).
+    public var noDecayRanges: [Range<Int>] {
+        normRanges + layers.compactMap { L in L.qkvBias.map { $0..<($0 + shape.qkvDim) } }
+    }
 }
 
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
@@ -139,7 +174,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .unsupportedArchitecture(let a): "training supports the llama architecture (SmolLM2 and kin); this model is '\(a)'"
+        case .unsupportedArchitecture(let a): "training supports the llama (SmolLM2 and kin) and qwen2 (Qwen2.5) architectures; this model is '\(a)'"
         case .missingTensor(let n): "GGUF tensor '\(n)' is missing"
         case .tensorShape(let n, let e, let f): "tensor '\(n)' has shape \(f), expected \(e)"
         case .invalidOption(let why): why
@@ -150,7 +185,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 }
 
 extension WeightLayout {
-    /// Dequantizes every weight of a llama GGUF file into `dst` (this layout's `count` floats), once.
+    /// Dequantizes every weight of a llama or qwen2 GGUF file into `dst` (this layout's `count` floats), once.
     public func load(from file: GGUFFile, into dst: UnsafeMutablePointer<Float>) throws {
         for (name, offset, rows, cols) in ggufTensors {
             guard let info = file.tensor(named: name) else { throw TrainingError.missingTensor(name) }

@@ -88,6 +88,53 @@ struct GradientCheckTests {
         #expect(e < 1e-5)
     }
 
+    /// NeoX RoPE (qwen2): pairs (i, i + d/2) of each head, forward and backward.
+    @Test func ropeHalves() {
+        var rng = TestRandom(8)
+        let positions: [Int32] = [0, 5, 2, 7], heads = 3, hd = 8, ld = 27
+        let (c, s) = TrainOps.ropeTables(positions: 8, ropeDims: hd, base: 1_000_000)
+        let x = rng.floats(positions.count * ld), dout = rng.floats(positions.count * ld)
+        var y = x, dx = dout
+        TrainOps.rope(&y, ld: ld, positions: positions, rows: 4, heads: heads, headDim: hd, ropeDims: hd, cos: c, sin: s, halves: true)
+        TrainOps.rope(&dx, ld: ld, positions: positions, rows: 4, heads: heads, headDim: hd, ropeDims: hd, cos: c, sin: s, halves: true,
+                      backward: true)
+        let f = { (v: [Double]) -> [Double] in
+            var v = v
+            Ref.rope(&v, ld: ld, offset: 0, positions: positions, heads: heads, headDim: hd, ropeDims: hd, base: 1_000_000, halves: true)
+            return v
+        }
+        let xd = x.map(Double.init), dd = dout.map(Double.init)
+        let ey = Self.relativeError(y, f(xd))
+        // The adjacent-pair reference is a different rotation: the check tells the two apart.
+        var adjacent = xd
+        Ref.rope(&adjacent, ld: ld, offset: 0, positions: positions, heads: heads, headDim: hd, ropeDims: hd, base: 1_000_000)
+        #expect(Self.relativeError(y, adjacent) > 1e-2)
+        let nx = Self.numeric(xd, indices: Array(xd.indices)) { Self.dot(dd, f($0)) }
+        let e = Self.relativeError(dx, nx)
+        print("gradient check rope (NeoX halves): y \(ey), dx \(e)")
+        #expect(ey < 1e-5 && e < 1e-5)
+    }
+
+    /// The Q/K/V bias: forward adds it to every row, backward sums the rows.
+    @Test func bias() {
+        var rng = TestRandom(9)
+        let rows = 5, n = 11, ld = 14
+        let y0 = rng.floats(rows * ld), b = rng.floats(n), dy = rng.floats(rows * ld)
+        var y = y0, db = [Float](repeating: 0, count: n)
+        TrainOps.biasForward(&y, ld: ld, bias: b, rows: rows, width: n)
+        TrainOps.biasBackward(&db, dy: dy, ld: ld, rows: rows, width: n)
+        let f = { (bd: [Double]) -> [Double] in
+            var out = y0.map(Double.init)
+            for r in 0..<rows { for i in 0..<n { out[r * ld + i] += bd[i] } }
+            return out
+        }
+        let bd = b.map(Double.init), dd = dy.map(Double.init)
+        #expect(Self.relativeError(y, f(bd)) < 1e-6)
+        let e = Self.relativeError(db, Self.numeric(bd, indices: Array(bd.indices)) { Self.dot(dd, f($0)) })
+        print("gradient check bias: dbias \(e)")
+        #expect(e < 1e-5)
+    }
+
     @Test func swiglu() {
         var rng = TestRandom(4)
         let rows = 3, n = 13
@@ -159,6 +206,9 @@ struct GradientCheckTests {
 
     static let tiny = LlamaShape(vocabulary: 29, width: 16, feedForward: 24, layers: 2, heads: 4, kvHeads: 2, headDim: 4,
                                  ropeBase: 10_000, eps: 1e-5, tiedOutput: true, contextLength: 64)
+    /// A tiny qwen2: Q/K/V biases, NeoX RoPE, untied head (headDim 8: four pairs per head).
+    static let tinyQwen2 = LlamaShape(vocabulary: 29, width: 16, feedForward: 24, layers: 2, heads: 4, kvHeads: 2, headDim: 8,
+                                      ropeBase: 10_000, eps: 1e-6, tiedOutput: false, contextLength: 64, architecture: .qwen2)
 
     /// Random weights: matrices uniform in ±0.4, norm weights near 1.
     static func randomWeights(_ s: LlamaShape, seed: UInt64) -> [Float] {
@@ -221,5 +271,31 @@ struct GradientCheckTests {
         #expect(try checkModel(Self.tiny, mode: .lora(one), seed: 14, label: "LoRA r1 on layer 1's down_proj") < 1e-3)
         let some = LoRAConfig(rank: 2, alpha: 4, targets: [.k, .o, .up], layers: [0])
         #expect(try checkModel(Self.tiny, mode: .lora(some), seed: 15, label: "LoRA r2 on k/o/up of layer 0") < 1e-3)
+    }
+
+    @Test func wholeModelQwen2Full() throws {
+        let layout = WeightLayout(Self.tinyQwen2)
+        // The bias lies right after the fused projection (where the float64 reference reads it).
+        #expect(layout.layers.allSatisfy { $0.qkvBias == $0.qkv + Self.tinyQwen2.qkvDim * Self.tinyQwen2.width })
+        #expect(layout.count == Self.tinyQwen2.parameterCount)
+        #expect(try checkModel(Self.tinyQwen2, mode: .full, seed: 16, label: "qwen2 full finetuning (biases, NeoX RoPE, untied head)") < 1e-3)
+        // The biases' own gradients, all of them (a sample of the whole buffer holds few).
+        let weights = Self.randomWeights(Self.tinyQwen2, seed: 17)
+        let model = try LlamaTrainer(shape: Self.tinyQwen2, weights: Floats(weights), mode: .full)
+        let batch = Self.tinyBatch()
+        try model.run(batch, backward: true)
+        let indices = layout.layers.flatMap { L in (L.qkvBias!..<(L.qkvBias! + Self.tinyQwen2.qkvDim)).map { $0 } }
+        let wd = weights.map(Double.init)
+        let numeric = Self.numeric(wd, indices: indices) { Ref.loss(shape: Self.tinyQwen2, weights: $0, lora: nil, loraValues: [], batch: batch) }
+        let e = Self.relativeError(indices.map { model.gradients[$0] }, numeric)
+        print("gradient check qwen2 Q/K/V biases: \(indices.count) values, max error / max gradient \(e)")
+        #expect(e < 1e-3)
+    }
+
+    @Test func wholeModelQwen2LoRA() throws {
+        let all = LoRAConfig(rank: 3, alpha: 6, rsLoRA: true, targets: LoRAModule.allCases)
+        #expect(try checkModel(Self.tinyQwen2, mode: .lora(all), seed: 18, label: "qwen2 LoRA r3 rsLoRA, all seven modules") < 1e-3)
+        let some = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .k, .v], layers: [1])
+        #expect(try checkModel(Self.tinyQwen2, mode: .lora(some), seed: 19, label: "qwen2 LoRA r2 on q/k/v of layer 1") < 1e-3)
     }
 }

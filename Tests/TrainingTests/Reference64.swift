@@ -3,7 +3,8 @@ import Inference
 @testable import Training
 
 /// A float64 Llama forward pass written from the definitions, loop by loop, independent of the
-/// trainer's code: the reference for finite-difference gradient checks.
+/// trainer's code: the reference for finite-difference gradient checks. For qwen2 shapes it adds
+/// the Q/K/V biases after the projections and rotates the pairs (i, i + ropeDims/2) of each head.
 enum Ref {
     static func rmsnorm(_ x: [Double], _ w: [Double], rows: Int, n: Int, eps: Double) -> [Double] {
         var out = x
@@ -30,17 +31,20 @@ enum Ref {
         return y
     }
 
-    static func rope(_ x: inout [Double], ld: Int, offset: Int, positions: [Int32], heads: Int, headDim: Int, ropeDims: Int, base: Double) {
+    /// Rotates pairs of each head: (2i, 2i+1), or with `halves` (i, i + ropeDims/2).
+    static func rope(_ x: inout [Double], ld: Int, offset: Int, positions: [Int32], heads: Int, headDim: Int, ropeDims: Int, base: Double,
+                     halves: Bool = false) {
         for r in positions.indices {
             for h in 0..<heads {
                 for i in 0..<(ropeDims / 2) {
                     let theta = Double(Float(pow(base, -2 * Double(i) / Double(ropeDims))))
                     let angle = Double(positions[r]) * theta
                     let c = cos(angle), s = sin(angle)
-                    let at = r * ld + offset + h * headDim + 2 * i
-                    let a = x[at], b = x[at + 1]
-                    x[at] = a * c - b * s
-                    x[at + 1] = a * s + b * c
+                    let first = r * ld + offset + h * headDim + (halves ? i : 2 * i)
+                    let second = halves ? first + ropeDims / 2 : first + 1
+                    let a = x[first], b = x[second]
+                    x[first] = a * c - b * s
+                    x[second] = a * s + b * c
                 }
             }
         }
@@ -110,10 +114,16 @@ enum Ref {
             let xn = rmsnorm(x, slice(L.attnNorm, d), rows: t, n: d, eps: Double(s.eps))
             var qkv = linear(xn, w[L.qkv...], rows: t, inputs: d, outputs: s.qkvDim)
             addLoRA(l, .qkv, input: xn, into: &qkv, ld: s.qkvDim)
+            if s.architecture == .qwen2 {
+                // Biases of Q, K and V, stored one after another after the fused projection.
+                let bias = L.qkv + s.qkvDim * d
+                for r in 0..<t { for i in 0..<s.qkvDim { qkv[r * s.qkvDim + i] += w[bias + i] } }
+            }
+            let halves = s.architecture == .qwen2
             rope(&qkv, ld: s.qkvDim, offset: 0, positions: batch.positions, heads: s.heads, headDim: s.headDim, ropeDims: s.ropeDims,
-                 base: Double(s.ropeBase))
+                 base: Double(s.ropeBase), halves: halves)
             rope(&qkv, ld: s.qkvDim, offset: s.qDim, positions: batch.positions, heads: s.kvHeads, headDim: s.headDim,
-                 ropeDims: s.ropeDims, base: Double(s.ropeBase))
+                 ropeDims: s.ropeDims, base: Double(s.ropeBase), halves: halves)
             let att = attention(qkv, ld: s.qkvDim, qOff: 0, kOff: s.qDim, vOff: s.qDim + s.kvDim, segments: batch.segments,
                                 heads: s.heads, kvHeads: s.kvHeads, headDim: s.headDim)
             var o = linear(att, w[L.o...], rows: t, inputs: s.qDim, outputs: d)

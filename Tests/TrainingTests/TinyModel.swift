@@ -4,11 +4,14 @@ import Inference
 import Testing
 @testable import Training
 
-/// A tiny random llama model written as a GGUF file (F32 tensors, no tokenizer): the engine and the
-/// trainer both read it.
+/// A tiny random llama or qwen2 model written as a GGUF file (F32 tensors, no tokenizer): the engine
+/// and the trainer both read it.
 struct TinyModel {
     static let shape = LlamaShape(vocabulary: 64, width: 32, feedForward: 48, layers: 2, heads: 4, kvHeads: 2, headDim: 8,
                                   ropeBase: 10_000, eps: 1e-5, tiedOutput: true, contextLength: 128)
+    /// The qwen2 twin: Q/K/V biases, NeoX RoPE, an untied output head, Qwen2.5's RoPE base and epsilon.
+    static let qwen2Shape = LlamaShape(vocabulary: 64, width: 32, feedForward: 48, layers: 2, heads: 4, kvHeads: 2, headDim: 8,
+                                       ropeBase: 1_000_000, eps: 1e-6, tiedOutput: false, contextLength: 128, architecture: .qwen2)
 
     let path: String
     let weights: [Float]   // WeightLayout order, GGUF row order
@@ -18,22 +21,23 @@ struct TinyModel {
         weights = GradientCheckTests.randomWeights(s, seed: seed)
         let layout = WeightLayout(s)
         var w = GGUFWriter()
-        w.addMetadata("general.architecture", .string("llama"))
+        let arch = s.architecture.rawValue
+        w.addMetadata("general.architecture", .string(arch))
         w.addMetadata("general.name", .string("tiny"))
-        w.addMetadata("llama.block_count", .uint32(UInt32(s.layers)))
-        w.addMetadata("llama.embedding_length", .uint32(UInt32(s.width)))
-        w.addMetadata("llama.feed_forward_length", .uint32(UInt32(s.feedForward)))
-        w.addMetadata("llama.attention.head_count", .uint32(UInt32(s.heads)))
-        w.addMetadata("llama.attention.head_count_kv", .uint32(UInt32(s.kvHeads)))
-        w.addMetadata("llama.context_length", .uint32(UInt32(s.contextLength)))
-        w.addMetadata("llama.vocab_size", .uint32(UInt32(s.vocabulary)))
-        w.addMetadata("llama.rope.freq_base", .float32(s.ropeBase))
-        w.addMetadata("llama.attention.layer_norm_rms_epsilon", .float32(s.eps))
+        w.addMetadata("\(arch).block_count", .uint32(UInt32(s.layers)))
+        w.addMetadata("\(arch).embedding_length", .uint32(UInt32(s.width)))
+        w.addMetadata("\(arch).feed_forward_length", .uint32(UInt32(s.feedForward)))
+        w.addMetadata("\(arch).attention.head_count", .uint32(UInt32(s.heads)))
+        w.addMetadata("\(arch).attention.head_count_kv", .uint32(UInt32(s.kvHeads)))
+        w.addMetadata("\(arch).context_length", .uint32(UInt32(s.contextLength)))
+        w.addMetadata("\(arch).vocab_size", .uint32(UInt32(s.vocabulary)))
+        w.addMetadata("\(arch).rope.freq_base", .float32(s.ropeBase))
+        w.addMetadata("\(arch).attention.layer_norm_rms_epsilon", .float32(s.eps))
         for t in layout.ggufTensors {
             let values = Array(weights[t.offset..<(t.offset + t.rows * t.cols)])
             try w.addTensor(name: t.name, dimensions: t.rows == 1 ? [t.cols] : [t.cols, t.rows], type: .f32, values: values)
         }
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("emlab-tiny-\(seed)-\(getpid()).gguf").path
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("emlab-tiny-\(arch)-\(seed)-\(getpid()).gguf").path
         try w.write(to: path)
     }
 

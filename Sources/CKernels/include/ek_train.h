@@ -31,6 +31,16 @@ void ekt_swiglu_bwd(const float *dh, int ldh, const float *gu, int ld, float *dg
 void ekt_rope_pairs(float *x, int ld, const int32_t *positions, int r0, int r1, int heads, int headDim,
                     int ropeDims, const float *cosTable, const float *sinTable, float sign);
 
+// RoPE on the halves of each head's first ropeDims values, pairs (x[i], x[i + ropeDims/2]) — NeoX's
+// layout, as llama.cpp applies it for qwen2 — otherwise as ekt_rope_pairs.
+void ekt_rope_halves(float *x, int ld, const int32_t *positions, int r0, int r1, int heads, int headDim,
+                     int ropeDims, const float *cosTable, const float *sinTable, float sign);
+
+// Bias: y[r, i] += bias[i] for rows r0..<r1 of a matrix with row stride ld, i < n.
+void ekt_bias_rows(float *y, int ld, const float *bias, int r0, int r1, int n);
+// dbias[i] += Σ_rows dy[r, i] (rows in order: one thread).
+void ekt_bias_bwd(float *dbias, const float *dy, int ld, int rows, int n);
+
 // Causal softmax of one attention row: p[j] = exp(scale·s[j] − lse) for j ≤ last, 0 after;
 // returns lse (the log of the normalizer, in scaled units).
 float ekt_softmax_row(const float *s, float *p, int last, int len, float scale);
