@@ -308,35 +308,8 @@ struct Qwen2TrainingTests {
     /// full-batch LoRA steps (Qwen's untied head and biases frozen, the adapters on all seven projections).
     @Test func overfits16Examples() throws {
         let engine = try Self.engine()
-        let ct = try SmolLM2TrainingTests.chatTokenizer(engine)
-        let colours = ["amber", "teal", "crimson", "olive", "violet", "silver", "coral", "indigo"]
-        let things = ["door", "lamp"]
-        let words = ["zephyr", "quartz", "marlin", "tundra", "saffron", "goblet", "pylon", "lichen", "ember", "fjord", "walrus", "nimbus",
-                     "cobalt", "ravine", "thimble", "juniper"]
-        var seqs: [TrainingSequence] = []
-        for (i, word) in words.enumerated() {
-            let messages = [ChatMessage(role: .system, content: "Answer in one sentence."),
-                            ChatMessage(role: .user, content: "What is the password of the \(colours[i % 8]) \(things[i / 8])?"),
-                            ChatMessage(role: .assistant, content: "The password of the \(colours[i % 8]) \(things[i / 8]) is \(word).")]
-            seqs.append(try ct.encode(messages, maxTokens: 128))
-        }
-        let model = try LlamaTrainer.load(file: engine.file, mode: .lora(LoRAConfig(rank: 16, alpha: 32)))
-        model.lora!.initialize(model.parameters.pointer, seed: 2)
-        var settings = FinetuneSettings()
-        settings.lora = model.lora!.config
-        settings.batchSize = 16
-        settings.epochs = 8
-        settings.learningRate = 1e-3
-        settings.warmupSteps = 0
-        settings.decay = .constant
-        let tuner = try Finetuner(model: model, settings: settings, sequences: seqs)
-        var losses: [Double] = []
-        let started = Date()
-        while !tuner.finished { losses.append(try tuner.runStep().loss) }
-        let seconds = Date().timeIntervalSince(started)
-        let final = try tuner.meanLoss(seqs)
-        let tokens = seqs.reduce(0) { $0 + $1.tokens.count }
-        print("overfit 16 examples (Qwen2.5-Coder-0.5B, LoRA r16, 8 steps of 16, \(tokens) tokens a step): loss per step \(losses.map { String(format: "%.3f", $0) }), after \(String(format: "%.3f", final)), \(String(format: "%.0f", seconds)) s (\(String(format: "%.0f", Double(8 * tokens) / seconds)) tokens/s)")
-        #expect(final < 0.2 * losses[0])
+        let run = try SmolLM2TrainingTests.overfitFacts(engine: engine, count: 16, learningRate: 1e-3)
+        print("overfit 16 examples (Qwen2.5-Coder-0.5B, LoRA r16, 8 steps of 16, \(run.tokensPerStep) tokens a step): loss per step \(run.losses.map { String(format: "%.3f", $0) }), after \(String(format: "%.3f", run.final)), \(String(format: "%.0f", run.seconds)) s (\(String(format: "%.0f", Double(8 * run.tokensPerStep) / run.seconds)) tokens/s)")
+        #expect(run.final < 0.2 * run.losses[0])
     }
 }

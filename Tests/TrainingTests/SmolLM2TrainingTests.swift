@@ -67,14 +67,24 @@ struct SmolLM2TrainingTests {
     /// 32 short examples, each a made-up fact, are learnt: the loss falls by more than 80 % in 8 steps.
     @Test func overfits32Examples() throws {
         let engine = try Self.engine()
-        let ct = try Self.chatTokenizer(engine)
+        let run = try Self.overfitFacts(engine: engine, count: 32, learningRate: 3e-3)
+        print("overfit 32 examples (SmolLM2, LoRA r16, 8 steps of 32): loss per step \(run.losses.map { String(format: "%.3f", $0) }), after \(String(format: "%.3f", run.final)), \(String(format: "%.0f", run.seconds)) s")
+        #expect(run.final < 0.2 * run.losses[0])
+    }
+
+    /// `count` (at most 32) made-up facts ("the password of the amber door is zephyr"), learnt by LoRA
+    /// r16 on every projection in 8 full-batch steps at a constant `learningRate`: each step's loss,
+    /// the mean loss after training, the seconds taken and the tokens per step.
+    static func overfitFacts(engine: Engine, count: Int, learningRate: Float) throws
+        -> (losses: [Double], final: Double, seconds: Double, tokensPerStep: Int) {
+        let ct = try chatTokenizer(engine)
         let colours = ["amber", "teal", "crimson", "olive", "violet", "silver", "coral", "indigo"]
         let things = ["door", "lamp", "kettle", "bicycle"]
         let words = ["zephyr", "quartz", "marlin", "tundra", "saffron", "goblet", "pylon", "lichen", "ember", "fjord", "walrus", "nimbus",
                      "cobalt", "ravine", "thimble", "juniper", "basalt", "lantern", "oriole", "pewter", "mosaic", "tinsel", "bramble",
                      "sextant", "kelp", "cinder", "plover", "gusset", "quill", "sorrel", "turret", "vellum"]
         var seqs: [TrainingSequence] = []
-        for (i, word) in words.enumerated() {
+        for (i, word) in words.prefix(count).enumerated() {
             let messages = [ChatMessage(role: .system, content: "Answer in one sentence."),
                             ChatMessage(role: .user, content: "What is the password of the \(colours[i % 8]) \(things[i / 8])?"),
                             ChatMessage(role: .assistant, content: "The password of the \(colours[i % 8]) \(things[i / 8]) is \(word).")]
@@ -84,18 +94,17 @@ struct SmolLM2TrainingTests {
         model.lora!.initialize(model.parameters.pointer, seed: 2)
         var settings = FinetuneSettings()
         settings.lora = model.lora!.config
-        settings.batchSize = 32
+        settings.batchSize = count
         settings.epochs = 8
-        settings.learningRate = 3e-3
+        settings.learningRate = learningRate
         settings.warmupSteps = 0
         settings.decay = .constant
         let tuner = try Finetuner(model: model, settings: settings, sequences: seqs)
         var losses: [Double] = []
         let started = Date()
         while !tuner.finished { losses.append(try tuner.runStep().loss) }
-        let final = try tuner.meanLoss(seqs)
-        print("overfit 32 examples (SmolLM2, LoRA r16, 8 steps of 32): loss per step \(losses.map { String(format: "%.3f", $0) }), after \(String(format: "%.3f", final)), \(String(format: "%.0f", Date().timeIntervalSince(started))) s")
-        #expect(final < 0.2 * losses[0])
+        let seconds = Date().timeIntervalSince(started)
+        return (losses, try tuner.meanLoss(seqs), seconds, seqs.reduce(0) { $0 + $1.tokens.count })
     }
 
     /// An adapter applied by the engine equals the weights with the adapter merged in: each adapted
