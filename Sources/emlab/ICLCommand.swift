@@ -68,7 +68,7 @@ struct ICLCommand: AsyncParsableCommand {
         parameters.interventions = steered.isEmpty ? nil : steered
         let store = try runOptions.openStore()
         let started = Date()
-        let runner = EvalRunner(store: store, model: evaluated, judge: try await opener.judge(judge), questions: set,
+        let runner = EvalRunner(store: store, model: evaluated, judge: try await opener.judge(judge, evaluating: modelOptions.model), questions: set,
                                 parameters: parameters, conditions: conditions, progress: ProgressBar())
         try await runner.run(name: runOptions.name, kind: "icl", resume: resume)
         let r = try RunResults(store: store, name: runOptions.name)

@@ -25,7 +25,8 @@ struct JudgeCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try runOptions.existingStore()
-            let j = try await threadOptions.opener().judge(judge)
+            // probe:default is the probe of the model whose answers the run holds.
+            let j = try await threadOptions.opener().judge(judge, evaluating: try? ModelSpec(parsing: try store.run(named: runOptions.name).modelSpec))
             try await JudgePass.rescore(store: store, name: runOptions.name, judge: j, progress: ProgressBar())
             print(TerminalTable.render(try RunResults(store: store, name: runOptions.name, judge: j.spec)), terminator: "")
         }

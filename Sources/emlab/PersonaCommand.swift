@@ -69,7 +69,8 @@ struct PersonaCommand: AsyncParsableCommand {
             let store = try results.openStore()
             let opener = modelOptions.opener()
             let model = try opener.openLocal(modelOptions.model, for: "persona extraction, which reads activations,")
-            let j = try await opener.judge(noJudge ? .model(modelOptions.model) : judge ?? .model(modelOptions.model), progress: ProgressBar())
+            let j = try await opener.judge(noJudge ? .model(modelOptions.model) : judge ?? .model(modelOptions.model), evaluating: modelOptions.model,
+                                           progress: ProgressBar())
             let extraction = PersonaExtraction(trait: t, samples: samples, temperature: temperature, maxTokens: maxTokens, seed: seed,
                                                positiveAbove: positiveAbove, negativeBelow: negativeBelow, judged: !noJudge)
             let name = runName ?? "persona-\(t.name)"

@@ -76,7 +76,8 @@ struct SteerCommand: AsyncParsableCommand {
                                             maxTokens: sampling.maxTokens, seed: sampling.seed,
                                             thresholds: Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove),
                                             questionSet: questions)
-            let j = try await opener.judge(judge ?? JudgeSpec.defaultJudge(for: modelOptions.model), progress: ProgressBar())
+            let j = try await opener.judge(judge ?? JudgeSpec.defaultJudge(for: modelOptions.model), evaluating: modelOptions.model,
+                                           progress: ProgressBar())
             let started = Date()
             let r = try await sweep.run(store: store, model: model, judge: j, questions: set, parameters: parameters,
                                         name: runOptions.name, resume: resume, progress: ProgressBar())
