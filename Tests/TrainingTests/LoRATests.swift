@@ -14,35 +14,48 @@ struct LoRATests {
     static func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
 
     @Test func zeroBLeavesLogitsUnchanged() throws {
-        let tiny = try TinyModel(seed: 21)
+        try Self.checkZeroBLeavesLogitsUnchanged(shape: TinyModel.shape, seed: 21, tokens: Self.tokens)
+    }
+
+    /// A fresh adapter (B = 0) on a tiny random model of `shape` changes neither the engine's logits
+    /// nor the trainer's loss, bit for bit.
+    static func checkZeroBLeavesLogitsUnchanged(shape: LlamaShape, seed: UInt64, tokens: [Int32]) throws {
+        let tiny = try TinyModel(seed: seed, shape: shape)
         defer { try? FileManager.default.removeItem(atPath: tiny.path) }
-        var adapter = TinyModel.randomAdapter(TinyModel.shape, rank: 4, seed: 22)
+        var adapter = TinyModel.randomAdapter(shape, rank: 4, seed: seed + 1)
         for i in adapter.tensors.indices { adapter.tensors[i].b = [Float](repeating: 0, count: adapter.tensors[i].b.count) }
-        let plain = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens)
-        let adapted = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens, adapters: [(adapter, 1)])
-        #expect(plain == adapted, "the engine's logits changed by \(Self.maxAbsDiff(plain, adapted))")
+        let plain = try TinyModel.engineLogits(path: tiny.path, tokens: tokens)
+        let adapted = try TinyModel.engineLogits(path: tiny.path, tokens: tokens, adapters: [(adapter, 1)])
+        #expect(plain == adapted, "the engine's logits changed by \(maxAbsDiff(plain, adapted))")
         // The trainer: a fresh adapter (B = 0) gives the loss of the frozen model, bit for bit.
         var batch = PackedBatch()
-        batch.append(tokens: Self.tokens, trained: Self.tokens.map { _ in true })
-        let full = try LlamaTrainer(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: .full)
-        let lora = try LlamaTrainer(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
+        batch.append(tokens: tokens, trained: tokens.map { _ in true })
+        let full = try LlamaTrainer(shape: shape, weights: Floats(tiny.weights), mode: .full)
+        let lora = try LlamaTrainer(shape: shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
         lora.lora!.initialize(lora.parameters.pointer, seed: 5)
         let a = try full.run(batch, backward: false).loss, b = try lora.run(batch, backward: false).loss
         #expect(a == b, "loss \(a) without the adapter, \(b) with B = 0")
+    }
+
+    /// `tiny`'s weights with `adapter` (scaled by `scale`) merged in, written as an F32 GGUF beside it;
+    /// the caller removes the file.
+    static func writeMerged(_ tiny: TinyModel, shape: LlamaShape, adapter: LoRAAdapter, scale: Float) throws -> String {
+        let layout = WeightLayout(shape)
+        let merged = tiny.weights.withUnsafeBufferPointer {
+            ModelExport.merged(layout: layout, weights: $0.baseAddress!, adapters: [(adapter, scale)])
+        }
+        let mergedPath = tiny.path + ".merged.gguf"
+        try ModelExport.write(base: try GGUFFile(path: tiny.path), layout: layout, weights: merged.pointer, type: .f32, note: "test",
+                              to: mergedPath)
+        return mergedPath
     }
 
     @Test func adapterEqualsMergedWeights() throws {
         let tiny = try TinyModel(seed: 23)
         defer { try? FileManager.default.removeItem(atPath: tiny.path) }
         let adapter = TinyModel.randomAdapter(TinyModel.shape, rank: 4, seed: 24)
-        let layout = WeightLayout(TinyModel.shape)
-        let merged = tiny.weights.withUnsafeBufferPointer {
-            ModelExport.merged(layout: layout, weights: $0.baseAddress!, adapters: [(adapter, 0.5)])
-        }
-        let mergedPath = tiny.path + ".merged.gguf"
+        let mergedPath = try Self.writeMerged(tiny, shape: TinyModel.shape, adapter: adapter, scale: 0.5)
         defer { try? FileManager.default.removeItem(atPath: mergedPath) }
-        try ModelExport.write(base: try GGUFFile(path: tiny.path), layout: layout, weights: merged.pointer, type: .f32, note: "test",
-                              to: mergedPath)
         let viaAdapter = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens, adapters: [(adapter, 0.5)])
         let viaMerge = try TinyModel.engineLogits(path: mergedPath, tokens: Self.tokens)
         let plain = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens)

@@ -90,20 +90,7 @@ struct Qwen2TinyTests {
     }
 
     @Test func zeroBLeavesLogitsUnchanged() throws {
-        let tiny = try TinyModel(seed: 62, shape: Self.shape)
-        defer { try? FileManager.default.removeItem(atPath: tiny.path) }
-        var adapter = TinyModel.randomAdapter(Self.shape, rank: 4, seed: 63)
-        for i in adapter.tensors.indices { adapter.tensors[i].b = [Float](repeating: 0, count: adapter.tensors[i].b.count) }
-        let plain = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens)
-        let adapted = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens, adapters: [(adapter, 1)])
-        #expect(plain == adapted, "the engine's logits changed by \(LoRATests.maxAbsDiff(plain, adapted))")
-        var batch = PackedBatch()
-        batch.append(tokens: Self.tokens, trained: Self.tokens.map { _ in true })
-        let full = try LlamaTrainer(shape: Self.shape, weights: Floats(tiny.weights), mode: .full)
-        let lora = try LlamaTrainer(shape: Self.shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
-        lora.lora!.initialize(lora.parameters.pointer, seed: 5)
-        let a = try full.run(batch, backward: false).loss, b = try lora.run(batch, backward: false).loss
-        #expect(a == b, "loss \(a) without the adapter, \(b) with B = 0")
+        try LoRATests.checkZeroBLeavesLogitsUnchanged(shape: Self.shape, seed: 62, tokens: Self.tokens)
     }
 
     /// The engine with an adapter equals the engine on the weights with the adapter merged in (an
@@ -112,14 +99,8 @@ struct Qwen2TinyTests {
         let tiny = try TinyModel(seed: 64, shape: Self.shape)
         defer { try? FileManager.default.removeItem(atPath: tiny.path) }
         let adapter = TinyModel.randomAdapter(Self.shape, rank: 4, seed: 65)
-        let layout = WeightLayout(Self.shape)
-        let merged = tiny.weights.withUnsafeBufferPointer {
-            ModelExport.merged(layout: layout, weights: $0.baseAddress!, adapters: [(adapter, 0.5)])
-        }
-        let mergedPath = tiny.path + ".merged.gguf"
+        let mergedPath = try LoRATests.writeMerged(tiny, shape: Self.shape, adapter: adapter, scale: 0.5)
         defer { try? FileManager.default.removeItem(atPath: mergedPath) }
-        try ModelExport.write(base: try GGUFFile(path: tiny.path), layout: layout, weights: merged.pointer, type: .f32, note: "test",
-                              to: mergedPath)
         let mergedFile = try GGUFFile(path: mergedPath)
         #expect(mergedFile.tensor(named: "blk.1.attn_k.bias")?.type == .f32)
         #expect(mergedFile.tensor(named: "output.weight") != nil)
