@@ -49,10 +49,14 @@ let package = Package(
         ], path: "Sources/ModelStore"),
         // Chat datasets: JSONL loading and validation, seeded sampling, built-in generators.
         .target(name: "Datasets", dependencies: ["Core"], path: "Sources/Datasets"),
-        .target(name: "Bench", dependencies: ["Core", "Inference", "ModelStore", "CBLAS", "Training"], path: "Sources/Bench"),
+        .target(name: "Bench", dependencies: ["Core", "Inference", "ModelStore", "CBLAS", "Training", "SparseAutoencoders"], path: "Sources/Bench"),
         // Finetuning on the CPU: a Llama backward pass, LoRA and full finetuning, AdamW, checkpoints.
         .target(name: "Training", dependencies: ["Core", "GGUF", "Safetensors", "Tokenizer", "Inference", "Datasets", "CKernels", "CBLAS"],
                 path: "Sources/Training", swiftSettings: simdSwift),
+        // Sparse autoencoders: TopK and ReLU SAEs, their training on activation files (sparse kernels in
+        // CKernels), SAELens' folder format, the broad prompt corpus.
+        .target(name: "SparseAutoencoders", dependencies: ["Core", "CKernels", "CBLAS", "Safetensors", "Inference", "Training"],
+                path: "Sources/SparseAutoencoders", resources: [.copy("Resources/corpus")], swiftSettings: simdSwift),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
         .target(name: "LanguageModels", dependencies: [
             "Core", "Inference", "Tokenizer", "ModelStore",
@@ -107,7 +111,7 @@ let package = Package(
                                                          "-Xlinker", "-lswiftSynchronization"], .when(platforms: [.linux]))]),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "PersonaVectors", "Safetensors", "Guard", "GuardMonitor", "Training", "Agents",
+            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "PersonaVectors", "Safetensors", "Guard", "GuardMonitor", "Training", "Agents", "SparseAutoencoders",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -123,6 +127,8 @@ let package = Package(
                                                            "Inference", "TestSupport", "Datasets"],
                     path: "Tests/EvaluationTests"),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Core"], path: "Tests/DatasetsTests"),
+        .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "CKernels", "Inference", "Training", "Safetensors", "Core", "TestSupport"],
+                    path: "Tests/SparseAutoencodersTests", swiftSettings: simdSwift),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "GGUF", "Safetensors", "Tokenizer", "Datasets", "Core",
                                                           "ResultsStore", "TestSupport"],
                     path: "Tests/TrainingTests"),

@@ -133,19 +133,28 @@ public struct SafetensorsFile: Sendable {
     public func floats(_ t: SafetensorsTensorInfo) -> [Float] {
         let n = t.elementCount
         return [Float](unsafeUninitializedCapacity: n) { out, initialized in
-            data.withUnsafeBytes { raw in
-                let src = UnsafeRawBufferPointer(rebasing: raw[(dataStart + t.range.lowerBound)..<(dataStart + t.range.upperBound)])
-                for i in 0..<n {
-                    switch t.dtype {
-                    case .f32: out[i] = Float(bitPattern: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
-                    case .f64: out[i] = Float(Double(bitPattern: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))
-                    case .f16: out[i] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian))
-                    case .bf16: out[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16)
-                    case .i64: out[i] = Float(Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
-                    }
-                }
-            }
+            floats(t, elements: 0..<n, into: out.baseAddress!)
             initialized = n
+        }
+    }
+
+    /// Elements `elements` of a tensor (row-major order) converted to floats into `out`, without
+    /// reading the rest of the tensor (rows of a large mapped file).
+    public func floats(_ t: SafetensorsTensorInfo, elements: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        precondition(elements.lowerBound >= 0 && elements.upperBound <= t.elementCount, "elements outside tensor \(t.name)")
+        data.withUnsafeBytes { raw in
+            let src = UnsafeRawBufferPointer(rebasing: raw[(dataStart + t.range.lowerBound)..<(dataStart + t.range.upperBound)])
+            var o = out
+            for i in elements {
+                switch t.dtype {
+                case .f32: o.pointee = Float(bitPattern: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian)
+                case .f64: o.pointee = Float(Double(bitPattern: src.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self).littleEndian))
+                case .f16: o.pointee = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian))
+                case .bf16: o.pointee = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian) << 16)
+                case .i64: o.pointee = Float(Int64(littleEndian: src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
+                }
+                o += 1
+            }
         }
     }
 
@@ -196,6 +205,12 @@ public struct SafetensorsWriter: Sendable {
 
     /// `values` encoded as `dtype`, little-endian, appended to `bytes`.
     static func append(_ values: [Float], as dtype: SafetensorsDType, to bytes: inout Data) {
+        #if _endian(little)
+        if dtype == .f32 {   // the host's layout is the file's: one copy
+            values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+            return
+        }
+        #endif
         for v in values {
             switch dtype {
             case .f32: withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }

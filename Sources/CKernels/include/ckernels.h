@@ -123,5 +123,6 @@ void ek_matmul_rows(int type, const void *W, int r0, int r1, int cols, const voi
 #endif
 
 #include "ek_train.h"  // the training engine's element-wise kernels
+#include "ek_sae.h"    // sparse-autoencoder training kernels
 
 #endif
