@@ -29,8 +29,8 @@ struct BenchCommand: ParsableCommand {
 
     static let allParts = ["host", "pp", "tg", "batched", "icl"]
 
-    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl, guard (the guard hook's latency with process start; needs no model), steer (batched decoding with per-sequence steering and capturing against plain, at the largest --sequences count), train (one optimizer step, sequence 256, batch 8: LoRA r32 on all seven projections and full finetuning, against PyTorch). (default: host,pp,tg,batched,icl)",
-            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", ")), guard, steer, train") { BenchCommand.allParts.contains($0) || $0 == "guard" || $0 == "steer" || $0 == "train" })
+    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl, guard (the guard hook's latency with process start; needs no model), steer (batched decoding with per-sequence steering and capturing against plain, at the largest --sequences count), train (one optimizer step, sequence 256, batch 8: LoRA r32 on all seven projections and full finetuning, against PyTorch), sae (one TopK SAE training step, d_in 576, 18,432 latents, k 32, batch 4,096, against PyTorch; needs no model). (default: host,pp,tg,batched,icl)",
+            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", ")), guard, steer, train, sae") { BenchCommand.allParts.contains($0) || ["guard", "steer", "train", "sae"].contains($0) })
     var only: CommaList<String> = CommaList(BenchCommand.allParts)
 
     @Option(help: "Comma-separated sequence counts for the batched figures. (default: 1,8,32,64)",
@@ -43,15 +43,25 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Run the unshared ICL scenario in full instead of scaling from 3 measured prompts (slow).")
     var fullIcl = false
 
+    @Option(help: "Vectors/s of shared/reference/sae-baseline.py run on this host (the sae part's ratio is taken against it instead of the issue's Zen 3 figure).")
+    var saeBaseline: Double?
+
     @Flag(help: "Print the figures as one JSON object.")
     var json = false
 
     func run() throws {
         let parts = Set(only.elements)
-        if parts.contains("guard") {
-            try GuardBench.run(json: json)  // printed on its own; the model is not loaded for it
-            if parts.count == 1 { return }
+        // guard and sae are printed on their own and need no model.
+        if parts.contains("guard") { try GuardBench.run(json: json) }
+        if parts.contains("sae") {
+            // No model: random activation vectors of SmolLM2's width.
+            for r in SAEBenchmark().run(threads: options.threads, baseline: saeBaseline) {
+                let ref = r.reference.map { String(format: "%@ %g → %.2f×", r.referenceName as NSString, $0, r.value / $0) } ?? ""
+                if json { try printJSON([r.name: (r.value * 100).rounded() / 100] as [String: Double]) }
+                else { print(String(format: "%-15@ %9.2f %-10@ %@", r.name as NSString, r.value, r.unit as NSString, ref as NSString)) }
+            }
         }
+        if parts.subtracting(["guard", "sae"]).isEmpty { return }
         let counts = sequences.elements
         let reference = try reference.map { try ReferenceFigures(llamaCppJSONLinesAt: $0) } ?? Registry.entry(named: try options.localName()).flatMap { ReferenceFigures.forModel(named: $0.name) }
         let engine = try options.openLocalModel().engine
