@@ -55,7 +55,7 @@ let package = Package(
                 path: "Sources/Training", swiftSettings: simdSwift),
         // Sparse autoencoders: TopK and ReLU SAEs, their training on activation files (sparse kernels in
         // CKernels), SAELens' folder format, the broad prompt corpus.
-        .target(name: "SparseAutoencoders", dependencies: ["Core", "CKernels", "CBLAS", "Safetensors", "Inference", "Training"],
+        .target(name: "SparseAutoencoders", dependencies: ["Core", "CKernels", "CBLAS", "Safetensors", "Inference", "Training", "LanguageModels"],
                 path: "Sources/SparseAutoencoders", resources: [.copy("Resources/corpus")], swiftSettings: simdSwift),
         // Layer 4: models behind one protocol: the local engine and remote OpenAI-compatible servers.
         .target(name: "LanguageModels", dependencies: [
@@ -79,7 +79,7 @@ let package = Package(
                 path: "Sources/ResultsStore"),
         // Interpretability: activations read through the white-box model protocol, probes (logistic
         // regression, GGUF files).
-        .target(name: "Interp", dependencies: ["Core", "LanguageModels", "GGUF", "Safetensors",
+        .target(name: "Interp", dependencies: ["Core", "LanguageModels", "GGUF", "Safetensors", "SparseAutoencoders",
                                                .product(name: "Crypto", package: "swift-crypto")], path: "Sources/Interp"),
         .target(name: "Evaluation", dependencies: [
             "Core", "LanguageModels", "ModelStore", "ResultsStore", "Interp",
@@ -141,7 +141,7 @@ let package = Package(
         ], path: "Tests/AgentsTests"),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"], path: "Tests/SafetensorsTests"),
         .testTarget(name: "InterpTests", dependencies: ["Core", "Interp", "PersonaVectors", "Safetensors", "Evaluation", "ResultsStore",
-                                                       "Reports", "LanguageModels", "Inference", "Datasets", "TestSupport"],
+                                                       "Reports", "LanguageModels", "Inference", "Datasets", "SparseAutoencoders", "TestSupport"],
                     path: "Tests/InterpTests"),
         .testTarget(name: "LanguageModelsTests", dependencies: ["Core", "LanguageModels", "Inference", "ModelStore", "TestSupport"],
                     path: "Tests/LanguageModelsTests"),

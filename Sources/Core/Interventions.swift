@@ -84,7 +84,7 @@ public enum InterventionSpan: String, Sendable, Hashable, Codable, CaseIterable 
 
 /// One edit of the activations at a hook point.
 ///
-/// At a point, directions are projected out first, then the scaled vectors are added; captures see
+/// At a point, directions are projected out first, then replacements apply, then the scaled vectors are added; captures see
 /// the result.
 public struct Intervention: Sendable, Hashable, Codable {
     public enum Operation: Sendable, Hashable, Codable {
@@ -92,6 +92,9 @@ public struct Intervention: Sendable, Hashable, Codable {
         case add(vector: [Float], coefficient: Float)
         /// Removes the component along `direction` (directional ablation).
         case projectOut(direction: [Float])
+        /// Replaces each position's vector by a function of it (e.g. a sparse autoencoder's
+        /// reconstruction, to measure what the reconstruction loses).
+        case replace(ActivationMap)
     }
 
     public var point: HookPoint
@@ -115,12 +118,52 @@ public struct Intervention: Sendable, Hashable, Codable {
         Intervention(point: point, operation: .projectOut(direction: direction), span: span)
     }
 
-    /// The vector this intervention carries (its width must be the model's).
-    public var vector: [Float] {
+    /// Each position's vector replaced by `map` of it at `point` over `span`.
+    public static func replace(with map: any ActivationFunction, at point: HookPoint, over span: InterventionSpan = .all) -> Intervention {
+        Intervention(point: point, operation: .replace(ActivationMap(map)), span: span)
+    }
+
+    /// The width of the vectors this intervention works on (it must be the model's).
+    public var width: Int {
         switch operation {
-        case .add(let v, _): return v
-        case .projectOut(let d): return d
+        case .add(let v, _): return v.count
+        case .projectOut(let d): return d.count
+        case .replace(let m): return m.function.width
         }
+    }
+}
+
+/// A function of one position's activation vector, computed in place.
+public protocol ActivationFunction: Sendable {
+    /// Names the function in prefix-cache keys and run records (e.g. an SAE's folder and digest):
+    /// two functions with the same identity must compute the same thing.
+    var identity: String { get }
+    /// The vectors' width.
+    var width: Int { get }
+    /// Replaces `vector` (`width` floats) by the function's value.
+    func apply(_ vector: UnsafeMutablePointer<Float>)
+}
+
+/// An `ActivationFunction` as a value: equal and hashed by identity, encoded as its identity (run
+/// records name it; it cannot be decoded back into a function).
+public struct ActivationMap: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let function: any ActivationFunction
+
+    public init(_ function: any ActivationFunction) { self.function = function }
+
+    public static func == (a: ActivationMap, b: ActivationMap) -> Bool { a.function.identity == b.function.identity }
+    public func hash(into h: inout Hasher) { h.combine(function.identity) }
+    public var description: String { function.identity }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(function.identity)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let identity = try c.decode(String.self)
+        throw DecodingError.dataCorruptedError(in: c, debugDescription: "activation map '\(identity)' names a function; it cannot be read back from a record")
     }
 }
 

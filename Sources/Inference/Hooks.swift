@@ -3,14 +3,16 @@ import Core
 /// Reads and edits activations during a forward pass: the interventions and captures of one
 /// request (or of a whole batch, when passed to `forward` for every row).
 ///
-/// At each point edits apply in this order: directions are projected out (ablation), then scaled
-/// vectors are added (steering), then the result is captured. Positions before `promptLength` are
+/// At each point edits apply in this order: directions are projected out (ablation), replacements
+/// are applied (e.g. an SAE's reconstruction), scaled vectors are added (steering), then the result
+/// is captured. Positions before `promptLength` are
 /// the prompt's, later ones the answer's; spans and poolings are decided by a row's position.
 /// Without a prompt length every position counts as the prompt's, so only spans `.all`/`.prompt`
 /// and `.everyPosition` captures may be used.
 public final class Hooks: @unchecked Sendable {
     struct Edit {
         var ablate: [(unit: [Float], span: InterventionSpan)] = []
+        var replace: [(map: any ActivationFunction, span: InterventionSpan)] = []
         var addPrompt: [Float]? = nil       // summed over the adds that cover prompt positions, scaled
         var addAnswer: [Float]? = nil       // the same for answer positions
         var poolings: [Pooling] = []
@@ -70,6 +72,8 @@ public final class Hooks: @unchecked Sendable {
         case .projectOut(let direction):
             let norm = direction.reduce(0) { $0 + $1 * $1 }.squareRoot()
             if norm > 0 { e.ablate.append((direction.map { $0 / norm }, intervention.span)) }
+        case .replace(let map):
+            e.replace.append((map.function, intervention.span))
         }
         edits[intervention.point] = e
     }
@@ -138,8 +142,8 @@ public final class Hooks: @unchecked Sendable {
     func validate(width: Int, layers: Int) throws {
         for i in interventions {
             if i.point.layer >= layers { throw ModelError.hookLayerOutOfRange(point: i.point.description, layers: layers) }
-            if i.vector.count != width {
-                throw ModelError.invalidHookVector(point: i.point.description, expected: width, found: i.vector.count)
+            if i.width != width {
+                throw ModelError.invalidHookVector(point: i.point.description, expected: width, found: i.width)
             }
             if i.span != .all && promptLength == nil {
                 throw ModelError.invalidHook("intervention at \(i.point) over the \(i.span.rawValue) positions needs the prompt length")
@@ -164,6 +168,7 @@ public final class Hooks: @unchecked Sendable {
                 for i in 0..<width { v[i] -= dot * u[i] }
             }
         }
+        for (map, span) in e.replace where span.covers(prompt: inPrompt) { map.apply(v) }
         if let a = inPrompt ? e.addPrompt : e.addAnswer {
             a.withUnsafeBufferPointer { s in for i in 0..<width { v[i] += s[i] } }
         }

@@ -6,11 +6,12 @@ import Foundation
 extension BatchGenerator {
     /// Log-probability of every token of each continuation after `prompt` (natural log).
     /// All continuations are computed in one batch that shares the prompt's KV cache.
-    public func logProbabilities(prompt: [Int32], continuations: [[Int32]]) throws -> [[Float]] {
+    public func logProbabilities(prompt: [Int32], continuations: [[Int32]], interventions: [Intervention] = []) throws -> [[Float]] {
         guard !continuations.contains(where: \.isEmpty) else {
             throw BatchError.invalidRequest("empty continuation")
         }
-        let (promptSequence, promptLogits) = try computePrompt(prompt)
+        let hooks = interventions.isEmpty ? nil : Hooks(interventions: interventions, captures: [], promptLength: prompt.count)
+        let (promptSequence, promptLogits) = try computePrompt(prompt, hooks: hooks)
         let vocab = engine.model.config.vocabularySize
         var out: [[Float]] = continuations.map { c in
             [promptLogits.withUnsafeBufferPointer { LogSoftmax.value($0, at: c[0]) }]
@@ -24,7 +25,7 @@ extension BatchGenerator {
             for k in 1..<c.count { rowOwner.append((i, k)) }
         }
         if batch.count > 0 {
-            let logits = try engine.model.forward(batch, hooks: nil)
+            let logits = try engine.model.forward(batch, hooks: hooks)
             for (row, owner) in rowOwner.enumerated() {
                 let slice = UnsafeBufferPointer(rebasing: logits[(row * vocab)..<((row + 1) * vocab)])
                 out[owner.continuation].append(LogSoftmax.value(slice, at: continuations[owner.continuation][owner.token]))
@@ -153,7 +154,7 @@ extension BatchGenerator {
                 pathNodes[a].append(nodes.count - 1)
             }
             guard batch.count > 0 else { continue }
-            let logits = try engine.model.forward(batch, hooks: nil)
+            let logits = try engine.model.forward(batch, hooks: hooks)
             for (row, node) in created.enumerated() {
                 nodes[node].next = LogSoftmax.all(UnsafeBufferPointer(rebasing: logits[(row * vocab)..<((row + 1) * vocab)]))
             }

@@ -8,8 +8,9 @@ public struct InterventionSpecError: Error, CustomStringConvertible, Equatable {
     public var description: String { message }
 }
 
-/// `--steer FILE@LAYER*COEF[:prompt|answer|all]` and `--ablate FILE[@LAYERS][:prompt|answer|all]`: a
-/// vector file, the layers, and what to do there, turned into `Intervention`s for a model.
+/// `--steer FILE@LAYER*COEF[:prompt|answer|all]` (or `sae:FOLDER#LATENT*COEF`, at the SAE's layer) and
+/// `--ablate FILE[@LAYERS][:prompt|answer|all]`: a vector file, the layers, and what to do there,
+/// turned into `Intervention`s for a model.
 ///
 /// Steering adds `COEF ×` the file's vector for each layer at that layer's hook point (the file's,
 /// `resid_out` by default), over the answer's positions unless a span is given; ablation projects the
@@ -44,6 +45,19 @@ public struct InterventionSpec: Sendable, Equatable, CustomStringConvertible {
     /// `FILE@LAYER*COEF[:span]`; LAYER may be a list or range (`8,12`, `8-12`), the same coefficient at each.
     public static func steer(parsing text: String) throws -> InterventionSpec {
         let (body, span) = Self.span(text)
+        if body.hasPrefix(SAELatentReference.prefix), !body.contains("@") {
+            // sae:FOLDER#LATENT*COEF: the layer is the SAE's.
+            guard let star = body.lastIndex(of: "*") else {
+                throw InterventionSpecError("--steer '\(text)': write sae:FOLDER#LATENT*COEF[:prompt|answer|all], e.g. sae:saes/qwen-l12#1234*8")
+            }
+            let file = String(body[..<star])
+            _ = try SAELatentReference(parsing: file)
+            let coefText = String(body[body.index(after: star)...])
+            guard let c = Float(coefText), c.isFinite else {
+                throw InterventionSpecError("--steer '\(text)': coefficient '\(coefText)' is not a number")
+            }
+            return InterventionSpec(file: file, layers: nil, action: .steer(coefficient: c), span: span)
+        }
         guard let at = body.lastIndex(of: "@"), let star = body[at...].firstIndex(of: "*") else {
             throw InterventionSpecError("--steer '\(text)': write FILE@LAYER*COEF[:prompt|answer|all], e.g. evil.safetensors@15*4")
         }

@@ -124,8 +124,10 @@ public struct LayerVectors: Sendable {
         return vectors[i]
     }
 
-    /// The layer with the largest held-out separation, if the file records it.
+    /// The layer with the largest held-out separation, if the file records it; a file of one layer's
+    /// vector names that layer.
     public var bestLayer: Int? {
+        if let layers, layers.count == 1 { return layers[0] }
         guard let s = separation, let layers, !s.isEmpty else { return nil }
         let i = s.indices.filter { s[$0].isFinite }.max { s[$0] < s[$1] }
         return i.map { layers[$0] }
@@ -154,7 +156,9 @@ public struct LayerVectors: Sendable {
         try w.write(to: path)
     }
 
+    /// Reads a vector file, or with `sae:FOLDER#LATENT` an SAE latent's decoder direction.
     public static func read(path: String) throws -> LayerVectors {
+        if let latent = try SAELatentReference(parsing: path) { return try latent.load() }
         let file: SafetensorsFile
         do { file = try SafetensorsFile(path: path) } catch let e as SafetensorsError {
             throw VectorFileError(file: path, e.message)

@@ -175,7 +175,8 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
         return try await perform { try $0.activations(prompt: prompt, answer: answer, captures: captures, interventions: interventions) }
     }
 
-    public func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, maxAnswerTokens: Int?) async throws -> [Float] {
+    public func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, interventions: [Intervention],
+                                            maxAnswerTokens: Int?) async throws -> [Float] {
         let prompt = try engine.chatPromptTokens(messages)
         var answerTokens = try engine.replyTokens(answer)
         if let m = maxAnswerTokens, answerTokens.count > m { answerTokens = Array(answerTokens.prefix(m)) }
@@ -184,7 +185,7 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
             throw ModelError.contextOverflow(requested: prompt.count + answerTokens.count, capacity: contextWindow)
         }
         let answer = answerTokens
-        return try await perform { try $0.logProbabilities(prompt: prompt, continuations: [answer])[0] }
+        return try await perform { try $0.logProbabilities(prompt: prompt, continuations: [answer], interventions: interventions)[0] }
     }
 
     /// Worker thread only.

@@ -29,7 +29,15 @@ public protocol WhiteBoxModel: LanguageModel {
                      interventions: [Intervention], maxAnswerTokens: Int?) async throws -> [CapturedActivations]
 
     /// The natural-log probability of each token of `answer` given as the reply to `messages` (teacher
-    /// forcing, no interventions), in order; empty for an answer of no tokens. Answers longer than
+    /// forcing under `interventions`), in order; empty for an answer of no tokens. Answers longer than
     /// `maxAnswerTokens` are cut.
-    func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, maxAnswerTokens: Int?) async throws -> [Float]
+    func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, interventions: [Intervention],
+                                     maxAnswerTokens: Int?) async throws -> [Float]
+}
+
+extension WhiteBoxModel {
+    /// The same without interventions.
+    public func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, maxAnswerTokens: Int?) async throws -> [Float] {
+        try await answerTokenLogProbabilities(messages: messages, answer: answer, interventions: [], maxAnswerTokens: maxAnswerTokens)
+    }
 }

@@ -1,0 +1,52 @@
+import Core
+import Foundation
+import SparseAutoencoders
+
+/// `sae:FOLDER#LATENT`: one SAE latent's decoder direction (its row of W_dec, unit length) at the
+/// SAE's layer, wherever a vector file is taken (`--steer sae:F#LATENT*COEF`, `steer sweep --vector`,
+/// monitors). Adding `c ·` the direction is what the persona-features paper steered with.
+public struct SAELatentReference: Sendable, Equatable, CustomStringConvertible {
+    public static let prefix = "sae:"
+    public var folder: String
+    public var latent: Int
+
+    public init(folder: String, latent: Int) {
+        self.folder = folder
+        self.latent = latent
+    }
+
+    /// nil when `text` does not start with `sae:`.
+    public init?(parsing text: String) throws {
+        guard text.hasPrefix(Self.prefix) else { return nil }
+        let body = text.dropFirst(Self.prefix.count)
+        guard let hash = body.lastIndex(of: "#"), let j = Int(body[body.index(after: hash)...]), j >= 0, hash > body.startIndex else {
+            throw InterventionSpecError("'\(text)': write sae:FOLDER#LATENT, e.g. sae:saes/qwen-l12#1234")
+        }
+        self.init(folder: String(body[..<hash]), latent: j)
+    }
+
+    public var description: String { "\(Self.prefix)\(folder)#\(latent)" }
+
+    /// The decoder row as a one-layer vector file (hook and layer from the SAE's hook name).
+    public func load() throws -> LayerVectors {
+        let sae: SparseAutoencoder
+        do { sae = try SAELensFormat.load(folder) } catch let e as SAEFormatError {
+            throw VectorFileError(file: e.file, e.message)
+        }
+        guard let (layer, input) = sae.site.residualLayer else {
+            throw VectorFileError(file: folder, field: "metadata.hook_name",
+                                  "'\(sae.site.hookName)' is not a residual stream hook (blocks.L.hook_resid_post or hook_resid_pre)")
+        }
+        guard latent < sae.latents else {
+            throw VectorFileError(file: folder, field: "latent", "latent \(latent) is outside 0…\(sae.latents - 1)")
+        }
+        var row = sae.decoderRow(latent)
+        let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        if norm > 0 { row = row.map { $0 / norm } }
+        var v = LayerVectors(vectors: [row], layers: [layer], hook: input ? .residualIn : .residualOut,
+                             metadata: ["emlab.method": "sae-latent", "emlab.sae": folder, "emlab.latent": "\(latent)",
+                                        "emlab.model": sae.site.model])
+        v.path = description
+        return v
+    }
+}
