@@ -97,7 +97,7 @@ let package = Package(
             "Core", "LanguageModels", "Evaluation", "ResultsStore",
             .product(name: "Yams", package: "Yams"),
         ], path: "Sources/Agents", resources: [.copy("Resources/scenarios"), .copy("Resources/labelled")]),
-        .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore", "PersonaVectors", "Agents"], path: "Sources/Reports"),
+        .target(name: "Reports", dependencies: ["Evaluation", "ResultsStore", "PersonaVectors", "Agents", "Interp"], path: "Sources/Reports"),
         // The guard on coding agents' actions. `Guard` (rules, policy, log) imports no Foundation, only
         // FoundationEssentials, libyaml and SQLite's C library, so that the hook binary starts in milliseconds;
         // `GuardMonitor` adds the model monitor, validation and the data files.

@@ -188,6 +188,21 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
         return try await perform { try $0.logProbabilities(prompt: prompt, continuations: [answer], interventions: interventions)[0] }
     }
 
+    public func answerTokenTexts(_ answer: String, maxAnswerTokens: Int?) throws -> [String] {
+        var tokens = try engine.replyTokens(answer)
+        if let m = maxAnswerTokens, tokens.count > m { tokens = Array(tokens.prefix(m)) }
+        let tokenizer = engine.tokenizer
+        return tokens.map { tokenizer.decode([$0], includeSpecial: true) }
+    }
+
+    public func promotedTokens(direction: [Float], count: Int) async throws -> [(token: String, logit: Float)] {
+        guard direction.count == width else { throw ModelError.invalidHookVector(point: "unembed", expected: width, found: direction.count) }
+        let engine = self.engine
+        let logits = try await perform { _ in engine.model.unembed(direction) }
+        let top = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(count)
+        return top.map { (engine.tokenizer.decode([Int32($0)], includeSpecial: true), logits[$0]) }
+    }
+
     /// Worker thread only.
     private func continuingTokens() -> Set<Int32> {
         if let found = continuingTokensFound { return found }

@@ -33,6 +33,14 @@ public protocol WhiteBoxModel: LanguageModel {
     /// `maxAnswerTokens` are cut.
     func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, interventions: [Intervention],
                                      maxAnswerTokens: Int?) async throws -> [Float]
+
+    /// The text of each token of `answer` as a reply (the positions `activations` reads after the
+    /// prompt), cut at `maxAnswerTokens`.
+    func answerTokenTexts(_ answer: String, maxAnswerTokens: Int?) throws -> [String]
+
+    /// The tokens a residual-stream direction promotes most: the final norm and output head applied
+    /// to it (logit lens), the `count` largest logits with their values.
+    func promotedTokens(direction: [Float], count: Int) async throws -> [(token: String, logit: Float)]
 }
 
 extension WhiteBoxModel {

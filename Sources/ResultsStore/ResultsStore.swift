@@ -101,6 +101,7 @@ public final class ResultsStore: Sendable {
         registerTraining(&m)
         registerToolCalls(&m)
         registerProjections(&m)
+        registerSAE(&m)
         return m
     }
 }

@@ -105,8 +105,10 @@ public struct SAETrainingRun: Sendable {
         w.metadata["emlab.format"] = "emlab-sae-checkpoint/1"
         w.metadata["emlab.step"] = "\(trainer.step)"
         w.metadata["emlab.variance"] = "\(trainer.variance)"
-        w.metadata["emlab.options"] = String(decoding: try JSONEncoder().encode(trainer.options), as: UTF8.self)
-        w.metadata["emlab.site"] = String(decoding: try JSONEncoder().encode(trainer.sae.site), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        w.metadata["emlab.options"] = String(decoding: try encoder.encode(trainer.options), as: UTF8.self)
+        w.metadata["emlab.site"] = String(decoding: try encoder.encode(trainer.sae.site), as: UTF8.self)
         w.metadata["emlab.width"] = "\(trainer.sae.width)"
         try w.write(to: checkpointPath)
     }

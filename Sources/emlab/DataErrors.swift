@@ -7,6 +7,7 @@ import GGUF
 import Inference
 import Interp
 import PersonaVectors
+import SparseAutoencoders
 
 /// Turns `--questions` into a question set. A malformed file is a data error (exit 65, see
 /// `DataErrors`), not a usage mistake: the loader's error goes up as it is.
@@ -54,6 +55,9 @@ enum DataErrors {
             return e.description
         case let e as VectorFileError:
             // Vector files: --vector, --steer, --ablate (Interp).
+            return e.description
+        case let e as SAEFormatError:
+            // SAE folders, activation files and SAE checkpoints (SparseAutoencoders).
             return e.description
         default:
             return nil

@@ -10,7 +10,7 @@ struct Emlab: AsyncParsableCommand {
                       BenchCommand.self, QuestionsCommand.self, EvalCommand.self, JudgeCommand.self,
                       ExportCommand.self, ReportCommand.self, CompareCommand.self, DemoCommand.self, DatasetsCommand.self, ICLCommand.self,
                       ActivationsCommand.self, PersonaCommand.self, SteerCommand.self, MonitorCommand.self,
-                      FinetuneCommand.self,
+                      FinetuneCommand.self, SAECommand.self,
                       ServeCommand.self, ServeBenchCommand.self, GuardCommand.self,
                       AgenticCommand.self])
 
