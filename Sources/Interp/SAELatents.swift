@@ -1,5 +1,6 @@
 import Core
 import Foundation
+import LanguageModels
 import SparseAutoencoders
 
 /// `sae:FOLDER#LATENT`: one SAE latent's decoder direction (its row of W_dec, unit length) at the
@@ -47,6 +48,32 @@ public struct SAELatentReference: Sendable, Equatable, CustomStringConvertible {
                              metadata: ["emlab.method": "sae-latent", "emlab.sae": folder, "emlab.latent": "\(latent)",
                                         "emlab.model": sae.site.model])
         v.path = description
+        v.sha256 = try? FileDigest.sha256(path: (folder as NSString).appendingPathComponent(SAELensFormat.weightsFile))
+        v.latent = SAELatent(sae: sae, index: latent, point: input ? .residualIn(layer: layer) : .residualOut(layer: layer))
         return v
+    }
+}
+
+/// An SAE latent as a reading of activations: its activation at each token (TopK or ReLU of the
+/// encoder), averaged over the answer's tokens.
+public struct SAELatent: Sendable {
+    public var sae: SparseAutoencoder
+    public var index: Int
+    public var point: HookPoint
+
+    /// The latent's mean activation over `item`'s answer tokens (with `before`, at the prompt's last
+    /// token), read by teacher forcing.
+    public func reading(_ item: ActivationItem, before: Bool, model: any WhiteBoxModel, maxAnswerTokens: Int?) async throws -> Double {
+        let recorded = try await model.activations(messages: item.messages, answer: item.answer ?? "",
+                                                   captures: [ActivationCapture(point, pooling: .everyPosition)],
+                                                   interventions: [], maxAnswerTokens: maxAnswerTokens)
+        let vectors = recorded.first?.vectors ?? []
+        let promptLength = try model.promptTokenCount(item.messages)
+        let rows = before ? Array(vectors.prefix(promptLength).suffix(1)) : Array(vectors.dropFirst(promptLength))
+        guard !rows.isEmpty else { return 0 }
+        let z = sae.encode(rows.flatMap { $0 }, rows: rows.count)
+        var sum = 0.0
+        for r in 0..<rows.count { sum += Double(z[r * sae.latents + index]) }
+        return sum / Double(rows.count)
     }
 }

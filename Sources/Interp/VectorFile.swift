@@ -95,6 +95,9 @@ public struct LayerVectors: Sendable {
     /// Where it was read from and its sha256 (nil for vectors not read from a file).
     public var path: String?
     public var sha256: String?
+    /// For `sae:FOLDER#LATENT`: the SAE and latent, so that monitors and screens read the latent's
+    /// activation (its encoder) rather than a projection on its decoder direction.
+    public var latent: SAELatent?
 
     public init(vectors: [[Float]], layers: [Int]?, hook: HookKind = .residualOut, separation: [Float]? = nil,
                 auroc: [Float]? = nil, metadata: [String: String] = [:]) {

@@ -11,7 +11,8 @@ import ResultsStore
 /// The activation is the answer's mean at the vector's hook point (read by teacher forcing after the
 /// messages the answer was sampled with), or with `before` the prompt's last position, read before
 /// any answer exists: an early warning, the same for every answer to one prompt. The projection is
-/// on the unit vector, in the activations' own units.
+/// on the unit vector, in the activations' own units. For an SAE latent (`sae:FOLDER#LATENT`) the
+/// reading is the latent's activation averaged over the answer's tokens (or at the prompt's last).
 public struct ProjectionMonitor: Sendable {
     public var vectors: LayerVectors
     public var layer: Int
@@ -82,8 +83,12 @@ public struct ProjectionMonitor: Sendable {
             } else {
                 let messages = try Transcripts.messages(of: row.sample, run: results.run.name)
                 let item = ActivationItem(id: Transcripts.id(of: row.sample), messages: messages, answer: before ? nil : row.sample.answer)
-                let recorded = try await collection.read(item, model: model)
-                value = Directions.projection(recorded[0].vectors[0], onto: direction)
+                if let latent = vectors.latent {
+                    value = try await latent.reading(item, before: before, model: model, maxAnswerTokens: maxAnswerTokens)
+                } else {
+                    let recorded = try await collection.read(item, model: model)
+                    value = Directions.projection(recorded[0].vectors[0], onto: direction)
+                }
                 if before { byPrompt[row.sample.messages] = value }
             }
             try store.saveProjection(ProjectionRecord(sampleId: row.sample.id!, monitor: name, vectorDigest: digest, value: value))

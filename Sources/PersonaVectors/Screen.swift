@@ -8,7 +8,8 @@ import LanguageModels
 /// A persona screen of finetuning data: the mean projection of a dataset's answers on a trait's
 /// direction, to predict which data will push a model toward the trait before training on it
 /// (after Chen et al.). Each example's last assistant turn is read by teacher forcing after the turns
-/// before it, mean-pooled at one layer, and projected on the unit vector.
+/// before it, mean-pooled at one layer, and projected on the unit vector; for an SAE latent
+/// (`sae:FOLDER#LATENT`), the latent's activation averaged over the answer's tokens.
 public struct DatasetScreen: Sendable {
     public var vectors: LayerVectors
     public var layer: Int
@@ -52,8 +53,12 @@ public struct DatasetScreen: Sendable {
             let items = Transcripts.dataset(data, limit: limit)
             var values: [Double] = []
             for (i, item) in items.enumerated() {
-                let recorded = try await collection.read(item, model: model)
-                values.append(Directions.projection(recorded[0].vectors[0], onto: direction))
+                if let latent = vectors.latent {
+                    values.append(try await latent.reading(item, before: false, model: model, maxAnswerTokens: maxAnswerTokens))
+                } else {
+                    let recorded = try await collection.read(item, model: model)
+                    values.append(Directions.projection(recorded[0].vectors[0], onto: direction))
+                }
                 progress?.update(phase: "screen \(data.name)", done: i + 1, total: items.count)
             }
             if !items.isEmpty { progress?.finish(phase: "screen \(data.name)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Training
 import Core
 import Datasets
 import Evaluation
@@ -184,18 +185,31 @@ struct PersonaCommand: AsyncParsableCommand {
         @Option(help: "FILE[@LAYER] (default layer: the file's best-separating one).", transform: VectorReference.init(parsing:))
         var vector: VectorReference
         @Option(help: "A built-in dataset or a chat JSONL file (repeat to compare).") var dataset: [String] = []
+        @Option(help: ArgumentHelp("Screen mixes of two datasets with a growing share of the first: 0, 5, 10, 25, 50 and 100 % of --limit examples (an early-warning curve).",
+                                   valueName: "BAD,GOOD"))
+        var shareSweep: String?
         @Option(help: "Examples read per dataset (the first ones).") var limit: Int = 100
         @Option(help: "Seed built-in datasets are generated with.") var seed: UInt64 = BuiltinDatasets.defaultSeed
 
         func validate() throws {
-            guard !dataset.isEmpty else { throw ValidationError("give at least one --dataset") }
+            guard !dataset.isEmpty || shareSweep != nil else { throw ValidationError("give at least one --dataset, or --share-sweep") }
             guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+            if let shareSweep, shareSweep.split(separator: ",").count != 2 { throw ValidationError("--share-sweep: write BAD,GOOD, e.g. insecure-code,secure-code") }
         }
 
         func run() async throws {
             let (vectors, layer) = try vector.load()
             let model = try modelOptions.opener().openLocal(modelOptions.model, for: "a persona screen, which reads activations,")
-            let data = try dataset.map { try BuiltinDatasets.resolve($0, n: max(limit, BuiltinDatasets.defaultCount), seed: seed) }
+            var data = try dataset.map { try BuiltinDatasets.resolve($0, n: max(limit, BuiltinDatasets.defaultCount), seed: seed) }
+            if let shareSweep {
+                let pair = shareSweep.split(separator: ",").map(String.init)
+                for share in [0.0, 0.05, 0.1, 0.25, 0.5, 1.0] {
+                    let spec = share == 0 ? "\(pair[1]):1" : share == 1 ? "\(pair[0]):1" : "\(pair[0]):\(share),\(pair[1]):\(1 - share)"
+                    var mix = try DatasetMix(parsing: spec).build(total: limit, seed: seed)
+                    mix.name = String(format: "%.0f%% %@", 100 * share, pair[0] as NSString)
+                    data.append(mix)
+                }
+            }
             let rows = try await DatasetScreen(vectors: vectors, layer: layer, limit: limit).run(model: model, datasets: data, progress: ProgressBar())
             var table = [["dataset", "n", "mean projection", "95% CI", "median", "vs first"]]
             for r in rows {
@@ -204,7 +218,11 @@ struct PersonaCommand: AsyncParsableCommand {
                               String(format: "%.3f", r.median), r.dataset == rows[0].dataset ? "" : String(format: "%+.3f", r.mean - rows[0].mean)])
             }
             print(PlainTable.render(table), terminator: "")
-            print("projection of each answer's mean activation on the unit vector of \(vectors.identity) at \(vectors.hook.rawValue).\(layer)")
+            if let latent = vectors.latent {
+                print("mean activation over each answer's tokens of latent \(latent.index) of \(vectors.identity) at \(latent.point)")
+            } else {
+                print("projection of each answer's mean activation on the unit vector of \(vectors.identity) at \(vectors.hook.rawValue).\(layer)")
+            }
         }
     }
 }

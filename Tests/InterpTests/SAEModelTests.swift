@@ -62,4 +62,25 @@ struct SAEModelTests {
         #expect(throws: (any Error).self) { _ = try LayerVectors.read(path: "sae:\(folder)#\(sae.latents)") }
         #expect(throws: InterventionSpecError.self) { _ = try InterventionSpec.steer(parsing: "sae:\(folder)*6") }
     }
+
+    /// A latent's reading is its activation averaged over the answer's tokens: for the exact SAE,
+    /// latent i is relu(x_i), checked against the captured vectors directly.
+    @Test func latentReadingAveragesTheAnswerTokens() async throws {
+        let sae = Self.exactSAE(width: model.width)
+        let folder = NSTemporaryDirectory() + "emlab-sae-read-\(getpid())"
+        try SAELensFormat.save(sae, to: folder)
+        let v = try LayerVectors.read(path: "sae:\(folder)#7")
+        let latent = try #require(v.latent)
+        let item = ModelTests.items[2]
+        let value = try await latent.reading(item, before: false, model: model, maxAnswerTokens: nil)
+        let all = try await model.activations(messages: item.messages, answer: item.answer!, captures: [ActivationCapture(.residualOut(layer: Self.layer), pooling: .everyPosition)],
+                                              interventions: [], maxAnswerTokens: nil)[0].vectors
+        let answerRows = all.dropFirst(try model.promptTokenCount(item.messages))
+        let want = answerRows.reduce(0.0) { $0 + Double(max($1[7], 0)) } / Double(answerRows.count)
+        #expect(answerRows.count > 3)
+        #expect(abs(value - want) < 1e-4 * max(1, abs(want)), "\(value) vs \(want)")
+        let before = try await latent.reading(item, before: true, model: model, maxAnswerTokens: nil)
+        let lastPrompt = all[try model.promptTokenCount(item.messages) - 1]
+        #expect(abs(before - Double(max(lastPrompt[7], 0))) < 1e-4 * max(1, abs(before)))
+    }
 }
