@@ -52,10 +52,7 @@ public struct InterventionSpec: Sendable, Equatable, CustomStringConvertible {
             }
             let file = String(body[..<star])
             _ = try SAELatentReference(parsing: file)
-            let coefText = String(body[body.index(after: star)...])
-            guard let c = Float(coefText), c.isFinite else {
-                throw InterventionSpecError("--steer '\(text)': coefficient '\(coefText)' is not a number")
-            }
+            let c = try coefficient(String(body[body.index(after: star)...]), in: text)
             return InterventionSpec(file: file, layers: nil, action: .steer(coefficient: c), span: span)
         }
         guard let at = body.lastIndex(of: "@"), let star = body[at...].firstIndex(of: "*") else {
@@ -64,11 +61,15 @@ public struct InterventionSpec: Sendable, Equatable, CustomStringConvertible {
         let file = String(body[..<at])
         guard !file.isEmpty else { throw InterventionSpecError("--steer '\(text)': the vector file is missing before '@'") }
         let layers = try LayerSelection(parsing: String(body[body.index(after: at)..<star]))
-        let coefText = String(body[body.index(after: star)...])
+        let c = try coefficient(String(body[body.index(after: star)...]), in: text)
+        return InterventionSpec(file: file, layers: layers, action: .steer(coefficient: c), span: span)
+    }
+
+    private static func coefficient(_ coefText: String, in text: String) throws -> Float {
         guard let c = Float(coefText), c.isFinite else {
             throw InterventionSpecError("--steer '\(text)': coefficient '\(coefText)' is not a number")
         }
-        return InterventionSpec(file: file, layers: layers, action: .steer(coefficient: c), span: span)
+        return c
     }
 
     /// `FILE[@LAYERS][:span]`.

@@ -248,11 +248,8 @@ struct SAECommand: AsyncParsableCommand {
             summary.append(String(format: "dead %.1f%% of %d latents", 100 * Double(trainer.deadCount) / Double(options.latents), options.latents))
             if let model {
                 let local = try threadOptions.opener().openLocal(model, for: "the cross-entropy measurement")
-                let examples = try BuiltinDatasets.resolve(ceDataset, n: ceCount).examples.prefix(ceCount)
-                let transcripts = examples.compactMap { e -> (messages: [ChatMessage], answer: String)? in
-                    guard let last = e.messages.last, last.role == .assistant else { return nil }
-                    return (Array(e.messages.dropLast()), last.content)
-                }
+                let transcripts = Transcripts.dataset(try BuiltinDatasets.resolve(ceDataset, n: ceCount), limit: ceCount)
+                    .map { (messages: $0.messages, answer: $0.answer ?? "") }
                 let ce = try await ReconstructionLoss.measure(sae: trainer.sae, name: out, model: local, transcripts: transcripts)
                 extra["ce_baseline"] = ce.baseline
                 extra["ce_reconstructed"] = ce.reconstructed
