@@ -211,7 +211,7 @@ struct PersonaCommand: AsyncParsableCommand {
                 }
             }
             let rows = try await DatasetScreen(vectors: vectors, layer: layer, limit: limit).run(model: model, datasets: data, progress: ProgressBar())
-            var table = [["dataset", "n", "mean projection", "95% CI", "median", "vs first"]]
+            var table = [["dataset", "n", vectors.latent == nil ? "mean projection" : "mean activation", "95% CI", "median", "vs first"]]
             for r in rows {
                 let iv = r.interval
                 table.append([r.dataset, "\(r.n)", String(format: "%.3f", r.mean), String(format: "%.3f – %.3f", iv.low, iv.high),
