@@ -49,6 +49,10 @@ public struct LatentDiff: Sendable {
         public var snippets: [(answer: Int, position: Int, value: Float)]
         /// The tokens its decoder direction promotes through the unembedding.
         public var promoted: [(token: String, logit: Float)]
+        /// Its mean activation over the tokens of answers a judge called misaligned and aligned (both
+        /// conditions together; nil until `label` is called, or when no answer had that label).
+        public var meanOnMisaligned: Double?
+        public var meanOnAligned: Double?
     }
 
     public struct Result: Sendable {
@@ -58,6 +62,8 @@ public struct LatentDiff: Sendable {
         public var risers: [Latent]
         public var fallers: [Latent]
         public var tokens: [Int]
+        /// Answers labelled misaligned and aligned by `label`.
+        public var labelled: (misaligned: Int, aligned: Int)?
     }
 
     public var sae: SparseAutoencoder
@@ -153,13 +159,36 @@ public struct LatentDiff: Sendable {
             }
             return Latent(index: j, meanA: sums[0][j] / Double(max(tokens[0], 1)), meanB: sums[1][j] / Double(max(tokens[1], 1)),
                           firingA: fired[0][j] / Double(max(tokens[0], 1)), firingB: fired[1][j] / Double(max(tokens[1], 1)),
-                          snippets: Array(snippets.prefix(snippetsPerLatent)), promoted: [])
+                          snippets: Array(snippets.prefix(snippetsPerLatent)), promoted: [], meanOnMisaligned: nil, meanOnAligned: nil)
         }
         let diff = (0..<n).map { sums[1][$0] / Double(max(tokens[1], 1)) - sums[0][$0] / Double(max(tokens[0], 1)) }
         let order = (0..<n).sorted { diff[$0] > diff[$1] || (diff[$0] == diff[$1] && $0 < $1) }
         let risers = order.prefix(top).filter { diff[$0] > 0 }.map(latent)
         let fallers = order.reversed().prefix(top).filter { diff[$0] < 0 }.map(latent)
-        return Result(conditions: conditions, answers: answers, risers: risers, fallers: fallers, tokens: tokens)
+        return Result(conditions: conditions, answers: answers, risers: risers, fallers: fallers, tokens: tokens, labelled: nil)
+    }
+
+    /// Fills in each listed latent's mean activation over the tokens of misaligned and of aligned
+    /// answers; `misaligned[i]` is a judge's decision on `result.answers[i]` (nil: not scored).
+    public static func label(_ result: inout Result, misaligned: [Bool?]) {
+        precondition(misaligned.count == result.answers.count)
+        func mean(_ latent: Int, _ label: Bool) -> Double? {
+            var sum = 0.0, count = 0
+            for (a, m) in zip(result.answers, misaligned) where m == label {
+                count += a.active.count
+                for row in a.active { if let hit = row.first(where: { $0.latent == Int32(latent) }) { sum += Double(hit.value) } }
+            }
+            return count > 0 ? sum / Double(count) : nil
+        }
+        for i in result.risers.indices {
+            result.risers[i].meanOnMisaligned = mean(result.risers[i].index, true)
+            result.risers[i].meanOnAligned = mean(result.risers[i].index, false)
+        }
+        for i in result.fallers.indices {
+            result.fallers[i].meanOnMisaligned = mean(result.fallers[i].index, true)
+            result.fallers[i].meanOnAligned = mean(result.fallers[i].index, false)
+        }
+        result.labelled = (misaligned.filter { $0 == true }.count, misaligned.filter { $0 == false }.count)
     }
 
     /// Fills in each listed latent's promoted tokens (through `model`'s unembedding).

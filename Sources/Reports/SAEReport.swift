@@ -14,13 +14,21 @@ public enum SAEReport {
         var out = String(format: "%d answer tokens under %@, %d under %@\n", r.tokens[0], r.conditions[0], r.tokens[1], r.conditions[1])
         for (title, list) in [("rose", r.risers), ("fell", r.fallers)] {
             out += "latents that \(title) most (\(r.conditions[0]) → \(r.conditions[1])):\n"
-            out += "  latent    mean A    mean B    change  fires A  fires B  promotes\n"
+            let judged = r.labelled != nil
+            out += "  latent    mean A    mean B    change  fires A  fires B" + (judged ? "  on misal.  on aligned" : "") + "  promotes\n"
             for l in list.prefix(rows) {
-                out += String(format: "  %6d  %8.3f  %8.3f  %+8.3f  %6.1f%%  %6.1f%%  %@\n", l.index, l.meanA, l.meanB, l.difference,
-                              100 * l.firingA, 100 * l.firingB, l.promoted.prefix(5).map { "'\($0.token)'" }.joined(separator: " ") as NSString)
+                out += String(format: "  %6d  %8.3f  %8.3f  %+8.3f  %6.1f%%  %6.1f%%", l.index, l.meanA, l.meanB, l.difference, 100 * l.firingA, 100 * l.firingB)
+                if judged { out += "  " + pad(l.meanOnMisaligned) + "  " + pad(l.meanOnAligned) + " " }
+                out += "  " + l.promoted.prefix(5).map { "'\($0.token)'" }.joined(separator: " ") + "\n"
             }
         }
+        if let (m, a) = r.labelled { out += "judged: \(m) answers misaligned, \(a) aligned (means over their tokens, both conditions)\n" }
         return out
+    }
+
+    private static func pad(_ x: Double?) -> String {
+        let text = x.map { String(format: "%.3f", $0) } ?? "–"
+        return String(repeating: " ", count: max(0, 9 - text.count)) + text
     }
 
     public static func html(_ r: LatentDiff.Result, title: String) -> String {
@@ -30,6 +38,10 @@ public enum SAEReport {
             for l in list {
                 body += String(format: "<div class=latent><h3>latent %d <small>mean %.3f → %.3f (%+.3f), fires on %.1f%% → %.1f%% of tokens</small></h3>",
                                l.index, l.meanA, l.meanB, l.difference, 100 * l.firingA, 100 * l.firingB)
+                if let (m, a) = r.labelled {
+                    body += "<p>mean activation on misaligned answers (\(m)): " + (l.meanOnMisaligned.map { String(format: "%.3f", $0) } ?? "–")
+                        + ", on aligned answers (\(a)): " + (l.meanOnAligned.map { String(format: "%.3f", $0) } ?? "–") + "</p>"
+                }
                 body += "<p>promotes: " + l.promoted.map { "<code>\(escape($0.token))</code>" }.joined(separator: " ") + "</p><ol>"
                 let peak = max(l.snippets.first?.value ?? 1, 1e-6)
                 for s in l.snippets {
