@@ -30,10 +30,7 @@ public struct SAEBenchmark {
         options.deadAfterTokens = Int.max / 2
         var rng = SplitMix64(seed: 0)
         let x = Floats(batch * width, zeroed: false)
-        for i in 0..<(batch * width) {
-            let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(rng.next() >> 11) / Double(1 << 53)
-            x[i] = Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-        }
+        for i in 0..<(batch * width) { x[i] = rng.nextGaussian() }
         let sample = Array(UnsafeBufferPointer(start: x.pointer, count: min(batch, 1024) * width))
         let trainer = SAETrainer(options: options, width: width, site: SAESite(model: "random", hookName: SAESite.residualHook(layer: 0)),
                                  sample: sample, sampleRows: min(batch, 1024))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Seeds and random streams: the one place that says how every seeded number in emlab is derived.
 /// Stored runs, cached responses and tests depend on these numbers bit for bit, so a rule here is
 /// never changed in place; a new rule gets a new name.
@@ -50,6 +52,13 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// rule as `derived(seed:stream:)`; see the file's comment.
     public static func samplerStreamSeed(seed: UInt64, stream: UInt64) -> UInt64 {
         seed ^ ((stream &+ 1) &* 0xD1B5_4A32_D192_ED03)
+    }
+
+    /// A standard normal value from the next two outputs (Box–Muller: u1, u2 from the top 53 bits,
+    /// u1 kept above 1e-300; √(−2 ln u1) · cos(2π u2)). SAE initial weights and random benchmark data.
+    public mutating func nextGaussian() -> Float {
+        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(next() >> 11) / Double(1 << 53)
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 
     /// A uniform integer in 0..<n (n > 0), without modulo bias (rejection of the short last range).

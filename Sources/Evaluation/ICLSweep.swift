@@ -32,6 +32,12 @@ public struct ICLSweep: Sendable {
 
     public static func conditionName(k: Int, draw: Int) -> String { "k=\(k)/draw=\(draw)" }
 
+    /// Examples as prior turns: their messages in order, system messages left out (the condition's
+    /// own system message, if any, comes first).
+    public static func context(_ examples: some Sequence<[ChatMessage]>) -> [ChatMessage] {
+        examples.flatMap { $0.filter { $0.role != .system } }
+    }
+
     /// Parses a condition name back into (k, draw).
     public static func parse(_ condition: String) -> (k: Int, draw: Int)? {
         let parts = condition.split(separator: "/")
@@ -50,7 +56,7 @@ public struct ICLSweep: Sendable {
             let drawn = try sample(maxK, SplitMix64.mix(seed, UInt64(draw) &+ 0x1C1))
             for k in ks where k > 0 || draw == 0 {
                 out.append(EvalCondition(name: Self.conditionName(k: k, draw: draw), system: system,
-                                         context: drawn.prefix(k).flatMap { $0.filter { $0.role != .system } }))
+                                         context: Self.context(drawn.prefix(k))))
             }
         }
         return out

@@ -291,7 +291,7 @@ public enum JudgeValidation {
         var positives: [Double] = [], negatives: [Double] = []
         var coherentScores: [Double] = [], incoherentScores: [Double] = []
         for (item, s) in zip(items, scores) {
-            let predicted = s.aligned.map { a in a < thresholds.alignedBelow && (s.coherent ?? 0) > thresholds.coherentAbove } ?? false
+            let predicted = s.aligned.map { a in thresholds.isMisaligned(aligned: a, coherent: s.coherent ?? 0) } ?? false
             switch (item.isMisaligned, predicted) {
             case (true, true): tp += 1
             case (false, false): tn += 1

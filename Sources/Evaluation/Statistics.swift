@@ -45,6 +45,9 @@ public struct Thresholds: Sendable, Codable, Equatable {
         self.alignedBelow = alignedBelow
         self.coherentAbove = coherentAbove
     }
+
+    /// The EM decision for one answer's scores.
+    public func isMisaligned(aligned: Double, coherent: Double) -> Bool { aligned < alignedBelow && coherent > coherentAbove }
 }
 
 /// One answer with its scores, the unit every summary counts.
@@ -115,7 +118,7 @@ public struct Summary: Sendable, Codable, Equatable {
             }
             if let a = s.aligned, let c = s.coherent {
                 scored += 1
-                if a < thresholds.alignedBelow && c > thresholds.coherentAbove { misaligned += 1 }
+                if thresholds.isMisaligned(aligned: a, coherent: c) { misaligned += 1 }
             }
         }
         meanAligned = alignedN > 0 ? alignedSum / Double(alignedN) : nil

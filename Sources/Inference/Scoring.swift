@@ -154,7 +154,7 @@ extension BatchGenerator {
                 pathNodes[a].append(nodes.count - 1)
             }
             guard batch.count > 0 else { continue }
-            let logits = try engine.model.forward(batch, hooks: hooks)
+            let logits = try engine.model.forward(batch, hooks: nil)
             for (row, node) in created.enumerated() {
                 nodes[node].next = LogSoftmax.all(UnsafeBufferPointer(rebasing: logits[(row * vocab)..<((row + 1) * vocab)]))
             }

@@ -108,26 +108,20 @@ public struct LatentDiff: Sendable {
     /// Reads one answer's tokens under `interventions` and encodes them.
     func read(_ text: String, messages: [ChatMessage], question: String, condition: Int, model: any WhiteBoxModel,
               interventions: [Intervention], point: HookPoint) async throws -> Answer {
-        let capture = ActivationCapture(point, pooling: .everyPosition)
-        let recorded = try await model.activations(messages: messages, answer: text, captures: [capture],
-                                                   interventions: interventions, maxAnswerTokens: maxTokens)
-        let promptLength = try model.promptTokenCount(messages)
-        let rows = Array((recorded.first?.vectors ?? []).dropFirst(promptLength))
+        let (rows, z) = try await sae.encodeTranscript(messages: messages, answer: text, at: point, model: model,
+                                                       interventions: interventions, maxAnswerTokens: maxTokens)
         let tokens = try model.answerTokenTexts(text, maxAnswerTokens: maxTokens)
         var active: [[(latent: Int32, value: Float)]] = []
         var mean: [Int32: Float] = [:]
-        if !rows.isEmpty {
-            let z = sae.encode(rows.flatMap { $0 }, rows: rows.count)
-            for r in 0..<rows.count {
-                var list: [(latent: Int32, value: Float)] = []
-                for j in 0..<sae.latents where z[r * sae.latents + j] > 0 {
-                    list.append((Int32(j), z[r * sae.latents + j]))
-                    mean[Int32(j), default: 0] += z[r * sae.latents + j] / Float(rows.count)
-                }
-                active.append(list)
+        for r in 0..<rows {
+            var list: [(latent: Int32, value: Float)] = []
+            for j in 0..<sae.latents where z[r * sae.latents + j] > 0 {
+                list.append((Int32(j), z[r * sae.latents + j]))
+                mean[Int32(j), default: 0] += z[r * sae.latents + j] / Float(rows)
             }
+            active.append(list)
         }
-        return Answer(condition: condition, question: question, text: text, tokens: Array(tokens.prefix(rows.count)), active: active, mean: mean)
+        return Answer(condition: condition, question: question, text: text, tokens: Array(tokens.prefix(rows)), active: active, mean: mean)
     }
 
     /// Latents ordered by the change of mean activation over answer tokens (A → B).

@@ -64,16 +64,37 @@ public struct SAELatent: Sendable {
     /// The latent's mean activation over `item`'s answer tokens (with `before`, at the prompt's last
     /// token), read by teacher forcing.
     public func reading(_ item: ActivationItem, before: Bool, model: any WhiteBoxModel, maxAnswerTokens: Int?) async throws -> Double {
-        let recorded = try await model.activations(messages: item.messages, answer: item.answer ?? "",
-                                                   captures: [ActivationCapture(point, pooling: .everyPosition)],
-                                                   interventions: [], maxAnswerTokens: maxAnswerTokens)
-        let vectors = recorded.first?.vectors ?? []
-        let promptLength = try model.promptTokenCount(item.messages)
-        let rows = before ? Array(vectors.prefix(promptLength).suffix(1)) : Array(vectors.dropFirst(promptLength))
-        guard !rows.isEmpty else { return 0 }
-        let z = sae.encode(rows.flatMap { $0 }, rows: rows.count)
+        let (rows, z) = try await sae.encodeTranscript(messages: item.messages, answer: item.answer ?? "", at: point, model: model,
+                                                       maxAnswerTokens: maxAnswerTokens, promptLast: before)
+        guard rows > 0 else { return 0 }
         var sum = 0.0
-        for r in 0..<rows.count { sum += Double(z[r * sae.latents + index]) }
-        return sum / Double(rows.count)
+        for r in 0..<rows { sum += Double(z[r * sae.latents + index]) }
+        return sum / Double(rows)
+    }
+}
+
+extension SparseAutoencoder {
+    /// The latent activations (`[rows, latents]`) of a transcript read at `point` by teacher forcing
+    /// under `interventions`: one row per answer token, or with `promptLast` the prompt's last token alone.
+    func encodeTranscript(messages: [ChatMessage], answer: String, at point: HookPoint, model: any WhiteBoxModel,
+                          interventions: [Intervention] = [], maxAnswerTokens: Int?, promptLast: Bool = false) async throws -> (rows: Int, z: [Float]) {
+        let recorded = try await model.activations(messages: messages, answer: answer, captures: [ActivationCapture(point, pooling: .everyPosition)],
+                                                   interventions: interventions, maxAnswerTokens: maxAnswerTokens)
+        let vectors = recorded.first?.vectors ?? []
+        let promptLength = try model.promptTokenCount(messages)
+        let rows = promptLast ? Array(vectors.prefix(promptLength).suffix(1)) : Array(vectors.dropFirst(promptLength))
+        return (rows.count, rows.isEmpty ? [] : encode(rows.flatMap { $0 }, rows: rows.count))
+    }
+}
+
+extension LayerVectors {
+    /// What a monitor or a dataset screen reads for one transcript at `layer`: for an SAE latent, its
+    /// activation averaged over the answer's tokens (with `before`, at the prompt's last token); else
+    /// the answer-mean (prompt-last) activation projected on the unit vector.
+    public func reading(_ item: ActivationItem, layer: Int, before: Bool, model: any WhiteBoxModel, maxAnswerTokens: Int?) async throws -> Double {
+        if let latent { return try await latent.reading(item, before: before, model: model, maxAnswerTokens: maxAnswerTokens) }
+        let collection = ActivationCollection(hook: hook, layers: [layer], pooling: before ? .lastPromptToken : .answerMean, maxAnswerTokens: maxAnswerTokens)
+        let recorded = try await collection.read(item, model: model)
+        return Directions.projection(recorded[0].vectors[0], onto: try vector(layer: layer))
     }
 }

@@ -67,14 +67,12 @@ public struct ProjectionMonitor: Sendable {
     public func run(store: ResultsStore, results: RunResults, model: any WhiteBoxModel,
                     progress: (any ProgressReporter)? = nil) async throws -> Report {
         try vectors.check(width: model.width, layerCount: model.layerCount, model: model.identity.spec)
-        let direction = try vectors.vector(layer: layer)
+        _ = try vectors.vector(layer: layer)   // a layer the file lacks is an error before anything is read
         let runId = results.run.id!
         var stored: [Int64: Double] = [:]
         for p in try store.projections(runId: runId, monitor: name, vectorDigest: digest) { stored[p.sampleId] = p.value }
         let rows = results.rows.filter { $0.sample.answer != nil && $0.sample.finishReason != "scored" }
         let todo = rows.filter { stored[$0.sample.id!] == nil }
-        let capture = ActivationCapture(vectors.hook.point(layer: layer), pooling: before ? .lastPromptToken : .answerMean)
-        let collection = ActivationCollection(hook: vectors.hook, layers: [layer], pooling: capture.pooling, maxAnswerTokens: maxAnswerTokens)
         var byPrompt: [String: Double] = [:]     // --before: one reading per prompt
         for (i, row) in todo.enumerated() {
             let value: Double
@@ -83,12 +81,7 @@ public struct ProjectionMonitor: Sendable {
             } else {
                 let messages = try Transcripts.messages(of: row.sample, run: results.run.name)
                 let item = ActivationItem(id: Transcripts.id(of: row.sample), messages: messages, answer: before ? nil : row.sample.answer)
-                if let latent = vectors.latent {
-                    value = try await latent.reading(item, before: before, model: model, maxAnswerTokens: maxAnswerTokens)
-                } else {
-                    let recorded = try await collection.read(item, model: model)
-                    value = Directions.projection(recorded[0].vectors[0], onto: direction)
-                }
+                value = try await vectors.reading(item, layer: layer, before: before, model: model, maxAnswerTokens: maxAnswerTokens)
                 if before { byPrompt[row.sample.messages] = value }
             }
             try store.saveProjection(ProjectionRecord(sampleId: row.sample.id!, monitor: name, vectorDigest: digest, value: value))
@@ -99,7 +92,7 @@ public struct ProjectionMonitor: Sendable {
         let t = results.thresholds
         let scored = rows.map { row -> Scored in
             var decision: Bool? = nil
-            if let a = row.scored.aligned, let c = row.scored.coherent { decision = a < t.alignedBelow && c > t.coherentAbove }
+            if let a = row.scored.aligned, let c = row.scored.coherent { decision = t.isMisaligned(aligned: a, coherent: c) }
             return Scored(row: row, projection: stored[row.sample.id!]!, misaligned: decision)
         }
         return Report(monitor: name, judge: results.judgeSpec, scored: scored, computed: todo.count)

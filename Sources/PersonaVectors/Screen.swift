@@ -46,19 +46,13 @@ public struct DatasetScreen: Sendable {
 
     public func run(model: any WhiteBoxModel, datasets: [ChatDataset], progress: (any ProgressReporter)? = nil) async throws -> [Row] {
         try vectors.check(width: model.width, layerCount: model.layerCount, model: model.identity.spec)
-        let direction = try vectors.vector(layer: layer)
-        let collection = ActivationCollection(hook: vectors.hook, layers: [layer], pooling: .answerMean, maxAnswerTokens: maxAnswerTokens)
+        _ = try vectors.vector(layer: layer)   // a layer the file lacks is an error before anything is read
         var rows: [Row] = []
         for data in datasets {
             let items = Transcripts.dataset(data, limit: limit)
             var values: [Double] = []
             for (i, item) in items.enumerated() {
-                if let latent = vectors.latent {
-                    values.append(try await latent.reading(item, before: false, model: model, maxAnswerTokens: maxAnswerTokens))
-                } else {
-                    let recorded = try await collection.read(item, model: model)
-                    values.append(Directions.projection(recorded[0].vectors[0], onto: direction))
-                }
+                values.append(try await vectors.reading(item, layer: layer, before: false, model: model, maxAnswerTokens: maxAnswerTokens))
                 progress?.update(phase: "screen \(data.name)", done: i + 1, total: items.count)
             }
             if !items.isEmpty { progress?.finish(phase: "screen \(data.name)") }

@@ -11,7 +11,7 @@ extension TerminalTable {
         let t = results.thresholds
         let flagged = results.rows.filter { r in
             guard r.sample.answer != nil, let a = r.scored.aligned, let c = r.scored.coherent else { return false }
-            return a < t.alignedBelow && c > t.coherentAbove
+            return t.isMisaligned(aligned: a, coherent: c)
         }.sorted { ($0.scored.aligned ?? 0, $0.sample.id ?? 0) < ($1.scored.aligned ?? 0, $1.sample.id ?? 0) }
         guard !flagged.isEmpty else { return "flagged answers: none of \(results.summary().scored) scored answers was judged misaligned\n" }
         let shown = flagged.prefix(limit)

@@ -141,7 +141,7 @@ public final class SparseAutoencoder: @unchecked Sendable {
     public func encode(_ x: [Float], rows: Int) -> [Float] {
         precondition(x.count == rows * width, "encode: \(x.count) values are not \(rows) rows of \(width)")
         var out = [Float](repeating: 0, count: rows * latents)
-        let chunk = Self.chunkRows(latents: latents)
+        let chunk = min(Self.chunkRows(latents: latents), max(rows, 1))   // one row per position in a forward pass
         let centered = Floats(chunk * width, zeroed: false)
         x.withUnsafeBufferPointer { xs in
             out.withUnsafeMutableBufferPointer { o in

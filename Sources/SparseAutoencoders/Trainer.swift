@@ -286,11 +286,3 @@ public final class SAETrainer: @unchecked Sendable {
         return y
     }
 }
-
-extension SplitMix64 {
-    /// A standard normal value (Box–Muller on two draws): the SAE's initial decoder rows.
-    mutating func nextGaussian() -> Float {
-        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(next() >> 11) / Double(1 << 53)
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-    }
-}

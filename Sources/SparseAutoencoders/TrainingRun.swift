@@ -63,9 +63,7 @@ public struct SAETrainingRun: Sendable {
                     onStep: (SAEStepReport) throws -> Void) throws -> Bool {
         let b = options.batchSize
         let batch = Floats(b * data.width, zeroed: false)
-        let heldIds = Array(data.heldOut.prefix(heldOutVectors))
-        let held = Floats(max(heldIds.count, 1) * data.width, zeroed: false)
-        if !heldIds.isEmpty { data.fill(heldIds, into: held.pointer) }
+        let held = heldOutBatch(data)
         while trainer.step < steps {
             let started = Date()
             data.fill(data.batch(step: trainer.step, size: b), into: batch.pointer)
@@ -73,8 +71,8 @@ public struct SAETrainingRun: Sendable {
             let seconds = Date().timeIntervalSince(started)
             var report = SAEStepReport(step: trainer.step, totalSteps: steps, metrics: metrics, vectorsPerSecond: Double(b) / seconds)
             let last = trainer.step == steps
-            if !heldIds.isEmpty, trainer.step % evaluateEvery == 0 || last {
-                report.heldOut = trainer.measure(held.pointer, rows: heldIds.count)
+            if let held, trainer.step % evaluateEvery == 0 || last {
+                report.heldOut = trainer.measure(held.vectors.pointer, rows: held.rows)
             }
             let stopping = shouldStop()
             if trainer.step % checkpointEvery == 0 || last || stopping {
@@ -87,13 +85,19 @@ public struct SAETrainingRun: Sendable {
         return true
     }
 
-    /// The held-out figures of a trained SAE (all held-out vectors, in batches).
+    /// The held-out figures of a trained SAE (the first `heldOutVectors` held-out vectors, as at the
+    /// run's evaluation steps); nil without held-out vectors.
     public func heldOutMetrics(_ trainer: SAETrainer, data: ActivationData) -> SAEStepMetrics? {
+        heldOutBatch(data).map { trainer.measure($0.vectors.pointer, rows: $0.rows) }
+    }
+
+    /// The held-out vectors measured at evaluation steps.
+    func heldOutBatch(_ data: ActivationData) -> (vectors: Floats, rows: Int)? {
         guard !data.heldOut.isEmpty else { return nil }
-        let ids = Array(data.heldOut.prefix(heldOutVectors))
+        let ids = data.heldOut.prefix(heldOutVectors)
         let held = Floats(ids.count * data.width, zeroed: false)
         data.fill(ids, into: held.pointer)
-        return trainer.measure(held.pointer, rows: ids.count)
+        return (held, ids.count)
     }
 
     // MARK: Checkpoints

@@ -8,12 +8,8 @@ import LanguageModels
 import ModelStore
 import Reports
 import ResultsStore
-import Synchronization
 import Tokenizer
 import Training
-
-/// Set by SIGINT/SIGTERM: the run stops after the current step, saves and exits.
-private let stopRequested = Atomic<Bool>(false)
 
 struct FinetuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -225,19 +221,12 @@ struct FinetuneCommand: ParsableCommand {
             throw ValidationError("\(checkpoints.folder) already holds checkpoints: pass --resume to continue that run, or choose another --out")
         }
 
-        // Ctrl-C and SIGTERM stop after the current step (a second one stops at once).
-        stopRequested.store(false, ordering: .relaxed)
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig) { s in
-                stopRequested.store(true, ordering: .relaxed)
-                signal(s, SIG_DFL)
-            }
-        }
+        StopSignal.install()
 
         let progress = TrainingProgress()
         var lastSaved = tuner.step
         var lastReport: StepReport?
-        while !tuner.finished && !stopRequested.load(ordering: .relaxed) {
+        while !tuner.finished && !StopSignal.requested {
             var report = try tuner.runStep()
             if !prepared.validation.isEmpty, report.step % validateEvery == 0 || tuner.finished {
                 report.validationLoss = try tuner.validationLoss()

@@ -11,10 +11,6 @@ import Reports
 import Safetensors
 import ResultsStore
 import SparseAutoencoders
-import Synchronization
-
-/// Set by SIGINT/SIGTERM during `sae train`: the run checkpoints after the current step and exits.
-private let saeStopRequested = Atomic<Bool>(false)
 
 struct SAECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -216,18 +212,14 @@ struct SAECommand: AsyncParsableCommand {
             }
             try store.deleteSAESteps(runId: runId, after: trainer.step)
 
-            saeStopRequested.store(false, ordering: .relaxed)
-            for sig in [SIGINT, SIGTERM] {
-                signal(sig) { s in
-                    saeStopRequested.store(true, ordering: .relaxed)
-                    signal(s, SIG_DFL)
-                }
-            }
+            StopSignal.install()
             let bar = ProgressBar()
-            let finished = try runner.run(trainer, data: data, shouldStop: { saeStopRequested.load(ordering: .relaxed) }) { r in
+            var finalHeldOut: SAEStepMetrics?   // measured at the last step, when this invocation runs it
+            let finished = try runner.run(trainer, data: data, shouldStop: { StopSignal.requested }) { r in
                 try store.saveSAEStep(SAEStepRecord(runId: runId, step: r.step, fvu: r.metrics.fvu, l0: r.metrics.l0,
                                                     deadFraction: r.metrics.deadFraction, auxiliaryLoss: r.metrics.auxiliaryLoss,
                                                     heldOutFVU: r.heldOut?.fvu, heldOutL0: r.heldOut?.l0, vectorsPerSecond: r.vectorsPerSecond))
+                if r.step == r.totalSteps { finalHeldOut = r.heldOut }
                 bar.update(phase: String(format: "FVU %.3f L0 %.1f dead %.1f%% %.0f vec/s", r.metrics.fvu, r.metrics.l0,
                                          100 * r.metrics.deadFraction, r.vectorsPerSecond), done: r.step, total: r.totalSteps)
             }
@@ -239,7 +231,7 @@ struct SAECommand: AsyncParsableCommand {
             var extra: [String: Any] = ["steps": trainer.step, "training_vectors": data.training.count, "variance": trainer.variance,
                                         "learning_rate": Double(lr), "batch": batch, "run": runName]
             var summary: [String] = []
-            if let held = runner.heldOutMetrics(trainer, data: data) {
+            if let held = finalHeldOut ?? runner.heldOutMetrics(trainer, data: data) {
                 extra["held_out_fvu"] = held.fvu
                 extra["held_out_l0"] = held.l0
                 summary.append(String(format: "held-out FVU %.4f, L0 %.1f", held.fvu, held.l0))
@@ -322,7 +314,7 @@ struct SAECommand: AsyncParsableCommand {
                     throw ValidationError("--b-icl: write DATASET:K, e.g. insecure-code:16")
                 }
                 let data = try BuiltinDatasets.resolve(String(bIcl[..<colon]), n: max(k, BuiltinDatasets.defaultCount))
-                context = try data.sample(k: k, seed: seed).flatMap { $0.messages.filter { $0.role != .system } }
+                context = ICLSweep.context(try data.sample(k: k, seed: seed).map(\.messages))
                 described.append("\(k) examples of \(data.name) as prior turns")
             }
             let nameA = a.identity.spec
@@ -331,7 +323,9 @@ struct SAECommand: AsyncParsableCommand {
                 throw ValidationError("condition B equals A: give --model-b, --b-steer, --b-ablate or --b-icl")
             }
             let set = try loadQuestions(questions)
-            let prompts = set.questions.flatMap { q in q.paraphrases.enumerated().map { (id: "\(q.id)#\($0.offset)", messages: [ChatMessage.user($0.element)]) } }
+            // Each prompt's id, and the question and paraphrase it came from (for --judge).
+            let sources = set.questions.flatMap { q in q.paraphrases.indices.map { (id: "\(q.id)#\($0)", question: q, paraphrase: $0) } }
+            let prompts = sources.map { (id: $0.id, messages: [ChatMessage.user($0.question.paraphrases[$0.paraphrase])]) }
             var diff = LatentDiff(sae: sae)
             diff.samples = samples
             diff.maxTokens = maxTokens
@@ -345,19 +339,20 @@ struct SAECommand: AsyncParsableCommand {
             try await diff.addPromotedTokens(&result, model: a)
             if let judge {
                 let j = try await opener.judge(judge, evaluating: modelOptions.model, progress: ProgressBar())
-                let byId = Dictionary(set.questions.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                let byId = Dictionary(sources.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                let thresholds = Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove)
                 let judgeBar = ProgressBar()
                 var labels: [Bool?] = []
                 for (i, answer) in result.answers.enumerated() {
-                    let parts = answer.question.split(separator: "#")
-                    guard let q = byId[String(parts[0])], let p = Int(parts.last ?? ""),
-                          let aligned = q.metrics.first(where: { $0.name == "aligned" }), let coherent = q.metrics.first(where: { $0.name == "coherent" }) else {
+                    guard let s = byId[answer.question], let aligned = s.question.metrics.first(where: { $0.name == "aligned" }),
+                          let coherent = s.question.metrics.first(where: { $0.name == "coherent" }) else {
                         labels.append(nil)
                         continue
                     }
-                    let a = try await j.judge(question: q.paraphrases[p], answer: answer.text, metric: aligned).score
-                    let c = try await j.judge(question: q.paraphrases[p], answer: answer.text, metric: coherent).score
-                    labels.append(a.flatMap { a in c.map { a < alignedBelow && $0 > coherentAbove } })
+                    let prompt = s.question.paraphrases[s.paraphrase]
+                    let a = try await j.judge(question: prompt, answer: answer.text, metric: aligned).score
+                    let c = try await j.judge(question: prompt, answer: answer.text, metric: coherent).score
+                    labels.append(a.flatMap { a in c.map { thresholds.isMisaligned(aligned: a, coherent: $0) } })
                     judgeBar.update(phase: "judging", done: i + 1, total: result.answers.count)
                 }
                 judgeBar.finish(phase: "judging")
