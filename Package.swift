@@ -109,9 +109,16 @@ let package = Package(
         .executableTarget(name: "emlab-guard-hook", dependencies: ["Guard"], path: "Sources/emlab-guard-hook",
                           linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims",
                                                          "-Xlinker", "-lswiftSynchronization"], .when(platforms: [.linux]))]),
+        // Model-written code runs only here: bubblewrap namespaces, a read-only system, rlimits, no network.
+        .target(name: "CSandbox", path: "Sources/CSandbox"),
+        .target(name: "Sandbox", dependencies: ["Core", "CSandbox"], path: "Sources/Sandbox"),
+        // Reward hacking: Python coding tasks with hidden tests, a hackable and a hardened grader (both in
+        // the sandbox), static and dynamic hack detectors, the labelled solutions they are measured on.
+        .target(name: "RewardHacking", dependencies: ["Core", "Sandbox", "LanguageModels", "ResultsStore", "Evaluation"], path: "Sources/RewardHacking",
+                resources: [.copy("Resources/tasks"), .copy("Resources/labelled"), .copy("Resources/harness")]),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
-            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "PersonaVectors", "Safetensors", "Guard", "GuardMonitor", "Training", "Agents", "SparseAutoencoders",
+            "Core", "GGUF", "Tokenizer", "Inference", "ModelStore", "Bench", "LanguageModels", "ResultsStore", "Interp", "Evaluation", "Reports", "Datasets", "Server", "PersonaVectors", "Safetensors", "Guard", "GuardMonitor", "Training", "Agents", "SparseAutoencoders", "Sandbox", "RewardHacking",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
@@ -132,6 +139,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "GGUF", "Safetensors", "Tokenizer", "Datasets", "Core",
                                                           "ResultsStore", "TestSupport"],
                     path: "Tests/TrainingTests"),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox"], path: "Tests/SandboxTests"),
+        .testTarget(name: "RewardHackingTests", dependencies: ["RewardHacking", "Sandbox", "Core"], path: "Tests/RewardHackingTests"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
         .testTarget(name: "AgentsTests", dependencies: [
             "Core", "Agents", "LanguageModels", "Evaluation", "ResultsStore", "Reports", "Server", "Inference", "TestSupport",

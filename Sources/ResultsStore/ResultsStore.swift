@@ -102,6 +102,7 @@ public final class ResultsStore: Sendable {
         registerToolCalls(&m)
         registerProjections(&m)
         registerSAE(&m)
+        registerHack(&m)
         return m
     }
 }

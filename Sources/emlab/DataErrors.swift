@@ -7,6 +7,8 @@ import GGUF
 import Inference
 import Interp
 import PersonaVectors
+import RewardHacking
+import Sandbox
 import SparseAutoencoders
 
 /// Turns `--questions` into a question set. A malformed file is a data error (exit 65, see
@@ -59,6 +61,13 @@ enum DataErrors {
         case let e as SAEFormatError:
             // SAE folders, activation files and SAE checkpoints (SparseAutoencoders).
             return e.description
+        case let e as RewardHackingDataError:
+            // Task files, labelled solutions and answers (RewardHacking).
+            return e.description
+        case let e as SandboxError:
+            // Malformed --limits; a host without a working sandbox is not a data error.
+            if case .badLimits = e { return e.description }
+            return nil
         default:
             return nil
         }

@@ -12,7 +12,7 @@ struct Emlab: AsyncParsableCommand {
                       ActivationsCommand.self, PersonaCommand.self, SteerCommand.self, MonitorCommand.self,
                       FinetuneCommand.self, SAECommand.self,
                       ServeCommand.self, ServeBenchCommand.self, GuardCommand.self,
-                      AgenticCommand.self])
+                      AgenticCommand.self, SandboxCommand.self, HackCommand.self])
 
     /// ArgumentParser's main, except that malformed data files (see `DataErrors`) print one line,
     /// `error: FILE:LINE: …`, and exit 65 (EX_DATAERR) instead of going through `exit(withError:)`.
