@@ -140,7 +140,7 @@ let package = Package(
                                                           "ResultsStore", "TestSupport"],
                     path: "Tests/TrainingTests"),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"], path: "Tests/SandboxTests"),
-        .testTarget(name: "RewardHackingTests", dependencies: ["RewardHacking", "Sandbox", "Core"], path: "Tests/RewardHackingTests"),
+        .testTarget(name: "RewardHackingTests", dependencies: ["RewardHacking", "Sandbox", "Core", "LanguageModels", "ResultsStore"], path: "Tests/RewardHackingTests"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
         .testTarget(name: "AgentsTests", dependencies: [
             "Core", "Agents", "LanguageModels", "Evaluation", "ResultsStore", "Reports", "Server", "Inference", "TestSupport",
