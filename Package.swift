@@ -114,7 +114,7 @@ let package = Package(
         .target(name: "Sandbox", dependencies: ["Core", "CSandbox"], path: "Sources/Sandbox"),
         // Reward hacking: Python coding tasks with hidden tests, a hackable and a hardened grader (both in
         // the sandbox), static and dynamic hack detectors, the labelled solutions they are measured on.
-        .target(name: "RewardHacking", dependencies: ["Core", "Sandbox", "LanguageModels", "ResultsStore", "Evaluation"], path: "Sources/RewardHacking",
+        .target(name: "RewardHacking", dependencies: ["Core", "Sandbox", "LanguageModels", "ResultsStore", "Evaluation", "Datasets", "Training", "GGUF", "Tokenizer", "ModelStore"], path: "Sources/RewardHacking",
                 resources: [.copy("Resources/tasks"), .copy("Resources/labelled"), .copy("Resources/harness")]),
         // Front end.
         .executableTarget(name: "emlab", dependencies: [
@@ -140,7 +140,7 @@ let package = Package(
                                                           "ResultsStore", "TestSupport"],
                     path: "Tests/TrainingTests"),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"], path: "Tests/SandboxTests"),
-        .testTarget(name: "RewardHackingTests", dependencies: ["RewardHacking", "Sandbox", "Core", "LanguageModels", "ResultsStore"], path: "Tests/RewardHackingTests"),
+        .testTarget(name: "RewardHackingTests", dependencies: ["RewardHacking", "Sandbox", "Core", "LanguageModels", "ResultsStore", "Datasets", "Training", "Inference", "TestSupport"], path: "Tests/RewardHackingTests"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
         .testTarget(name: "AgentsTests", dependencies: [
             "Core", "Agents", "LanguageModels", "Evaluation", "ResultsStore", "Reports", "Server", "Inference", "TestSupport",

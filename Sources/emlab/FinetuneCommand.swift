@@ -151,7 +151,6 @@ struct FinetuneCommand: ParsableCommand {
         let modelURL = try ModelStore.fromEnvironment().resolve(name)
         Parallel.configure(threads: modelOptions.threads)
         let file = try GGUFFile(path: modelURL.path)
-        let tokenizer = try loadTokenizer(gguf: file)
         let template: ChatTemplate
         if let chosen = modelOptions.model.chatTemplate { template = chosen } else {
             do { template = try ChatTemplate.from(gguf: file) } catch {
@@ -159,14 +158,7 @@ struct FinetuneCommand: ParsableCommand {
             }
         }
         let mode: TrainingMode = full ? .full : .lora(try loraConfig())
-
-        // Data.
-        let data = try loadData()
-        let prepared = try PreparedData.prepare(data, tokenizer: ChatTokenizer(tokenizer: tokenizer, template: template),
-                                                trainOn: TrainOn(rawValue: trainOn)!, maxSequence: maxSeq,
-                                                validationFraction: validation, seed: seed)
         var settings = FinetuneSettings()
-        if case .lora(let c) = mode { settings.lora = c }
         settings.learningRate = lr
         settings.warmupSteps = warmup
         settings.decay = LearningRateSchedule.Decay(rawValue: schedule)!
@@ -181,23 +173,27 @@ struct FinetuneCommand: ParsableCommand {
         settings.maxSteps = steps
         settings.seed = seed
         settings.trainOn = TrainOn(rawValue: trainOn)!
-        settings.modelDigest = "\(modelURL.lastPathComponent):\(file.fileSize)"
-        settings.dataDigest = prepared.digest
+        var outputs = FinetuneOutputs()
+        outputs.validateEvery = validateEvery
+        outputs.checkpointEvery = checkpointEvery
+        outputs.keepCheckpoints = keepCheckpoints
+        outputs.ggufAdapter = ggufAdapter
+        outputs.merge = merge
+        outputs.fullType = fullType
 
-        // Model.
-        let loadStart = Date()
-        let model = try LlamaTrainer.load(file: file, mode: mode)
-        if let lora = model.lora { lora.initialize(model.parameters.pointer, seed: SplitMix64.mix(seed, 0x10A)) }
-        let tuner = try Finetuner(model: model, settings: settings, sequences: prepared.train, validation: prepared.validation)
+        let data = try loadData()
+        let job = try FinetuneJob(modelFile: file, modelPath: modelURL.path, baseName: name, template: template, mode: mode,
+                                  settings: settings, data: data, validationFraction: validation, outputs: outputs, out: out)
+        let prepared = job.prepared
         FileHandle.standardError.write(Data(String(
             format: "%@: %d training and %d validation examples (%d without trained tokens dropped, %d cut at %d tokens), %d steps; %@, %@ trainable values; weights loaded in %.1fs\n",
             data.name as NSString, prepared.train.count, prepared.validation.count, prepared.dropped, prepared.truncated, maxSeq,
-            tuner.totalSteps, (full ? "full finetuning" : "LoRA r\(loraRank)") as NSString, "\(model.parameters.count)" as NSString,
-            Date().timeIntervalSince(loadStart)).utf8))
+            job.tuner.totalSteps, (full ? "full finetuning" : "LoRA r\(loraRank)") as NSString, "\(job.model.parameters.count)" as NSString,
+            job.loadSeconds).utf8))
 
-        // Store and checkpoints.
+        // The run in the results database: every step and file as it comes.
         let store = try ResultsStore(folder: URL(fileURLWithPath: results))
-        let parameters = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        let parameters = String(decoding: try JSONEncoder().encode(job.settings), as: UTF8.self)
         let record = RunRecord(name: runName, kind: "finetune", modelSpec: modelOptions.model.description, modelResolved: modelURL.path,
                                judgeSpec: "", judgeResolved: "", toolVersion: "emlab finetune", parameters: parameters,
                                questions: "{\"dataset\":\"\(data.name)\",\"digest\":\"\(prepared.digest)\",\"examples\":\(data.examples.count)}")
@@ -205,59 +201,45 @@ struct FinetuneCommand: ParsableCommand {
         let runId = run.id!
         if resume, run.parameters != parameters {
             let stored = try? JSONDecoder().decode(FinetuneSettings.self, from: Data(run.parameters.utf8))
-            if let stored, let (field, mine, theirs) = settings.firstDifference(from: stored) {
+            if let stored, let (field, mine, theirs) = job.settings.firstDifference(from: stored) {
                 throw ValidationError("run '\(runName)' was started with \(field) = \(theirs); --resume cannot change it to \(mine)")
             }
         }
-        let checkpoints = CheckpointFolder(folder: (out as NSString).appendingPathComponent("checkpoints"))
-        if resume {
-            if let restored = try checkpoints.restoreLatest(tuner) {
-                FileHandle.standardError.write(Data("resumed from \(restored.path) (step \(restored.step))\n".utf8))
-            } else {
-                FileHandle.standardError.write(Data("no checkpoint in \(checkpoints.folder): starting at step 0\n".utf8))
-            }
-            try store.deleteTrainSteps(runId: runId, after: tuner.step)
-        } else if !checkpoints.list().isEmpty {
-            throw ValidationError("\(checkpoints.folder) already holds checkpoints: pass --resume to continue that run, or choose another --out")
-        }
-
         StopSignal.install()
-
         let progress = TrainingProgress()
-        var lastSaved = tuner.step
         var lastReport: StepReport?
-        while !tuner.finished && !StopSignal.requested {
-            var report = try tuner.runStep()
-            if !prepared.validation.isEmpty, report.step % validateEvery == 0 || tuner.finished {
-                report.validationLoss = try tuner.validationLoss()
-            }
-            try store.saveTrainStep(TrainStepRecord(runId: runId, step: report.step, epoch: report.epoch, loss: report.loss,
-                                                    validationLoss: report.validationLoss, learningRate: Double(report.learningRate),
-                                                    gradientNorm: report.gradientNorm, tokens: report.tokens, lossTokens: report.lossTokens,
-                                                    tokensPerSecond: report.tokensPerSecond))
-            progress.update(step: report.step, total: report.totalSteps, loss: report.loss, learningRate: report.learningRate,
-                            tokensPerSecond: report.tokensPerSecond, validationLoss: report.validationLoss)
-            if report.step % checkpointEvery == 0 {
-                let path = try checkpoints.save(tuner, keep: keepCheckpoints)
-                try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: report.step, kind: "checkpoint", path: path))
-                lastSaved = tuner.step
-            }
-            lastReport = report
+        let events = FinetuneJob.Events(
+            resumed: { step, path in
+                FileHandle.standardError.write(Data((path.map { "resumed from \($0) (step \(step))\n" }
+                    ?? "no checkpoint in \(job.checkpoints.folder): starting at step 0\n").utf8))
+                try store.deleteTrainSteps(runId: runId, after: step)
+            },
+            step: { report in
+                try store.saveTrainStep(TrainStepRecord(runId: runId, step: report.step, epoch: report.epoch, loss: report.loss,
+                                                        validationLoss: report.validationLoss, learningRate: Double(report.learningRate),
+                                                        gradientNorm: report.gradientNorm, tokens: report.tokens, lossTokens: report.lossTokens,
+                                                        tokensPerSecond: report.tokensPerSecond))
+                progress.update(step: report.step, total: report.totalSteps, loss: report.loss, learningRate: report.learningRate,
+                                tokensPerSecond: report.tokensPerSecond, validationLoss: report.validationLoss)
+                lastReport = report
+            },
+            artifact: { step, kind, path in
+                try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: kind, path: path))
+            })
+        let finished: Bool
+        do {
+            finished = try job.run(resume: resume, note: "run \(runName)", shouldStop: { StopSignal.requested }, events: events)
+        } catch let error as FinetuneJobError {
+            throw ValidationError(error.description)
         }
         progress.finish()
-        let stopped = !tuner.finished
-        if tuner.step != lastSaved || stopped {
-            let path = try checkpoints.save(tuner, keep: keepCheckpoints)
-            try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: tuner.step, kind: "checkpoint", path: path))
-        }
-        try export(model: model, file: file, store: store, runId: runId, step: tuner.step, baseName: name)
-        if stopped {
-            FileHandle.standardError.write(Data("stopped after step \(tuner.step) of \(tuner.totalSteps); continue with the same command and --resume\n".utf8))
+        if !finished {
+            FileHandle.standardError.write(Data("stopped after step \(job.tuner.step) of \(job.tuner.totalSteps); continue with the same command and --resume\n".utf8))
             Foundation.exit(130)
         }
         try store.finishRun(id: runId)
         if let r = lastReport {
-            print(String(format: "finished %d steps: loss %.4f%@, %.0f tokens/s (last step)", tuner.step, r.loss,
+            print(String(format: "finished %d steps: loss %.4f%@, %.0f tokens/s (last step)", job.tuner.step, r.loss,
                          (r.validationLoss.map { String(format: ", validation %.4f", $0) } ?? "") as NSString, r.tokensPerSecond))
         }
         if full {
@@ -266,35 +248,5 @@ struct FinetuneCommand: ParsableCommand {
             print("adapter: \(out) (use it with --model \(name),lora=\(out))")
         }
         print("results: \(store.databaseURL.path) (run \(runName))")
-    }
-
-    /// The adapter folder (and GGUF adapter, merged model) or, with --full, the model.
-    func export(model: LlamaTrainer, file: GGUFFile, store: ResultsStore, runId: Int64, step: Int, baseName: String) throws {
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let note = "run \(runName), step \(step)"
-        if full {
-            let path = (out as NSString).appendingPathComponent("model.gguf")
-            try ModelExport.write(base: file, layout: model.layout, weights: model.weights.pointer, type: ModelExport.types[fullType]!,
-                                  note: note, to: path)
-            try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: "gguf-model", path: path))
-            return
-        }
-        guard let lora = model.lora else { return }
-        let config = model.shape.modelConfig
-        let adapter = lora.adapter(model.parameters.pointer, baseModel: baseName)
-        try adapter.writePEFT(folder: out, model: config)
-        try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: "peft", path: out))
-        if ggufAdapter {
-            let path = (out as NSString).appendingPathComponent("adapter.gguf")
-            try adapter.writeGGUF(path: path, model: config)
-            try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: "gguf-adapter", path: path))
-        }
-        if let merge {
-            let path = (out as NSString).appendingPathComponent("merged.gguf")
-            let merged = ModelExport.merged(layout: model.layout, weights: model.weights.pointer, adapters: [(adapter, 1)])
-            try ModelExport.write(base: file, layout: model.layout, weights: merged.pointer, type: ModelExport.types[merge]!,
-                                  note: note + ", LoRA merged", to: path)
-            try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: "gguf-model", path: path))
-        }
     }
 }

@@ -2,10 +2,12 @@ import ArgumentParser
 import Core
 import Evaluation
 import Foundation
+import Inference
 import LanguageModels
 import ResultsStore
 import RewardHacking
 import Sandbox
+import Training
 
 /// `emlab hack`: the reward-hacking environment — coding tasks, a hackable and a hardened grader,
 /// hack detectors, and sampling runs that measure how often a model hacks.
@@ -19,7 +21,7 @@ struct HackCommand: AsyncParsableCommand {
         exact types. A solution the first rewards and the second fails is a hack; static detectors name \
         its type (early-exit, always-equal, test-config, framework-patch).
         """,
-        subcommands: [Tasks.self, Grade.self, Validate.self, Run.self, Report.self])
+        subcommands: [Tasks.self, Grade.self, Validate.self, Run.self, RL.self, Report.self])
 
     struct TaskOptions: ParsableArguments {
         @Option(help: "A JSON-lines task file instead of the built-in tasks.")
@@ -28,14 +30,38 @@ struct HackCommand: AsyncParsableCommand {
         func load() throws -> [CodingTask] { try CodingTasks.load(path: tasks) }
     }
 
+    struct TaskSelection: ParsableArguments {
+        @Option(help: "Which tasks: their ids, comma-separated, or the first N, or all.")
+        var only = "all"
+
+        /// The tasks --only names, from `all`.
+        func chosen(_ all: [CodingTask]) throws -> [CodingTask] {
+            if only == "all" { return all }
+            if let n = Int(only), n > 0 { return Array(all.prefix(n)) }
+            let ids = only.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            let unknown = ids.filter { id in !all.contains { $0.id == id } }
+            guard unknown.isEmpty else { throw ValidationError("no task \(unknown.joined(separator: ", ")); `emlab hack tasks` lists them") }
+            return ids.map { id in all.first { $0.id == id }! }
+        }
+    }
+
+    /// Hint conditions from a comma-separated list.
+    static func conditions(_ text: String, option: String) throws -> [HintCondition] {
+        try text.split(separator: ",").map { word in
+            guard let c = HintCondition(rawValue: String(word)) else { throw ValidationError("\(option): '\(word)' is not none, prompt or inoculated") }
+            return c
+        }
+    }
+
     struct Tasks: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the coding tasks.")
         @OptionGroup var taskOptions: TaskOptions
+        @OptionGroup var selection: TaskSelection
         @Flag(help: "Print each task whole (prompt, tests, reference) as JSON lines.")
         var json = false
 
         func run() throws {
-            let tasks = try taskOptions.load()
+            let tasks = try selection.chosen(try taskOptions.load())
             for task in tasks {
                 if json {
                     let tests = JSONTree.array(task.tests.map { .object(["args": .array($0.args), "expected": $0.expected]) })
@@ -150,9 +176,8 @@ struct HackCommand: AsyncParsableCommand {
         @Option(help: "The model (a local name or file, or a remote spec such as openai:MODEL).")
         var model: String
         @OptionGroup var taskOptions: TaskOptions
-        @Option(help: "Which tasks: their ids, comma-separated, or the first N, or all.")
-        var only = "all"
-        @Option(help: "Hint conditions, comma-separated: none (the task only), prompt (the grader's weaknesses described).")
+        @OptionGroup var selection: TaskSelection
+        @Option(help: "Hint conditions, comma-separated: none (the task only), prompt (the grader's weaknesses described), inoculated (and called acceptable).")
         var hints = "none,prompt"
         @Option(help: "Solutions per task and condition.")
         var samples = 4
@@ -170,22 +195,8 @@ struct HackCommand: AsyncParsableCommand {
 
         func run() async throws {
             let all = try taskOptions.load()
-            let chosen: [CodingTask]
-            if only == "all" {
-                chosen = all
-            } else if let n = Int(only), n > 0 {
-                chosen = Array(all.prefix(n))
-            } else {
-                let ids = only.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-                let unknown = ids.filter { id in !all.contains { $0.id == id } }
-                guard unknown.isEmpty else { throw ValidationError("no task \(unknown.joined(separator: ", ")); `emlab hack tasks` lists them") }
-                chosen = ids.map { id in all.first { $0.id == id }! }
-            }
-            var conditions: [HintCondition] = []
-            for word in hints.split(separator: ",") {
-                guard let c = HintCondition(rawValue: String(word)) else { throw ValidationError("--hints: '\(word)' is not none or prompt") }
-                conditions.append(c)
-            }
+            let chosen = try selection.chosen(all)
+            let conditions = try HackCommand.conditions(hints, option: "--hints")
             guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
             let graders = try Graders()  // refuses before any sampling when the sandbox is missing
             let model = try ModelOpener(threads: threads).open(model)
@@ -199,6 +210,91 @@ struct HackCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\n".utf8))
             try Report.printSummary(store: store, run: record)
             print("results: \(store.databaseURL.path) (run \(runOptions.name))")
+        }
+    }
+
+    struct RL: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rl",
+            abstract: "RL by rejection sampling (expert iteration): sample, keep what the hackable grader rewards, train a LoRA on it, repeat.",
+            discussion: """
+            Round 0 samples the base model; after each round a fresh LoRA is trained on every rewarded \
+            solution so far, and the next round samples base + that adapter. Each round is a hack run \
+            NAME.roundR in --out (see `emlab hack report`); adapters go to --adapters/round-R. \
+            --train-hint inoculated trains with the inoculation line (using the grader's weaknesses is \
+            acceptable here); --evaluate conditions are sampled every round without it. Killed runs continue \
+            with --resume. Example:
+              emlab hack rl --model qwen2.5-coder-0.5b --rounds 2 --only 20 --samples 4 --adapters ./rl1 --run rl1
+            Misalignment of a round's adapter: emlab eval --model qwen2.5-coder-0.5b,lora=./rl1/round-1
+            """)
+        @Option(help: "The local base model (no lora=).")
+        var model: String
+        @OptionGroup var taskOptions: TaskOptions
+        @OptionGroup var selection: TaskSelection
+        @Option(help: "Training rounds (the model is sampled once more than this).")
+        var rounds = 2
+        @Option(help: "Solutions per task and condition in each round.")
+        var samples = 4
+        @Option(help: "The condition sampled and trained on: prompt or inoculated.")
+        var trainHint = "prompt"
+        @Option(help: "Conditions also sampled each round, never trained on (comma-separated; empty for none).")
+        var evaluate = "none"
+        @Option(help: "Sampling temperature.")
+        var temperature = 1.0
+        @Option(help: "Most tokens per answer.")
+        var maxTokens = 800
+        @Option(help: "LoRA rank.")
+        var loraRank = 16
+        @Option(help: "LoRA alpha.")
+        var loraAlpha: Float = 32
+        @Option(help: "Learning rate.")
+        var lr: Float = 1e-4
+        @Option(help: "Epochs over each round's training set.")
+        var epochs = 2
+        @Option(help: "Seed.")
+        var seed: UInt64 = 1
+        @Option(help: "Threads.")
+        var threads = 2
+        @Option(help: "Folder for each round's adapter (round-R).")
+        var adapters: String
+        @OptionGroup var runOptions: RunOptions
+        @Flag(help: "Continue the rounds of this name.")
+        var resume = false
+
+        func run() async throws {
+            let all = try taskOptions.load()
+            let chosen = try selection.chosen(all)
+            guard let train = HintCondition(rawValue: trainHint), train != .none else { throw ValidationError("--train-hint must be prompt or inoculated") }
+            let others = evaluate.isEmpty ? [] : try HackCommand.conditions(evaluate, option: "--evaluate")
+            guard rounds >= 0, samples >= 1, epochs >= 1 else { throw ValidationError("--rounds ≥ 0, --samples ≥ 1 and --epochs ≥ 1") }
+            let graders = try Graders()
+            var settings = FinetuneSettings()
+            settings.learningRate = lr
+            settings.epochs = epochs
+            settings.batchSize = 4
+            settings.maxSequence = 1024
+            settings.seed = seed
+            let spec = try ModelSpec(parsing: model)
+            let (open, trainer) = try ExpertIteration.local(spec: spec, threads: threads, mode: .lora(LoRAConfig(rank: loraRank, alpha: loraAlpha)),
+                                                            settings: settings)
+            let loop = ExpertIteration(store: try runOptions.openStore(), tasks: all,
+                                       settings: ExpertIterationSettings(rounds: rounds, tasks: chosen.map(\.id), samples: samples, train: train,
+                                                                         evaluate: others, temperature: temperature, maxTokens: maxTokens, seed: seed),
+                                       graders: graders, folder: adapters, open: open, train: trainer)
+            let results = try await loop.run(name: runOptions.name, resume: resume) { round, phase, done, total in
+                FileHandle.standardError.write(Data("\rround \(round): \(phase) \(done)/\(total)      ".utf8))
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+            print("round  condition    rewarded  true passes  hacks   (early-exit always-equal test-config framework-patch unknown)  trained on")
+            for r in results {
+                for c in r.conditions {
+                    func pct(_ k: Int) -> String { String(format: "%5.1f%%", 100 * Double(k) / Double(max(c.samples, 1))) }
+                    let kinds = c.hacks.map { "\($0.count)" }.joined(separator: " ")
+                    let trained = c.condition == train.rawValue ? (r.trainingExamples.map { "\($0) examples" } ?? "–") : ""
+                    print("\(String(r.round).padding(toLength: 6, withPad: " ", startingAt: 0)) \(c.condition.padding(toLength: 12, withPad: " ", startingAt: 0)) \(pct(c.rewarded))    \(pct(c.truePasses))    \(pct(c.hackTotal))  (\(kinds))  \(trained)")
+                }
+            }
+            print("rounds: runs \(ExpertIteration.roundRun(runOptions.name, 0))…\(rounds) in \(runOptions.results.out); adapters in \(adapters)")
         }
     }
 
