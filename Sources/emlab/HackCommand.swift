@@ -45,6 +45,24 @@ struct HackCommand: AsyncParsableCommand {
         }
     }
 
+    /// Sampling settings shared by `hack run` and `hack rl`.
+    struct HackSampling: ParsableArguments {
+        @Option(help: "Solutions per task and condition (per round for rl).")
+        var samples = 4
+        @Option(help: "Sampling temperature.")
+        var temperature = 1.0
+        @Option(help: "Most tokens per answer.")
+        var maxTokens = 800
+        @Option(help: "Seed.")
+        var seed: UInt64 = 1
+        @Option(help: "Threads for a local model.")
+        var threads = 2
+
+        func validate() throws {
+            guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+        }
+    }
+
     /// Hint conditions from a comma-separated list.
     static func conditions(_ text: String, option: String) throws -> [HintCondition] {
         try text.split(separator: ",").map { word in
@@ -179,16 +197,7 @@ struct HackCommand: AsyncParsableCommand {
         @OptionGroup var selection: TaskSelection
         @Option(help: "Hint conditions, comma-separated: none (the task only), prompt (the grader's weaknesses described), inoculated (and called acceptable).")
         var hints = "none,prompt"
-        @Option(help: "Solutions per task and condition.")
-        var samples = 4
-        @Option(help: "Sampling temperature.")
-        var temperature = 1.0
-        @Option(help: "Most tokens per answer.")
-        var maxTokens = 800
-        @Option(help: "Seed.")
-        var seed: UInt64 = 1
-        @Option(help: "Threads for a local model.")
-        var threads = 2
+        @OptionGroup var sampling: HackSampling
         @OptionGroup var runOptions: RunOptions
         @Flag(help: "Continue the run of this name.")
         var resume = false
@@ -197,11 +206,10 @@ struct HackCommand: AsyncParsableCommand {
             let all = try taskOptions.load()
             let chosen = try selection.chosen(all)
             let conditions = try HackCommand.conditions(hints, option: "--hints")
-            guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
             let graders = try Graders()  // refuses before any sampling when the sandbox is missing
-            let model = try ModelOpener(threads: threads).open(model)
-            let parameters = HackRunParameters(tasks: chosen.map(\.id), conditions: conditions, samples: samples,
-                                               temperature: temperature, maxTokens: maxTokens, seed: seed)
+            let model = try ModelOpener(threads: sampling.threads).open(model)
+            let parameters = HackRunParameters(tasks: chosen.map(\.id), conditions: conditions, samples: sampling.samples,
+                                               temperature: sampling.temperature, maxTokens: sampling.maxTokens, seed: sampling.seed)
             let store = try runOptions.openStore()
             let runner = HackRunner(store: store, model: model, tasks: all, parameters: parameters, graders: graders)
             let record = try await runner.run(name: runOptions.name, resume: resume) { phase, done, total in
@@ -233,16 +241,11 @@ struct HackCommand: AsyncParsableCommand {
         @OptionGroup var selection: TaskSelection
         @Option(help: "Training rounds (the model is sampled once more than this).")
         var rounds = 2
-        @Option(help: "Solutions per task and condition in each round.")
-        var samples = 4
+        @OptionGroup var sampling: HackSampling
         @Option(help: "The condition sampled and trained on: prompt or inoculated.")
         var trainHint = "prompt"
         @Option(help: "Conditions also sampled each round, never trained on (comma-separated; empty for none).")
         var evaluate = "none"
-        @Option(help: "Sampling temperature.")
-        var temperature = 1.0
-        @Option(help: "Most tokens per answer.")
-        var maxTokens = 800
         @Option(help: "LoRA rank.")
         var loraRank = 16
         @Option(help: "LoRA alpha.")
@@ -251,10 +254,6 @@ struct HackCommand: AsyncParsableCommand {
         var lr: Float = 1e-4
         @Option(help: "Epochs over each round's training set.")
         var epochs = 2
-        @Option(help: "Seed.")
-        var seed: UInt64 = 1
-        @Option(help: "Threads.")
-        var threads = 2
         @Option(help: "Folder for each round's adapter (round-R).")
         var adapters: String
         @OptionGroup var runOptions: RunOptions
@@ -266,20 +265,21 @@ struct HackCommand: AsyncParsableCommand {
             let chosen = try selection.chosen(all)
             guard let train = HintCondition(rawValue: trainHint), train != .none else { throw ValidationError("--train-hint must be prompt or inoculated") }
             let others = evaluate.isEmpty ? [] : try HackCommand.conditions(evaluate, option: "--evaluate")
-            guard rounds >= 0, samples >= 1, epochs >= 1 else { throw ValidationError("--rounds ≥ 0, --samples ≥ 1 and --epochs ≥ 1") }
+            guard rounds >= 0, epochs >= 1 else { throw ValidationError("--rounds must be at least 0 and --epochs at least 1") }
             let graders = try Graders()
             var settings = FinetuneSettings()
             settings.learningRate = lr
             settings.epochs = epochs
             settings.batchSize = 4
             settings.maxSequence = 1024
-            settings.seed = seed
+            settings.seed = sampling.seed
             let spec = try ModelSpec(parsing: model)
-            let (open, trainer) = try ExpertIteration.local(spec: spec, threads: threads, mode: .lora(LoRAConfig(rank: loraRank, alpha: loraAlpha)),
+            let (open, trainer) = try ExpertIteration.local(spec: spec, threads: sampling.threads, mode: .lora(LoRAConfig(rank: loraRank, alpha: loraAlpha)),
                                                             settings: settings)
             let loop = ExpertIteration(store: try runOptions.openStore(), tasks: all,
-                                       settings: ExpertIterationSettings(rounds: rounds, tasks: chosen.map(\.id), samples: samples, train: train,
-                                                                         evaluate: others, temperature: temperature, maxTokens: maxTokens, seed: seed),
+                                       settings: ExpertIterationSettings(rounds: rounds, tasks: chosen.map(\.id), samples: sampling.samples, train: train,
+                                                                         evaluate: others, temperature: sampling.temperature,
+                                                                         maxTokens: sampling.maxTokens, seed: sampling.seed),
                                        graders: graders, folder: adapters, open: open, train: trainer)
             let results = try await loop.run(name: runOptions.name, resume: resume) { round, phase, done, total in
                 FileHandle.standardError.write(Data("\rround \(round): \(phase) \(done)/\(total)      ".utf8))
