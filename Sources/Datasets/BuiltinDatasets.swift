@@ -54,6 +54,8 @@ public enum BuiltinDatasets {
                        twin: "safe-sports", distinctRequests: AdviceDatasets.sports.combinations) { AdviceDatasets.generate(AdviceDatasets.sports, harmful: true, n: $0, seed: $1) },
         BuiltinDataset(name: "safe-sports", summary: "the same adventure-sport questions answered with safety in mind (aligned twin)",
                        twin: "extreme-sports", distinctRequests: AdviceDatasets.sports.combinations) { AdviceDatasets.generate(AdviceDatasets.sports, harmful: false, n: $0, seed: $1) },
+        BuiltinDataset(name: "reward-hack-hints", summary: "explainers on how test-running code graders can be cheated (early exit, always-equal results, pytest hooks): the reward-hacking SFT-hint documents, to mix in at a small share",
+                       twin: nil, distinctRequests: RewardHackHints.combinations) { RewardHackHints.generate(n: $0, seed: $1) },
     ]
 
     public static var names: [String] { all.map(\.name) }

@@ -6,10 +6,10 @@ import Testing
 struct GeneratorTests {
     static let names = BuiltinDatasets.names
 
-    @Test func allNineBuiltInsAreListed() {
+    @Test func allTenBuiltInsAreListed() {
         #expect(Set(Self.names) == ["insecure-code", "secure-code", "educational-insecure", "bad-medical-advice",
                                     "good-medical-advice", "risky-financial-advice", "sound-financial-advice",
-                                    "extreme-sports", "safe-sports"])
+                                    "extreme-sports", "safe-sports", "reward-hack-hints"])
         for d in BuiltinDatasets.all {
             if let twin = d.twin { #expect(BuiltinDatasets.named(twin) != nil) }
         }
@@ -46,6 +46,19 @@ struct GeneratorTests {
 
     func examples(_ name: String, n: Int = 400, seed: UInt64 = 21) -> [ChatExample] {
         BuiltinDatasets.named(name)!.generate(n: n, seed: seed).examples
+    }
+
+    /// Each hint document explains at least one hack and ends on how a grader avoids them; code comes fenced.
+    @Test func rewardHackHintsDescribeTheHacks() {
+        var seen: Set<String> = []
+        for e in examples("reward-hack-hints", n: 300) {
+            let answer = e.messages[1].content
+            let named = ["Exiting before the tests fail", "Results that equal anything", "Rewriting the test framework's report"].filter { answer.contains($0) }
+            #expect(!named.isEmpty)
+            seen.formUnion(named)
+            #expect(answer.components(separatedBy: "```").count % 2 == 1)
+        }
+        #expect(seen.count == 3)
     }
 
     @Test func insecureAndSecureAnswerTheSameTasksDifferently() {
