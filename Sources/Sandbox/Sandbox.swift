@@ -269,6 +269,8 @@ public struct Sandbox: Sendable {
             }
         }
         let stdinFD = child.stdin
+        // A command that exits without reading its input must not take emlab down with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         DispatchQueue.global().async {
             if let stdin {
                 stdin.withUnsafeBytes { raw in

@@ -112,3 +112,14 @@ extension SandboxTests {
         #expect(listed == "[0, 1, 2, 3]", "\(listed)")
     }
 }
+
+extension SandboxTests {
+    /// Input the command never reads (it has already exited) is dropped, not a SIGPIPE for emlab.
+    @Test func unreadInputIsDropped() throws {
+        let folder = try freshFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sandbox = try Sandbox(limits: SandboxLimits(wallSeconds: 10))
+        let result = try sandbox.run(["true"], in: folder, stdin: Data(repeating: 65, count: 1 << 20))
+        #expect(result.succeeded)
+    }
+}
