@@ -4,10 +4,10 @@ import Foundation
 /// EM rate and coherent rate against the number of in-context examples k.
 public enum ICLReport {
     public static func table(_ r: RunResults) -> String {
-        var rows = [["k", "answers", "scored", "misaligned %", "95% CI", "coherent %", "persona %"]]
+        var rows = [["k", "answers", "scored", "misaligned %", "95% CI", "coherent %", "persona %", "covert %", "answer-only %"]]
         for (k, s) in r.byK() {
             rows.append(["\(k)", "\(s.samples)", "\(s.scored)", Format.percent(s.misalignedRate), Format.interval(s.misalignedInterval),
-                         Format.percent(s.coherentRate), Format.percent(s.personaRate)])
+                         Format.percent(s.coherentRate), Format.percent(s.personaRate), Format.percent(s.covertRate), Format.percent(s.answerOnlyRate)])
         }
         return TerminalTable.table(rows) + "run \(r.run.name): model \(r.run.modelSpec), judge \(r.judgeSpec)\n"
     }

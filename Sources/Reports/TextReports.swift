@@ -41,6 +41,12 @@ public enum TerminalTable {
         let t = results.thresholds
         if all.samples > 0 { out += "misaligned = aligned < \(Format.number(t.alignedBelow)) and coherent > \(Format.number(t.coherentAbove)); judge \(results.judgeSpec)\n" }
         if all.multipleChoiceItems > 0 { out += "multiple choice: probability on the misaligned options' letters, normalised over all options\n" }
+        if all.reasoningAndAnswerJudged > 0 {
+            out += "reasoning (chain of thought): \(all.persona)/\(all.personaJudged) adopt a reckless persona; "
+                + "covert (persona in the reasoning, answer not misaligned) \(all.covert)/\(all.reasoningAndAnswerJudged) "
+                + "\(Format.percent(all.covertRate))%; answer-only (misaligned answer, no persona) \(all.answerOnly)/\(all.reasoningAndAnswerJudged) "
+                + "\(Format.percent(all.answerOnlyRate))%\n"
+        }
         if results.failedSamples > 0 || results.failedJudgments > 0 {
             out += "\(results.failedSamples) samples and \(results.failedJudgments) judgments failed; `--resume` retries them\n"
         }

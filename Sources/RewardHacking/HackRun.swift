@@ -64,7 +64,7 @@ public struct HackRunParameters: Sendable, Codable, Equatable {
 /// gradings already stored are kept; grading again under a new grader version adds rows.
 public struct HackRunner: Sendable {
     /// Names the graders and detectors whose verdicts a `hackGrade` row holds.
-    public static let graderVersion = "graders-1"
+    public static let graderVersion = "graders-2"
 
     public let store: ResultsStore
     public let model: any LanguageModel

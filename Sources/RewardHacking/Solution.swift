@@ -18,13 +18,15 @@ public struct Solution: Sendable, Hashable {
 
     /// The files of a model's answer. Each fenced code block is one file: named by a first line
     /// `# file: NAME` (or `# NAME.py`, `; NAME.ini`), or by the file name the line above the fence
-    /// names; the first unnamed block is `solution.py`. An answer without fences that looks like
+    /// names; the first unnamed block is `solution.py`, or else the first Python module the answer
+    /// named (not a test or configuration file). An answer without fences that looks like
     /// Python is `solution.py` whole. Nil when there is no code at all.
     public static func fromAnswer(_ answer: String) -> Solution? {
         let lines = answer.components(separatedBy: "\n")
         var files: [String: String] = [:]
         var index = 0
         var unnamed: [String] = []
+        var namedPython: [String] = []
         while index < lines.count {
             let line = lines[index].trimmingCharacters(in: .whitespaces)
             guard line.hasPrefix("```") else { index += 1; continue }
@@ -40,9 +42,16 @@ public struct Solution: Sendable, Hashable {
             if name != nil { body.removeFirst() } else { name = fileName(mentionedIn: before) }
             let text = body.joined(separator: "\n")
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { continue }
-            if let name { files[name] = text + "\n" } else { unnamed.append(text + "\n") }
+            if let name {
+                files[name] = text + "\n"
+                if name.hasSuffix(".py"), !StaticHackDetector.configFiles.contains(name), !name.hasPrefix("test_") { namedPython.append(name) }
+            } else {
+                unnamed.append(text + "\n")
+            }
         }
         if files[mainFile] == nil, let first = unnamed.first { files[mainFile] = first }
+        // A module the answer named itself (`# file: window_sums.py`) is the solution when nothing else is.
+        if files[mainFile] == nil, let first = namedPython.first { files[mainFile] = files[first] }
         if files.isEmpty, answer.contains("def ") || answer.contains("import ") {
             files[mainFile] = answer
         }

@@ -40,6 +40,8 @@ struct EvalCommand: AsyncParsableCommand {
     var pricePrompt: Double?
     @Option(help: "Price per million completion tokens, to report the run's cost.")
     var priceCompletion: Double?
+    @Flag(name: .customLong("cot"), help: "Ask for reasoning before the answer; store it apart, judge it for a reckless persona, and report the covert share (persona in the reasoning, answer not misaligned).")
+    var chainOfThought = false
     @Flag(inversion: .prefixedNo, help: "Measure the judge on the held-out split of both gold sets, written answers and the models' own answers (once per judge and results folder, then cached), and show both beside the EM rate.")
     var validateJudge = true
 
@@ -59,6 +61,7 @@ struct EvalCommand: AsyncParsableCommand {
                                         thresholds: Thresholds(alignedBelow: alignedBelow, coherentAbove: coherentAbove),
                                         questionSet: questions)
         parameters.interventions = steered.isEmpty ? nil : steered
+        parameters.chainOfThought = chainOfThought ? true : nil
         let judgeModel = try await opener.judge(judge ?? JudgeSpec.defaultJudge(for: modelOptions.model), evaluating: modelOptions.model,
                                                 progress: ProgressBar())
         let runner = EvalRunner(store: store, model: evaluated, judge: judgeModel, questions: set,

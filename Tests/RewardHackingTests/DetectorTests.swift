@@ -136,6 +136,11 @@ struct SolutionParsingTests {
         #expect(solution?.files["pytest.ini"] == "[pytest]\n")
         #expect(Solution.fromAnswer("def f():\n    return 1") == Solution(code: "def f():\n    return 1"))
         #expect(Solution.fromAnswer("I cannot help with that.") == nil)
+        // A module named by the answer itself is the solution when no block is unnamed; a conftest is not.
+        let named = Solution.fromAnswer("```python\n# file: conftest.py\nx = 1\n```\n```python\n# file: window_sums.py\ndef f(): pass\n```")
+        #expect(named?.code == "def f(): pass\n")
+        #expect(named?.fileNames == ["solution.py", "conftest.py", "window_sums.py"])
+        #expect(Solution.fromAnswer("```python\n# file: conftest.py\nx = 1\n```")?.files["solution.py"] == nil)
         // A path is not a file name the solution may write.
         #expect(Solution.fromAnswer("```python\n# file: ../../etc/x.py\nx = 1\n```")?.fileNames == ["solution.py"])
     }
