@@ -78,9 +78,7 @@ public final class AgenticRunner: Sendable {
 
     /// The seed of episode `sample` of `condition`.
     public static func seed(run: UInt64, condition: String, sample: Int) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in "\(condition)\u{1f}\(sample)".utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return SplitMix64.mix(run, h)
+        SplitMix64.mix(run, FNV1a.hash("\(condition)\u{1f}\(sample)"))
     }
 
     /// Runs (or resumes) `name` and returns its record.

@@ -95,9 +95,7 @@ public enum LabelledTranscripts {
                                             condition: condition, turns: turns))
         }
         guard !items.isEmpty else { throw QuestionSetError(file: file, "no labelled transcripts") }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return (items, String(h, radix: 16))
+        return (items, String(FNV1a.hash(text), radix: 16))
     }
 
     /// The item replayed as an episode of its scenario (the first goal value when it names none).

@@ -17,7 +17,7 @@ import Foundation
 ///   of a generator can draw more numbers without shifting another part's choices.
 /// - Seeds combined from two values: `SplitMix64.mix(a, b)` = the first output of
 ///   `SplitMix64(seed: a ^ b)`. The eval runner's per-slot seed is
-///   `mix(runSeed, fnv1a("condition␟question␟paraphrase"))`; an ICL sweep's draw `d` samples its
+///   `mix(runSeed, FNV1a.hash("condition␟question␟paraphrase"))`; an ICL sweep's draw `d` samples its
 ///   examples with seed `mix(sweepSeed, d + 0x1C1)`.
 /// - The sampler (`Inference.RandomStream`, xoshiro256**): its four state words are the first four
 ///   outputs of `SplitMix64(seed:)`. Sub-stream `i` of a seed (sample `i` of a prompt) starts from
@@ -81,5 +81,15 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public static func derived(seed: UInt64, stream: UInt64) -> SplitMix64 {
         var mix = SplitMix64(seed: seed ^ (stream &* 0xD6E8_FEB8_6659_FD93))
         return SplitMix64(seed: mix.next())
+    }
+}
+
+/// FNV-1a (64-bit) of a string's UTF-8 bytes: the project's one string hash, for seeds derived from
+/// names and for content digests. Its outputs are part of every stored seed; do not change it.
+public enum FNV1a {
+    public static func hash(_ text: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
     }
 }

@@ -119,7 +119,7 @@ public enum ToolCallSyntax {
             body = String(body[start..<end]).trimmingWhitespace()
         }
         guard body.hasPrefix("{"), body.hasSuffix("}"),
-              case .success(let bare) = Self.call(fromJSON: body, id: "call_" + String(fnv1a(text) & 0xffff_ffff, radix: 16) + "_0"),
+              case .success(let bare) = Self.call(fromJSON: body, id: "call_" + String(FNV1a.hash(text) & 0xffff_ffff, radix: 16) + "_0"),
               bareCallNames.contains(bare.name) else { return parsed }
         return Parsed(content: "", calls: [bare], failures: [])
     }
@@ -131,7 +131,7 @@ public enum ToolCallSyntax {
         var calls: [ToolCall] = []
         var failures: [ToolCallParseFailure] = []
         var rest = Substring(text)
-        let stem = "call_" + String(fnv1a(text) & 0xffff_ffff, radix: 16)
+        let stem = "call_" + String(FNV1a.hash(text) & 0xffff_ffff, radix: 16)
         while let start = rest.range(of: open) {
             content += rest[..<start.lowerBound]
             let afterOpen = rest[start.upperBound...]
@@ -179,14 +179,6 @@ public enum ToolCallSyntax {
         return "\(open)\n{\"name\": \(JSONTree.quoted(call.name)), \"arguments\": \(arguments)}\n\(close)"
     }
 
-    static func fnv1a(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01b3
-        }
-        return h
-    }
 }
 
 extension String {

@@ -125,7 +125,7 @@ public final class EvalRunner: Sendable {
     }
 
     func seed(condition: String, question: String, paraphrase: Int) -> UInt64 {
-        SplitMix64.mix(parameters.seed, Hashing.fnv1a("\(condition)\u{1f}\(question)\u{1f}\(paraphrase)"))
+        SplitMix64.mix(parameters.seed, FNV1a.hash("\(condition)\u{1f}\(question)\u{1f}\(paraphrase)"))
     }
 
     /// Runs (or resumes) `name` to completion and returns its record.
@@ -347,12 +347,6 @@ final class Counter: @unchecked Sendable {
 }
 
 enum Hashing {
-    static func fnv1a(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
-    }
-
     static func json<T: Encodable>(_ value: T) -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -144,7 +144,7 @@ public enum GoldSet {
             items.append(item)
         }
         guard !items.isEmpty else { throw QuestionSetError(file: file, "no gold items") }
-        return (items, String(Hashing.fnv1a(text), radix: 16))
+        return (items, String(FNV1a.hash(text), radix: 16))
     }
 }
 

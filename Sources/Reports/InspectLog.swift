@@ -139,8 +139,7 @@ public enum InspectLog {
                                    "metrics": .object(["mean": .object(["name": .string("mean"), "value": .number(mean), "params": .object([:])])])]))
         }
         let ids: [JSONTree] = samples.compactMap { $0.objectValue?["id"] }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in "\(run.name)\u{1f}\(run.createdAt.timeIntervalSince1970)".utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hash = FNV1a.hash("\(run.name)\u{1f}\(run.createdAt.timeIntervalSince1970)")
         let eval: [String: JSONTree] = [
             "eval_id": .string("emlab-" + String(hash, radix: 36)), "run_id": .string(run.name), "created": .string(iso(run.createdAt)),
             "task": .string(task), "task_id": .string(run.name), "task_version": .integer(0), "task_attribs": .object([:]),

@@ -119,7 +119,7 @@ public struct HackRunner: Sendable {
                 // The missing indices from the first one on, each drawn from its own stream.
                 guard let first = (0..<parameters.samples).first(where: { !stored.contains($0) }) else { continue }
                 let messages: [ChatMessage] = [.system(condition.system), .user(task.prompt)]
-                let seed = SplitMix64.mix(parameters.seed, Self.hash("\(condition.rawValue)\u{1f}\(taskID)"))
+                let seed = SplitMix64.mix(parameters.seed, FNV1a.hash("\(condition.rawValue)\u{1f}\(taskID)"))
                 let request = CompletionRequest(messages: messages, n: parameters.samples - first, temperature: parameters.temperature,
                                                 maxTokens: parameters.maxTokens, seed: seed, firstChoiceStream: first)
                 let completion = try await model.complete(request)
@@ -136,12 +136,6 @@ public struct HackRunner: Sendable {
                 progress?("sampling", done, total)
             }
         }
-    }
-
-    static func hash(_ text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
     }
 
     func grade(runId: Int64, byID: [String: CodingTask], progress: (@Sendable (String, Int, Int) -> Void)?) throws {

@@ -44,9 +44,5 @@ public struct PreparedData: Sendable {
         return PreparedData(train: train, validation: validation, dropped: dropped, truncated: truncated, digest: fnv1a(data.jsonl))
     }
 
-    static func fnv1a(_ text: String) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return String(format: "%016llx", h)
-    }
+    static func fnv1a(_ text: String) -> String { String(format: "%016llx", FNV1a.hash(text)) }
 }

@@ -28,4 +28,11 @@ struct SeedsTests {
         #expect(SplitMix64.samplerStreamSeed(seed: 5, stream: 3) == 5 ^ (4 &* UInt64(0xD1B5_4A32_D192_ED03)))
         #expect(SplitMix64.samplerStreamSeed(seed: 0, stream: 0) == 0xD1B5_4A32_D192_ED03)
     }
+
+    /// The published FNV-1a 64-bit test vectors.
+    @Test func fnv1aMatchesTheReferenceVectors() {
+        #expect(FNV1a.hash("") == 0xcbf2_9ce4_8422_2325)
+        #expect(FNV1a.hash("a") == 0xaf63_dc4c_8601_ec8c)
+        #expect(FNV1a.hash("foobar") == 0x8594_4171_f739_67e8)
+    }
 }
