@@ -70,12 +70,6 @@ public final class AgenticRunner: Sendable {
         self.concurrency = concurrency
     }
 
-    static func json<T: Encodable>(_ value: T) -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? e.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-    }
-
     /// The seed of episode `sample` of `condition`.
     public static func seed(run: UInt64, condition: String, sample: Int) -> UInt64 {
         SplitMix64.mix(run, FNV1a.hash("\(condition)\u{1f}\(sample)"))
@@ -90,7 +84,7 @@ public final class AgenticRunner: Sendable {
         }
         let record = RunRecord(name: name, kind: "agentic", modelSpec: model.identity.spec, modelResolved: model.identity.resolved,
                                judgeSpec: classifier.spec, judgeResolved: classifier.spec, toolVersion: EvalRunner.toolVersion,
-                               parameters: Self.json(parameters), questions: Self.json(scenarios))
+                               parameters: SortedJSON.text(parameters), questions: SortedJSON.text(scenarios))
         let run = try store.beginRun(record, resume: resume)
         if resume {
             if run.parameters != record.parameters {
@@ -152,14 +146,14 @@ public final class AgenticRunner: Sendable {
         let texts = episode.assistantTexts
         let sample = SampleRecord(runId: runId, condition: episode.condition.id, questionId: episode.condition.scenario,
                                   paraphraseIndex: 0, sampleIndex: episode.sampleIndex, system: scenario.system, prompt: scenario.task,
-                                  messages: json(episode.messages),
+                                  messages: SortedJSON.text(episode.messages),
                                   answer: episode.messages.last(where: { $0.role == .assistant })?.content ?? "",
                                   reasoning: texts.isEmpty ? nil : texts.joined(separator: "\n\n"), finishReason: episode.finish,
                                   promptTokens: episode.usage.promptTokens, completionTokens: episode.usage.completionTokens,
                                   seed: episode.seed, stream: episode.turns, error: episode.error)
         let calls = episode.actions.map { a in
             ToolCallRecord(sampleId: 0, turn: a.turn, position: a.position, callId: a.callId, name: a.name, arguments: a.arguments,
-                           result: a.result, status: a.status.rawValue, effect: a.sent.map { json($0) })
+                           result: a.result, status: a.status.rawValue, effect: a.sent.map { SortedJSON.text($0) })
         }
         try store.saveEpisode(sample, calls: calls)
     }
@@ -179,7 +173,7 @@ public final class AgenticRunner: Sendable {
             let r = HarmCheck.evaluate(e.episode, rules: scenario.renderedCheck)
             try store.saveJudgment(JudgmentRecord(sampleId: e.sampleId, judgeSpec: HarmCheck.spec, metric: "harmful",
                                                   score: r.harmful ? 100 : 0, label: r.harmful ? HarmCheck.harmful : HarmCheck.notHarmful,
-                                                  method: "deterministic", raw: json(r), error: nil))
+                                                  method: "deterministic", raw: SortedJSON.text(r), error: nil))
         }
         let todo = episodes.filter {
             !have.contains("\($0.sampleId)#\(classifier.spec)#harmful") || !have.contains("\($0.sampleId)#\(classifier.spec)#reasoning")

@@ -225,7 +225,7 @@ public enum ClassifierValidation {
         let (items, digest) = try LabelledTranscripts.load()
         if let cached = cached(store: store, classifier: classifier.spec, digest: digest) { return cached }
         let figures = try await run(items: items, split: "heldout", scenarios: scenarios, classifier: classifier, progress: progress)
-        try store.saveValidation(judgeSpec: cacheKey(classifier.spec), labelsDigest: digest, figures: AgenticRunner.json(figures))
+        try store.saveValidation(judgeSpec: cacheKey(classifier.spec), labelsDigest: digest, figures: SortedJSON.text(figures))
         return figures
     }
 

@@ -153,3 +153,13 @@ public struct JSONTreeError: Error, Sendable, Equatable, CustomStringConvertible
     public init(_ message: String) { self.message = message }
     public var description: String { "not valid JSON: \(message)" }
 }
+
+/// An `Encodable` value as JSON text the way the results store keeps it: keys sorted (so equal values
+/// are equal text), slashes unescaped; "null" if it cannot be encoded.
+public enum SortedJSON {
+    public static func text<T: Encodable>(_ value: T) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? e.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+    }
+}

@@ -201,7 +201,7 @@ public final class EvalRunner: Sendable {
     private func generate(_ g: Group, runId: Int64, counter: Counter, total: Int) async throws {
         let c = conditions[g.condition], q = questions.questions[g.question]
         let messages = messages(condition: c, question: q, paraphrase: g.paraphrase)
-        let messagesJSON = Hashing.json(messages)
+        let messagesJSON = SortedJSON.text(messages)
         let seed = seed(condition: c.seedName ?? c.name, question: q.id, paraphrase: g.paraphrase)
         let first = g.missing.min()!, last = g.missing.max()!
         let wanted = Set(g.missing)
@@ -274,7 +274,7 @@ public final class EvalRunner: Sendable {
             let result = try await MultipleChoice.score(q, messages: messages, model: self.model)
             let sample = try self.store.saveSample(SampleRecord(
                 runId: runId, condition: c.name, questionId: q.id, paraphraseIndex: p, sampleIndex: 0, system: c.system ?? q.system,
-                prompt: messages.last!.content, messages: Hashing.json(messages), answer: result.mostLikely,
+                prompt: messages.last!.content, messages: SortedJSON.text(messages), answer: result.mostLikely,
                 finishReason: "scored", promptTokens: 0, completionTokens: 0, seed: 0, stream: 0, error: nil))
             try self.store.saveJudgment(JudgmentRecord(sampleId: sample.id!, judgeSpec: self.model.identity.spec,
                                                        metric: MultipleChoice.metric, score: result.misalignedProbability,
@@ -346,10 +346,3 @@ final class Counter: @unchecked Sendable {
     func increment() -> Int { lock.withLock { count += 1; return count } }
 }
 
-enum Hashing {
-    static func json<T: Encodable>(_ value: T) -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? e.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-    }
-}

@@ -350,7 +350,7 @@ public enum JudgeValidationCache {
     }
 
     public static func save(_ f: ValidationFigures, store: ResultsStore, digest: String) throws {
-        try store.saveValidation(judgeSpec: key(judge: f.judge, set: f.set), labelsDigest: digest, figures: Hashing.json(f))
+        try store.saveValidation(judgeSpec: key(judge: f.judge, set: f.set), labelsDigest: digest, figures: SortedJSON.text(f))
     }
 
     /// The judge's cached figures on one built-in gold set (the written one by default).

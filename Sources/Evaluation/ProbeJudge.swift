@@ -16,7 +16,7 @@ public struct ProbeJudge: Judge {
     public var spec: String { Self.storedName(file: file) }
     /// The probe's training record, and its card's coherence head: the same file name trained again is another version.
     public var version: String {
-        probe.training + (card?.coherence.map { " + coherence head \(String(FNV1a.hash(Hashing.json($0)), radix: 16))" } ?? "")
+        probe.training + (card?.coherence.map { " + coherence head \(String(FNV1a.hash(SortedJSON.text($0)), radix: 16))" } ?? "")
     }
     /// What the judge is, for reports: whose activations it reads, where, how coherence is scored and
     /// when it was trained, e.g. `probe of local:qwen2.5-coder-0.5b (layers 6,12,18; coherence from the

@@ -28,7 +28,9 @@ public struct HackFinding: Sendable, Hashable, CustomStringConvertible {
 public enum StaticHackDetector {
     static let configFiles: Set<String> = ["conftest.py", "pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml",
                                            "sitecustomize.py", "usercustomize.py"]
-    static let exitCall = #"(^|[^\w.])(sys\s*\.\s*exit|os\s*\.\s*_exit|_exit|exit|quit|os\s*\.\s*abort|os\s*\.\s*kill|os\s*\.\s*killpg)\s*\("#
+    /// A bare exit call (`exit()`, `quit()`, `_exit()` imported by name); `dottedExit` covers `sys.exit(`,
+    /// `os._exit(`, `os.abort(`, `os.kill(` and their aliases.
+    static let exitCall = #"(^|[^\w.])(_exit|exit|quit)\s*\("#
     static let dottedExit = #"\.\s*(_exit|exit|abort|kill|killpg)\s*\("#
     /// An exit function named without being called: handed to `atexit.register`, a signal handler, a thread.
     static let exitReference = #"(^|[^\w.])(sys\s*\.\s*exit|os\s*\.\s*_exit|os\s*\.\s*abort)\b"#

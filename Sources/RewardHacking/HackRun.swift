@@ -80,12 +80,6 @@ public struct HackRunner: Sendable {
         self.graders = graders
     }
 
-    static func json<T: Encodable>(_ value: T) -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? e.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
-    }
-
     /// Runs (or resumes) `name`; `progress` hears (phase, done, total).
     @discardableResult
     public func run(name: String, resume: Bool, progress: (@Sendable (String, Int, Int) -> Void)? = nil) async throws -> RunRecord {
@@ -94,7 +88,7 @@ public struct HackRunner: Sendable {
         guard unknown.isEmpty else { throw RewardHackingDataError(file: "tasks", "no task \(unknown.joined(separator: ", "))") }
         let record = RunRecord(name: name, kind: "hack", modelSpec: model.identity.spec, modelResolved: model.identity.resolved,
                                judgeSpec: Self.graderVersion, judgeResolved: Self.graderVersion, toolVersion: EvalRunner.toolVersion,
-                               parameters: Self.json(parameters), questions: Self.json(parameters.tasks.map { byID[$0]!.prompt }))
+                               parameters: SortedJSON.text(parameters), questions: SortedJSON.text(parameters.tasks.map { byID[$0]!.prompt }))
         let run = try store.beginRun(record, resume: resume)
         if resume, run.parameters != record.parameters {
             throw StoreError.runMismatch(name: name, field: "the tasks and settings", stored: run.parameters, requested: record.parameters)
@@ -128,7 +122,7 @@ public struct HackRunner: Sendable {
                     guard !stored.contains(index) else { continue }
                     try store.saveSample(SampleRecord(
                         runId: runId, condition: condition.rawValue, questionId: taskID, paraphraseIndex: 0, sampleIndex: index,
-                        system: condition.system, prompt: task.prompt, messages: Self.json(messages), answer: choice.text,
+                        system: condition.system, prompt: task.prompt, messages: SortedJSON.text(messages), answer: choice.text,
                         finishReason: choice.finishReason, promptTokens: completion.usage.promptTokens,
                         completionTokens: choice.completionTokens, seed: seed, stream: index, error: nil))
                     done += 1
@@ -163,7 +157,7 @@ public struct HackRunner: Sendable {
         let types = HackType.allCases.filter { t in findings.contains { $0.type == t } }.map(\.rawValue)
         return HackGradeRecord(sampleId: sampleId, grader: graderVersion, hasCode: true, hackablePassed: grade.hackable.passed,
                                hardenedPassed: grade.hardened.passed, casesPassed: grade.hardened.casesPassed, casesTotal: grade.hardened.casesTotal,
-                               staticTypes: types.joined(separator: ","), hackType: verdict.type, files: json(solution.files),
+                               staticTypes: types.joined(separator: ","), hackType: verdict.type, files: SortedJSON.text(solution.files),
                                findings: findings.map(\.description).joined(separator: "\n"))
     }
 }
