@@ -7,7 +7,7 @@ SWIFTFLAGS := -c $(CONFIG) -Xswiftc -enable-testing
 EMLAB   := .build/$(CONFIG)/emlab
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test deps test-deps build build-tests model research-model test-models bench clean
+.PHONY: demo test deps test-deps build build-tests model research-model test-models bench llama-cpp clean
 
 ## System packages: OpenBLAS (cblas_sgemm), SQLite (results store and the guard's log), libyaml (the guard's policy),
 ## bubblewrap and Debian's python3-pytest (the sandbox that model-written code runs in, and the graders' pytest),
@@ -62,6 +62,25 @@ test: test-deps test-models
 
 bench: model
 	$(EMLAB) bench --threads 2
+
+## llama.cpp's llama-bench and llama-batched-bench, for `emlab bench --llama-cpp $(LLAMA_CPP)`: built
+## natively from the llama.cpp sources vendored in llama-cpp-python's source package on PyPI.
+LLAMA_CPP_PYTHON := 0.3.36
+LLAMA_CPP        := .build/llama.cpp
+llama-cpp:
+	@command -v cmake >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 || { \
+		echo "installing cmake g++"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq cmake g++; }
+	@if [ ! -x $(LLAMA_CPP)/build/bin/llama-batched-bench ]; then \
+		set -e; rm -rf $(LLAMA_CPP); mkdir -p $(LLAMA_CPP)/src; \
+		python3 -m pip download --no-deps --no-binary llama-cpp-python --disable-pip-version-check -q \
+			-d $(LLAMA_CPP) llama-cpp-python==$(LLAMA_CPP_PYTHON); \
+		tar -xzf $(LLAMA_CPP)/llama_cpp_python-$(LLAMA_CPP_PYTHON).tar.gz -C $(LLAMA_CPP)/src --strip-components=1; \
+		cmake -S $(LLAMA_CPP)/src/vendor/llama.cpp -B $(LLAMA_CPP)/build -DCMAKE_BUILD_TYPE=Release \
+			-DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TESTS=OFF; \
+		cmake --build $(LLAMA_CPP)/build -j 2 --target llama-bench llama-batched-bench; \
+	fi
+	@echo "llama.cpp tools in $(LLAMA_CPP)/build/bin: emlab bench --llama-cpp $(LLAMA_CPP)"
 
 clean:
 	rm -rf .build

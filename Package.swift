@@ -49,7 +49,7 @@ let package = Package(
         ], path: "Sources/ModelStore"),
         // Chat datasets: JSONL loading and validation, seeded sampling, built-in generators.
         .target(name: "Datasets", dependencies: ["Core"], path: "Sources/Datasets"),
-        .target(name: "Bench", dependencies: ["Core", "Inference", "ModelStore", "CBLAS", "Training", "SparseAutoencoders"], path: "Sources/Bench"),
+        .target(name: "Bench", dependencies: ["Core", "GGUF", "Inference", "ModelStore", "CBLAS", "Training", "SparseAutoencoders"], path: "Sources/Bench"),
         // Finetuning on the CPU: a Llama backward pass, LoRA and full finetuning, AdamW, checkpoints.
         .target(name: "Training", dependencies: ["Core", "GGUF", "Safetensors", "Tokenizer", "Inference", "Datasets", "CKernels", "CBLAS"],
                 path: "Sources/Training", swiftSettings: simdSwift),
@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(name: "InferenceTests", dependencies: ["Core", "Inference", "Tokenizer", "GGUF", "TestSupport"],
                     path: "Tests/InferenceTests"),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"], path: "Tests/ModelStoreTests"),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "Inference"], path: "Tests/BenchTests"),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "Inference", "TestSupport"], path: "Tests/BenchTests"),
         .testTarget(name: "EvaluationTests", dependencies: ["Core", "Interp", "Evaluation", "Reports", "ResultsStore", "LanguageModels",
                                                            "Inference", "TestSupport", "Datasets"],
                     path: "Tests/EvaluationTests"),

@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import Inference
 
 public struct BenchResult: Sendable {
@@ -56,6 +57,26 @@ public struct Benchmark {
             if run > 0 { rates.append(Double(n) / t) }
         }
         return tokensPerSecond("pp\(n)", median(rates)) { $0.pp512[threads] }
+    }
+
+    /// The bytes one decoding step reads from memory at `context` positions: every weight once
+    /// (the token embedding only where it is also the output head; otherwise one row of it, which
+    /// is left out) and the keys and values of every position.
+    public func bytesReadPerToken(context: Int) -> Int {
+        let file = engine.file
+        let tied = file.tensor(named: "output.weight") == nil
+        let weights = file.tensors.reduce(0) { sum, t in
+            t.name == "token_embd.weight" && !tied ? sum : sum + t.type.byteCount(elements: t.elementCount)
+        }
+        let c = engine.model.config
+        return weights + context * KVSequence.bytesPerPosition(layers: c.layerCount, kvDimension: c.kvDimension)
+    }
+
+    /// `tg128_limit`: the tokens/s that a host reading `readGBps` allows a decoding step that reads
+    /// `bytesReadPerToken(context:)` (context 64: tg128's mean).
+    public func decodingLimit(readGBps: Double, context: Int = 64) -> BenchResult {
+        BenchResult(name: "tg128_limit", value: readGBps * 1e9 / Double(bytesReadPerToken(context: context)),
+                    unit: "tokens/s", reference: nil)
     }
 
     public func textGeneration(_ n: Int = 128) throws -> BenchResult {
@@ -156,7 +177,7 @@ extension Benchmark {
 }
 
 /// The median of a non-empty list.
-func median(_ xs: [Double]) -> Double {
+public func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }

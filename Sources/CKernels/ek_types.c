@@ -1,6 +1,8 @@
 // Type facts and scalar half/bfloat conversions.
 #include "ek_internal.h"
 
+const char *ek_kernel_isa(void) { return EK_AVX2 ? "avx2+fma+f16c" : "scalar"; }
+
 int ek_block_size(int type) {
     switch (type) {
     case EK_TYPE_F32: case EK_TYPE_F16: case EK_TYPE_BF16: return 1;

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// The few BLAS calls the engine needs, with row-major conventions spelled out.
 ///
@@ -49,4 +50,26 @@ enum BLAS {
 public var blasCoreName: String {
     guard let name = openblas_get_corename() else { return "unknown" }
     return String(cString: name)
+}
+
+/// Which compute paths this process runs: the C kernels' instruction set, OpenBLAS's kernels, and
+/// the vector extensions the CPU offers beyond them (unused: the kernels are AVX2 only).
+public struct KernelPath: Sendable, CustomStringConvertible {
+    public let kernels: String
+    public let blas: String
+    /// AVX-512 and VNNI flags the CPU reports (from /proc/cpuinfo), which no kernel here uses yet.
+    public let unusedExtensions: [String]
+
+    public static var current: KernelPath {
+        let wanted = ["avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx_vnni"]
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
+            .flatMap { $0.split(separator: "\n").first { $0.hasPrefix("flags") } }
+            .map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        return KernelPath(kernels: String(cString: ek_kernel_isa()), blas: blasCoreName,
+                          unusedExtensions: wanted.filter { flags.contains($0) })
+    }
+
+    public var description: String {
+        "\(kernels), OpenBLAS \(blas)" + (unusedExtensions.isEmpty ? "" : " (CPU also offers \(unusedExtensions.joined(separator: " ")), unused)")
+    }
 }

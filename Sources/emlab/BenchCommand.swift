@@ -17,9 +17,13 @@ struct BenchCommand: ParsableCommand {
         S_TG, which samples nothing), and with sampling (batched_N_sampled). icl: one \
         2,000-token prefix, 8 questions × 16 samples × 64 tokens, with prefix sharing and without.
 
-        --reference takes llama.cpp's figures measured on this host instead (the JSON lines of \
+        --llama-cpp DIR runs llama.cpp's llama-bench and llama-batched-bench from DIR on this host, \
+        interleaved with emlab's own runs (--rounds, two by default), and prints every ratio with its \
+        spread over the rounds: the normal way to bench (`make llama-cpp` builds the two tools). \
+        --reference takes llama.cpp's figures measured earlier on this host (the JSON lines of \
         `llama-bench -p 512 -n 128 -t 2 -o jsonl` and of `llama-batched-bench -npp 64 -ntg 64 \
-        -npl 1,8,32,64 -t 2 --output-format jsonl`, in one file), so that the ratios leave the host out.
+        -npl 1,8,32,64 -t 2 --output-format jsonl`, in one file). Without either, the ratios are to \
+        figures recorded on another host, and move with this one.
         """)
 
     @OptionGroup var options: ModelOptions
@@ -39,6 +43,12 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "A file of llama-bench / llama-batched-bench JSON lines for the same model, measured on this host: ratios against those figures instead of the reference machine's.")
     var reference: String?
+
+    @Option(name: .customLong("llama-cpp"), help: ArgumentHelp("A llama.cpp build (DIR, DIR/build/bin or DIR/bin holding llama-bench and llama-batched-bench): run them side by side with emlab, round after round, and print each ratio's spread.", valueName: "dir"))
+    var llamaCpp: String?
+
+    @Option(help: "Side-by-side rounds with --llama-cpp: llama.cpp, then emlab, this many times.")
+    var rounds = 2
 
     @Flag(help: "Run the unshared ICL scenario in full instead of scaling from 3 measured prompts (slow).")
     var fullIcl = false
@@ -62,11 +72,15 @@ struct BenchCommand: ParsableCommand {
             }
         }
         if parts.subtracting(["guard", "sae"]).isEmpty { return }
+        if llamaCpp != nil && reference != nil { throw ValidationError("give --llama-cpp or --reference, not both") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         let counts = sequences.elements
-        let reference = try reference.map { try ReferenceFigures(llamaCppJSONLinesAt: $0) } ?? Registry.entry(named: try options.localName()).flatMap { ReferenceFigures.forModel(named: $0.name) }
+        let tools = try llamaCpp.map { try LlamaCppTools(directory: $0) }
+        let recorded = Registry.entry(named: try options.localName()).flatMap { ReferenceFigures.forModel(named: $0.name) }
+        let fixedReference = try reference.map { try ReferenceFigures(llamaCppJSONLinesAt: $0) } ?? (tools == nil ? recorded : nil)
         let engine = try options.openLocalModel().engine
-        let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: reference)
         var results: [BenchResult] = []
+        var sideBySide = SideBySide()
         func report(_ r: BenchResult) {
             results.append(r)
             if !json {
@@ -79,16 +93,62 @@ struct BenchCommand: ParsableCommand {
             report(host.sgemm(suffix: suffix))
             report(host.memoryRead(suffix: suffix))
         }
-        if !json { print("model \(options.model), \(options.threads) threads") }
+        if !json {
+            print("model \(options.model), \(options.threads) threads, kernels \(KernelPath.current.description)")
+            if tools == nil && reference == nil && recorded != nil {
+                print("ratios to llama.cpp's figures recorded on another host (smollm2.md): they move with this host; --llama-cpp DIR runs llama.cpp side by side")
+            }
+        }
         if parts.contains("host") {
             checkHost()
             resetPeakResidentMemory()  // peak_rss_mb: the engine's, not the check's buffers
         }
-        if parts.contains("pp") { report(try bench.promptProcessing()) }
-        if parts.contains("tg") { report(try bench.textGeneration()) }
-        if parts.contains("batched") {
-            for n in counts { for r in try bench.batched(sequences: n) { report(r) } }
+        for round in 1...(tools == nil ? 1 : rounds) {
+            var roundReference = fixedReference
+            if let tools, !parts.isDisjoint(with: ["pp", "tg", "batched"]) {
+                guard let path = engine.file.path else { throw ValidationError("--llama-cpp needs the model as a file") }
+                if !json { print("-- round \(round): llama.cpp") }
+                roundReference = try tools.measure(model: path, threads: options.threads, prompt: parts.contains("pp"),
+                                                   generation: parts.contains("tg"),
+                                                   sequences: parts.contains("batched") ? counts : [],
+                                                   label: "llama.cpp round \(round)")
+                if !json { print("-- round \(round): emlab") }
+            }
+            let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: roundReference)
+            func take(_ r: BenchResult) {
+                report(r)
+                if tools != nil { sideBySide.add(r) }
+            }
+            if parts.contains("pp") { take(try bench.promptProcessing()) }
+            if parts.contains("tg") {
+                let tg = try bench.textGeneration()
+                take(tg)
+                // What memory bandwidth allows: the host's read speed over the bytes one token reads.
+                let read = results.last { $0.name.hasPrefix("host_read") }?.value ?? {
+                    let r = HostCheck(threads: options.threads).memoryRead()
+                    report(r)
+                    return r.value
+                }()
+                let limit = bench.decodingLimit(readGBps: read)
+                take(limit)
+                if !json {
+                    print(String(format: "  (%.1f MB read a token at %.1f GB/s: tg128 is %.0f%% of that limit)",
+                                 Double(bench.bytesReadPerToken(context: 64)) / 1e6, read, 100 * tg.value / limit.value))
+                }
+            }
+            if parts.contains("batched") {
+                for n in counts { for r in try bench.batched(sequences: n) { take(r) } }
+            }
         }
+        if tools != nil && !json && !sideBySide.rows.isEmpty {
+            print("side by side, \(rounds) round\(rounds == 1 ? "" : "s") (smallest–largest):")
+            func cell(_ text: String) -> String { text.padding(toLength: max(16, text.count + 1), withPad: " ", startingAt: 0) }
+            print(cell("figure") + cell("llama.cpp") + cell("emlab") + "emlab / llama.cpp")
+            for row in sideBySide.rows {
+                print(cell(row.name) + cell(spread(row.llamaCpp)) + cell(spread(row.emlab)) + spread(row.ratios, digits: 2, suffix: "×"))
+            }
+        }
+        let bench = Benchmark(engine: engine, threads: options.threads, runs: runs, reference: fixedReference)
         if parts.contains("icl") {
             let (cached, uncached) = try bench.icl(fullUncached: fullIcl)
             report(cached)
@@ -112,6 +172,13 @@ struct BenchCommand: ParsableCommand {
             for r in results {
                 object[r.name] = (r.value * 100).rounded() / 100
                 if let ratio = r.ratio { object[r.name + "_ratio"] = (ratio * 100).rounded() / 100 }
+            }
+            for row in sideBySide.rows {  // over the rounds: the median, and the ratio's spread
+                object[row.name] = (median(row.emlab) * 100).rounded() / 100
+                object[row.name + "_llama_cpp"] = (median(row.llamaCpp) * 100).rounded() / 100
+                object[row.name + "_ratio"] = (median(row.ratios) * 100).rounded() / 100
+                object[row.name + "_ratio_min"] = ((row.ratios.min() ?? 0) * 100).rounded() / 100
+                object[row.name + "_ratio_max"] = ((row.ratios.max() ?? 0) * 100).rounded() / 100
             }
             object["threads"] = Double(options.threads)
             if let rss { object["peak_rss_mb"] = rss.rounded() }

@@ -52,6 +52,10 @@ enum DataErrors {
         case let e as ReferenceFileError:
             // `bench --reference`: llama.cpp's JSON lines.
             return e.description
+        case let e as LlamaCppError:
+            // `bench --llama-cpp`: tools that ran but printed no figure; a missing or failing tool is not data.
+            if case .unreadableOutput = e { return e.description }
+            return nil
         case let e as PersonaDataError:
             // Trait files and stored samples read by the persona-vector commands (PersonaVectors).
             return e.description

@@ -1,4 +1,6 @@
+import Foundation
 import Inference
+import TestSupport
 import Testing
 
 @testable import Bench
@@ -25,5 +27,24 @@ struct HostCheckTests {
         #expect(median([3, 1, 2]) == 2)
         #expect(median([4, 1, 3, 2]) == 2.5)
         #expect(median([7]) == 7)
+    }
+}
+
+@Suite("Bytes a decoding step reads")
+struct DecodeBytesTests {
+    @Test("SmolLM2 (tied head): every tensor once, near the file's size; keys and values per position on top",
+          .enabled(if: TestResources.smolLM2 != nil, "SmolLM2 is not in the model folder (make test-models)"))
+    func smolLM2() throws {
+        let path = TestResources.smolLM2!
+        let engine = try Engine(path: path)
+        let bench = Benchmark(engine: engine, threads: 1, reference: nil)
+        let weights = bench.bytesReadPerToken(context: 0)
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        // The file is the tensors plus metadata (the vocabulary) and alignment.
+        #expect(weights <= size && weights > size * 9 / 10)
+        let c = engine.model.config
+        #expect(bench.bytesReadPerToken(context: 64) - weights == 64 * 2 * c.layerCount * c.kvDimension * 2)
+        let limit = bench.decodingLimit(readGBps: 20, context: 0)
+        #expect(abs(limit.value - 20e9 / Double(weights)) < 1e-9 * limit.value)
     }
 }

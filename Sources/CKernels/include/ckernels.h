@@ -57,6 +57,10 @@ size_t ek_row_size(int type, int n);        // bytes of a row of n elements
 int ek_activation_type(int type);           // format x must be in for ek_vec_dot(type, ...): Q8_0, Q8_1,
                                             // Q8_K, or F32 (for f32/f16/bf16 weights); -1 if unsupported
 
+// The instruction set the kernels were compiled for and run on: "avx2+fma+f16c", or "scalar" (the
+// portable twins only).
+const char *ek_kernel_isa(void);
+
 // ---- scalar conversions -----------------------------------------------------------------
 float ek_fp16_to_fp32(ek_half h);
 ek_half ek_fp32_to_fp16(float f);           // round to nearest even
