@@ -71,9 +71,9 @@ public struct LlamaCppTools: Sendable {
         // The tools log a great deal on stderr: it goes to a file (a pipe nobody reads would fill
         // and stall them), and its tail into the error when they fail.
         let errPath = FileManager.default.temporaryDirectory.appendingPathComponent("emlab-llamacpp-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: errPath.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: errPath) }
-        guard let errHandle = try? FileHandle(forWritingTo: errPath) else {
+        guard FileManager.default.createFile(atPath: errPath.path, contents: nil),
+              let errHandle = try? FileHandle(forWritingTo: errPath) else {
             throw .failed(tool: tool, status: -1, log: "cannot create \(errPath.path)")
         }
         defer { try? errHandle.close() }

@@ -8,25 +8,14 @@ import CKernels
 enum BLAS {
     static func setThreads(_ n: Int) { openblas_set_num_threads(1) }
 
-    /// Output columns per `parallelGemmABt` chunk. Fixed, so that every chunk is the same OpenBLAS
-    /// call whatever the thread count: results do not depend on how many threads ran them.
-    static let columnChunk = 256
-
-    /// `gemmABt` with the n output columns split into fixed chunks spread over the pool's threads.
-    static func parallelGemmABt(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                                b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let chunks = (n + columnChunk - 1) / columnChunk
-        let body = { (chunk: Int) in
-            let lo = chunk * columnChunk, hi = min(n, lo + columnChunk)
-            gemmABt(m: m, n: hi - lo, k: k, a: a, lda: lda, b: b + lo * ldb, ldb: ldb, c: c + lo, ldc: ldc)
-        }
-        if Parallel.threadCount == 1 || chunks == 1 {
-            for i in 0..<chunks { body(i) }
-            return
-        }
-        Parallel.run { ith, nth in
-            for i in (chunks * ith / nth)..<(chunks * (ith + 1) / nth) { body(i) }
-        }
+    /// Output columns per chunk of a product with `n` output columns: about 256, in an even number
+    /// of chunks (so that two threads share them evenly) of a multiple of 8 columns. It depends on
+    /// `n` alone, so every chunk is the same OpenBLAS call whatever the thread count: results do not
+    /// depend on how many threads ran them.
+    static func columnChunk(for n: Int) -> Int {
+        let count = (n + 255) / 256
+        let even = count + (count & 1)
+        return ((n + even - 1) / even + 7) & ~7
     }
 
     /// C[m×n] = alpha · A[m×k] · B[n×k]ᵀ + beta · C   (row-major, B given as rows: `Y = X Wᵀ`).

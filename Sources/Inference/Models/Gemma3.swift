@@ -138,9 +138,7 @@ public final class Gemma3Model: CausalLM, @unchecked Sendable {
             hooks?.apply(.residualIn(layer: l), x, rows: t, width: d)
             // Attention.
             Ops.rmsNorm(x, b.attnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
-            matmul.apply(b.wq, xb, rows: t, q, independentRows: ir)
-            matmul.apply(b.wk, xb, rows: t, k, independentRows: ir)
-            matmul.apply(b.wv, xb, rows: t, v, independentRows: ir)
+            matmul.apply([(b.wq, q), (b.wk, k), (b.wv, v)], xb, rows: t, independentRows: ir)
             Ops.rmsNorm(q, b.qNorm, q, rows: t * c.headCount, n: hd, eps: c.rmsEpsilon)
             Ops.rmsNorm(k, b.kNorm, k, rows: t * c.kvHeadCount, n: hd, eps: c.rmsEpsilon)
             let positionScale = b.isGlobal ? globalPositionScale : 1
@@ -164,8 +162,7 @@ public final class Gemma3Model: CausalLM, @unchecked Sendable {
             Ops.add(x, xb, count: t * d)
             // MLP.
             Ops.rmsNorm(x, b.ffnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
-            matmul.apply(b.gate, xb, rows: t, hb, independentRows: ir)
-            matmul.apply(b.up, xb, rows: t, hb2, independentRows: ir)
+            matmul.apply([(b.gate, hb), (b.up, hb2)], xb, rows: t, independentRows: ir)
             Ops.geGLU(hb, hb2, rows: t, n: c.feedForwardLength)
             matmul.apply(b.down, hb, rows: t, xb, independentRows: ir)
             Ops.rmsNorm(xb, b.postFFNNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)

@@ -71,9 +71,7 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
             hooks?.apply(.residualIn(layer: l), x, rows: t, width: d)
             // Attention.
             Ops.rmsNorm(x, b.attnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
-            matmul.apply(b.wq, xb, rows: t, q, independentRows: ir)
-            matmul.apply(b.wk, xb, rows: t, k, independentRows: ir)
-            matmul.apply(b.wv, xb, rows: t, v, independentRows: ir)
+            matmul.apply([(b.wq, q), (b.wk, k), (b.wv, v)], xb, rows: t, independentRows: ir)
             invFreq.withUnsafeBufferPointer { f in
                 for r in 0..<t {
                     let pos = batch.positions[r]
@@ -92,8 +90,7 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
             Ops.add(x, xb, count: t * d)
             // MLP.
             Ops.rmsNorm(x, b.ffnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
-            matmul.apply(b.gate, xb, rows: t, hb, independentRows: ir)
-            matmul.apply(b.up, xb, rows: t, hb2, independentRows: ir)
+            matmul.apply([(b.gate, hb), (b.up, hb2)], xb, rows: t, independentRows: ir)
             Ops.swiGLU(hb, hb2, rows: t, n: c.feedForwardLength)
             matmul.apply(b.down, hb, rows: t, xb, independentRows: ir)
             hooks?.apply(.mlpOutput(layer: l), xb, rows: t, width: d)

@@ -81,9 +81,7 @@ public final class Qwen2Model: CausalLM, @unchecked Sendable {
             hooks?.apply(.residualIn(layer: l), x, rows: t, width: d)
             // Attention: biased projections, NeoX RoPE on Q and K.
             Ops.rmsNorm(x, b.attnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
-            matmul.apply(b.wq, xb, rows: t, q, independentRows: ir)
-            matmul.apply(b.wk, xb, rows: t, k, independentRows: ir)
-            matmul.apply(b.wv, xb, rows: t, v, independentRows: ir)
+            matmul.apply([(b.wq, q), (b.wk, k), (b.wv, v)], xb, rows: t, independentRows: ir)
             Self.addBias(q, b.bq, rows: t, n: c.qDimension)
             Self.addBias(k, b.bk, rows: t, n: c.kvDimension)
             Self.addBias(v, b.bv, rows: t, n: c.kvDimension)
@@ -105,8 +103,7 @@ public final class Qwen2Model: CausalLM, @unchecked Sendable {
             Ops.add(x, xb, count: t * d)
             // MLP.
             Ops.rmsNorm(x, b.ffnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
-            matmul.apply(b.gate, xb, rows: t, hb, independentRows: ir)
-            matmul.apply(b.up, xb, rows: t, hb2, independentRows: ir)
+            matmul.apply([(b.gate, hb), (b.up, hb2)], xb, rows: t, independentRows: ir)
             Ops.swiGLU(hb, hb2, rows: t, n: c.feedForwardLength)
             matmul.apply(b.down, hb, rows: t, xb, independentRows: ir)
             hooks?.apply(.mlpOutput(layer: l), xb, rows: t, width: d)
