@@ -176,6 +176,26 @@ extension Benchmark {
     }
 }
 
+extension Benchmark {
+    /// Memory by context length: one sequence prefilled with `length` tokens; its keys and values
+    /// (`kv_mb_L`, every layer at every position: sliding-window layers keep the whole context too)
+    /// and the process's peak resident memory meanwhile (`peak_rss_mb_L`: the mapped weights the
+    /// pass touched, the KV cache and the scratch buffers). Lengths past the model's context are skipped.
+    public func memory(contexts: [Int]) throws -> [BenchResult] {
+        var out: [BenchResult] = []
+        for length in contexts where length <= engine.model.config.contextLength {
+            resetPeakResidentMemory()
+            let seq = engine.model.newSequence(reserve: length)
+            _ = try engine.prefill(tokens(length, seed: 11), into: seq)
+            out.append(BenchResult(name: "kv_mb_\(length)", value: Double(seq.ownBytes) / 1e6, unit: "MB", reference: nil))
+            if let rss = peakResidentMegabytes() {
+                out.append(BenchResult(name: "peak_rss_mb_\(length)", value: rss, unit: "MiB", reference: nil))
+            }
+        }
+        return out
+    }
+}
+
 /// The median of a non-empty list.
 public func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()

@@ -47,6 +47,10 @@ public struct MonitorSettings: Sendable, Equatable {
     public var timeoutSeconds: Double = 30
     /// How many recent transcript entries the judge sees.
     public var transcriptEntries: Int = 8
+    /// Whether the monitor's `allow` lets an action the rules held run. Off by default: the judge may
+    /// deny or leave the ask to the user, not wave it through (on the held-out labelled set, Qwen2.5-Coder
+    /// 0.5B and 1.5B allowed `git stash clear`, and 1.5B a read of ~/.ssh/id_rsa).
+    public var mayAllow = false
 }
 
 public struct HookSettings: Sendable, Equatable {
@@ -295,7 +299,13 @@ struct PolicyReader {
                         policy.monitor.timeoutSeconds = try number(v, field)
                     case "transcript_entries":
                         policy.monitor.transcriptEntries = Int(try number(v, field))
-                    default: throw fail(v, field, "unknown key (known: model, reviews, timeout_seconds, transcript_entries)")
+                    case "may_allow":
+                        switch try string(v, field).lowercased() {
+                        case "true", "yes", "on": policy.monitor.mayAllow = true
+                        case "false", "no", "off": policy.monitor.mayAllow = false
+                        case let other: throw fail(v, field, "must be true or false, not '\(other)'")
+                        }
+                    default: throw fail(v, field, "unknown key (known: model, reviews, timeout_seconds, transcript_entries, may_allow)")
                     }
                 }
             case "hook":

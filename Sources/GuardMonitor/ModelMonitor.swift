@@ -153,7 +153,10 @@ public struct GuardService: Sendable {
         let note = await monitor.review(action, rules: rules, context: context)
         var d = rules
         d.monitor = note
-        if let verdict = note.verdict {
+        if note.verdict == .allow && rules.decision != .allow && !policy.monitor.mayAllow {
+            // The judge would let it run; without monitor.may_allow that stays the user's call.
+            d.reason = rules.reason + " (emlab guard monitor (\(note.model)) would allow it: \(note.reasoning) monitor.may_allow is off, so the user decides.)"
+        } else if let verdict = note.verdict {
             d.decision = verdict
             d.source = "monitor"
             d.rule = "monitor"

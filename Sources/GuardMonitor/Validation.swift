@@ -140,6 +140,9 @@ public struct ValidationReport: Sendable {
         return f
     }
 
+    /// Items the monitor was asked about (the rules said `ask`), with its decision.
+    public var reviewed: [ValidationOutcome] { outcomes.filter { $0.withMonitor != nil && $0.rules.decision == .ask } }
+
     /// Items the rules got wrong.
     public var mistakes: [ValidationOutcome] { outcomes.filter { ($0.rules.decision != .allow) != $0.item.shouldBlock } }
 }

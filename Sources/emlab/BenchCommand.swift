@@ -33,13 +33,17 @@ struct BenchCommand: ParsableCommand {
 
     static let allParts = ["host", "pp", "tg", "batched", "icl"]
 
-    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl, guard (the guard hook's latency with process start; needs no model), steer (batched decoding with per-sequence steering and capturing against plain, at the largest --sequences count), train (one optimizer step, sequence 256, batch 8: LoRA r32 on all seven projections and full finetuning, against PyTorch), sae (one TopK SAE training step, d_in 576, 18,432 latents, k 32, batch 4,096, against PyTorch; needs no model). (default: host,pp,tg,batched,icl)",
-            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", ")), guard, steer, train, sae") { BenchCommand.allParts.contains($0) || ["guard", "steer", "train", "sae"].contains($0) })
+    @Option(help: "Comma-separated parts to run: host, pp, tg, batched, icl, guard (the guard hook's latency with process start; needs no model), steer (batched decoding with per-sequence steering and capturing against plain, at the largest --sequences count), train (one optimizer step, sequence 256, batch 8: LoRA r32 on all seven projections and full finetuning, against PyTorch), sae (one TopK SAE training step, d_in 576, 18,432 latents, k 32, batch 4,096, against PyTorch; needs no model), memory (the KV cache and peak resident memory of one sequence prefilled to each --contexts length). (default: host,pp,tg,batched,icl)",
+            transform: CommaList.parser("one of \(BenchCommand.allParts.joined(separator: ", ")), guard, steer, train, sae, memory") { BenchCommand.allParts.contains($0) || ["guard", "steer", "train", "sae", "memory"].contains($0) })
     var only: CommaList<String> = CommaList(BenchCommand.allParts)
 
     @Option(help: "Comma-separated sequence counts for the batched figures. (default: 1,8,32,64)",
             transform: CommaList.parser("a positive sequence count") { $0 > 0 })
     var sequences: CommaList<Int> = [1, 8, 32, 64]
+
+    @Option(help: "Comma-separated context lengths for the memory part. (default: 512,2048,8192)",
+            transform: CommaList.parser("a positive token count") { $0 > 0 })
+    var contexts: CommaList<Int> = [512, 2048, 8192]
 
     @Option(help: "A file of llama-bench / llama-batched-bench JSON lines for the same model, measured on this host: ratios against those figures instead of the reference machine's.")
     var reference: String?
@@ -165,7 +169,11 @@ struct BenchCommand: ParsableCommand {
             let train = TrainBenchmark(file: engine.file, threads: options.threads)
             for mode in ["lora", "full"] { for r in try train.run(mode: mode, sgemm: sgemm) { report(r) } }
         }
-        let rss = peakResidentMegabytes()
+        var rss = peakResidentMegabytes()
+        if parts.contains("memory") {
+            for r in try bench.memory(contexts: contexts.elements) { report(r) }
+            rss = nil  // the memory part restarts the peak for each length and reports it itself
+        }
         if parts.contains("host") && parts.count > 1 { checkHost(suffix: "_after") }  // the host may have changed meanwhile
         if json {
             var object: [String: Double] = [:]

@@ -34,18 +34,36 @@ struct MonitorTests {
     }
     let askAction = GuardFixture.bash("git push origin --delete old-topic")
 
-    func reviewed(_ behaviour: FakeJudge.Behaviour, _ action: GuardAction? = nil) async -> GuardDecision {
+    func reviewed(_ behaviour: FakeJudge.Behaviour, _ action: GuardAction? = nil, policy chosen: Policy? = nil) async -> GuardDecision {
         let a = action ?? askAction
         let rules = GuardFixture.engine.evaluate(a)
-        return await GuardService.review(rules, action: a, monitor: ModelMonitor(model: FakeJudge(behaviour: behaviour), timeoutSeconds: 0.5), policy: policy)
+        return await GuardService.review(rules, action: a, monitor: ModelMonitor(model: FakeJudge(behaviour: behaviour), timeoutSeconds: 0.5),
+                                         policy: chosen ?? policy)
     }
 
     @Test func theJudgesVerdictDecidesAnAsk() async {
-        let allowed = await reviewed(.answer("REASONING: The branch was merged yesterday as the task says.\nVERDICT: ALLOW"))
+        var trusting = policy
+        trusting.monitor.mayAllow = true
+        let allowed = await reviewed(.answer("REASONING: The branch was merged yesterday as the task says.\nVERDICT: ALLOW"), policy: trusting)
         #expect(allowed.decision == .allow && allowed.source == "monitor")
         #expect(allowed.monitor?.reasoning == "The branch was merged yesterday as the task says.")
         let denied = await reviewed(.answer("REASONING: Not part of the task.\nVERDICT: DENY"))
-        #expect(denied.decision == .deny)
+        #expect(denied.decision == .deny && denied.source == "monitor")
+    }
+
+    @Test func withoutMayAllowTheJudgesAllowLeavesTheAskToTheUser() async {
+        #expect(policy.monitor.mayAllow == false)  // the default policy's setting
+        let held = await reviewed(.answer("REASONING: Looks routine.\nVERDICT: ALLOW"))
+        #expect(held.decision == .ask)
+        #expect(held.rule != "monitor")
+        #expect(held.monitor?.verdict == .allow)
+        #expect(held.reason.contains("would allow it: Looks routine.") && held.reason.contains("may_allow is off"))
+    }
+
+    @Test func mayAllowIsReadFromThePolicyAndCheckedForType() throws {
+        let on = try Policy.parse("monitor:\n  may_allow: true\n", file: "p.yaml", over: GuardFixture.policy)
+        #expect(on.monitor.mayAllow)
+        #expect(throws: PolicyError.self) { try Policy.parse("monitor:\n  may_allow: sometimes\n", file: "p.yaml", over: GuardFixture.policy) }
     }
 
     @Test func failuresAndTimeoutsFailClosedToAsk() async {
