@@ -44,7 +44,6 @@ struct SAECommand: AsyncParsableCommand {
         @Option(help: "Answers are cut to this many tokens when read.") var maxAnswerTokens: Int = 512
 
         func run() async throws {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             let opener = modelOptions.opener()
             let model = try opener.openLocal(modelOptions.model, for: "collecting activations")
             guard layer >= 0, layer < model.layerCount else { throw ValidationError("--layer must be in 0…\(model.layerCount - 1)") }
@@ -52,61 +51,43 @@ struct SAECommand: AsyncParsableCommand {
             if let bad = chosen.first(where: { !["broad", "datasets", "questions"].contains($0) }) {
                 throw ValidationError("--sources: '\(bad)' is not one of broad, datasets, questions")
             }
-            // (file name, items) in corpus order; built lazily so that finished sources cost nothing.
-            var plan: [(String, () async throws -> [ActivationItem])] = []
+            // The sources in corpus order; each one's items are built only when it is collected.
+            var plan: [ActivationCorpus.Source] = []
             if chosen.contains("broad") {
-                plan.append(("broad-answers", {
+                let (cache, answerTokens) = ((out as NSString).appendingPathComponent("broad-answers.jsonl"), answerTokens)
+                plan.append(ActivationCorpus.Source(name: "broad-answers") {
                     let bar = ProgressBar()
-                    let pairs = try await SAECorpus.answers(prompts: try SAECorpus.broadPrompts(), model: model,
-                                                            cache: (out as NSString).appendingPathComponent("broad-answers.jsonl"),
+                    let pairs = try await SAECorpus.answers(prompts: try SAECorpus.broadPrompts(), model: model, cache: cache,
                                                             maxTokens: answerTokens) { d, t in bar.update(phase: "answering", done: d, total: t) }
                     bar.finish(phase: "answering")
                     return pairs.enumerated().map { ActivationItem(id: "broad-\($0.offset)", messages: [.user($0.element.prompt)], answer: $0.element.answer) }
-                }))
+                })
             }
             if chosen.contains("datasets") {
                 for name in BuiltinDatasets.names {
-                    plan.append(("dataset-\(name)", { Transcripts.dataset(try BuiltinDatasets.resolve(name, n: perDataset)) }))
+                    let n = perDataset
+                    plan.append(ActivationCorpus.Source(name: "dataset-\(name)") { Transcripts.dataset(try BuiltinDatasets.resolve(name, n: n)) })
                 }
             }
-            if chosen.contains("questions") { plan.append(("questions-\(questions)", { Transcripts.questions(try loadQuestions(questions)) })) }
+            if chosen.contains("questions") {
+                let set = try loadQuestions(questions)
+                plan.append(ActivationCorpus.Source(name: "questions-\(questions)") { Transcripts.questions(set) })
+            }
             for path in chat {
-                plan.append(("chat-" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
-                             { Transcripts.dataset(try BuiltinDatasets.resolve(path)) }))
+                plan.append(ActivationCorpus.Source(name: "chat-" + URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent) {
+                    Transcripts.dataset(try BuiltinDatasets.resolve(path))
+                })
             }
-            let collection = ActivationCollection(hook: .residualOut, layers: [layer], pooling: .everyPosition, dtype: .f16,
-                                                  maxAnswerTokens: maxAnswerTokens)
-            var collected = 0
-            for (name, items) in plan {
-                let path = (out as NSString).appendingPathComponent(name + ".safetensors")
-                if let existing = try? SafetensorsShardWriter.files(at: path) {
-                    let rows = existing.reduce(0) { $0 + ($1.tensor(named: "sample")?.shape.first ?? 0) }
-                    collected += rows
-                    print("\(path): already collected (\(rows) vectors)")
-                    continue
-                }
-                guard collected < tokens else { break }
-                var list = try await items()
-                // Cut the list where the token budget runs out.
-                var budget = tokens - collected, keep = 0
-                for item in list {
-                    guard budget > 0 else { break }
-                    budget -= try model.promptTokenCount(item.messages) + min(model.tokenCount(item.answer ?? ""), maxAnswerTokens)
-                    keep += 1
-                }
-                list = Array(list.prefix(keep))
-                guard !list.isEmpty else { break }
-                var metadata = ModelFile.metadata(model)
-                metadata["emlab.source"] = name
-                let bar = ProgressBar()
-                let shards = try await collection.collect(model: model, items: list, path: path, metadata: metadata) { d, t in
-                    bar.update(phase: name, done: d, total: t)
-                }
-                bar.finish(phase: name)
-                let rows = shards.reduce(0) { $0 + $1.rows }
-                collected += rows
-                print("\(path): \(list.count) transcripts, \(rows) vectors")
-            }
+            let corpus = ActivationCorpus(folder: out, layer: layer, tokens: tokens, maxAnswerTokens: maxAnswerTokens)
+            let bar = ProgressBar()
+            let outcomes = try await corpus.collect(sources: plan, model: model, metadata: ModelFile.metadata(model),
+                                                    progress: { name, d, t in bar.update(phase: name, done: d, total: t) },
+                                                    finished: { o in
+                if !o.alreadyCollected { bar.finish(phase: o.name) }
+                print(o.alreadyCollected ? "\(o.path): already collected (\(o.vectors) vectors)"
+                                         : "\(o.path): \(o.transcripts) transcripts, \(o.vectors) vectors")
+            })
+            let collected = outcomes.reduce(0) { $0 + $1.vectors }
             print("\(collected) vectors of layer \(layer) (width \(model.width)) in \(out); train with emlab sae train --acts \(out) --out SAE_FOLDER")
         }
     }

@@ -104,6 +104,42 @@ struct ModelTests {
         #expect(try SafetensorsFile(path: half).floats("activations") == direct.flatMap { $0 }.map { Float(Float16($0)) })
     }
 
+    /// The SAE corpus: sources in order until the budget, each into its own file; the source that
+    /// crosses the budget is cut; a rerun counts finished files and reads nothing again.
+    @Test func corpusSourcesStopAtTheBudgetAndARerunSkipsFinishedFiles() async throws {
+        let dir = temporaryFolder("corpus")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Tokens of each item as the corpus counts them: the prompt, then the answer.
+        var cost: [Int] = []
+        for item in Self.items { cost.append(try model.promptTokenCount(item.messages) + model.tokenCount(item.answer!)) }
+        let reads = Locked(0)
+        func source(_ name: String, _ items: [ActivationItem]) -> ActivationCorpus.Source {
+            ActivationCorpus.Source(name: name) { reads.withLock { $0 += 1 }; return items }
+        }
+        // The budget runs out inside the second source: its first item is taken, the third source is never read.
+        let budget = cost[0] + cost[1] + 1
+        let sources = [source("one", [Self.items[0], Self.items[1]]), source("two", [Self.items[2], Self.items[0]]),
+                       source("three", [Self.items[1]])]
+        let corpus = ActivationCorpus(folder: dir.path, layer: 5, tokens: budget)
+        var seen: [String] = []
+        let first = try await corpus.collect(sources: sources, model: model, metadata: ["emlab.test": "yes"], finished: { seen.append($0.name) })
+        #expect(first.map(\.name) == ["one", "two"] && seen == ["one", "two"])
+        #expect(first.map(\.transcripts) == [2, 1])
+        #expect(reads.withLock { $0 } == 2)
+        let file = try SafetensorsFile(path: corpus.path(of: "one"))
+        #expect(file.metadata["emlab.source"] == "one" && file.metadata["emlab.test"] == "yes")
+        #expect(file.tensor(named: "activations")?.shape.last == model.width)
+        #expect(first[0].vectors == (try file.integers("sample")).count)
+        // Every vector of the two files is counted on the rerun, nothing is read, and the spent budget stops there.
+        let again = try await corpus.collect(sources: sources, model: model)
+        #expect(again.map(\.alreadyCollected) == [true, true])
+        #expect(again.map(\.vectors) == first.map(\.vectors))
+        #expect(reads.withLock { $0 } == 2)
+        await #expect(throws: ActivationCollectionError.self) {
+            _ = try await ActivationCorpus(folder: dir.path + "/x", layer: model.layerCount, tokens: 10).collect(sources: sources, model: model)
+        }
+    }
+
     @Test func meanDifferenceVectorsMatchAFloat64Recomputation() async throws {
         let positives = Array(Self.items.prefix(2)), negatives = [Self.items[2],
             ActivationItem(id: "d", messages: [.user("Name a fruit.")], answer: "An apple.")]
