@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Bench
@@ -114,5 +115,39 @@ struct LlamaCppToolsTests {
         #expect(spread(s.rows[0].ratios, digits: 2, suffix: "×") == "1.20–1.50×")
         #expect(spread(s.rows[1].ratios, digits: 2) == "1.25")
         #expect(spread([]) == "–")
+    }
+}
+
+/// `emlab bench --llama-cpp` as a user runs it, against the stand-in tools.
+@Suite("bench --llama-cpp from the command line",
+       .enabled(if: TestResources.smolLM2 != nil && EmlabCLI.built, "needs SmolLM2 (make test-models) and the emlab binary"))
+struct LlamaCppCLITests {
+    @Test("two rounds: each figure's median, llama.cpp's, and the ratio's spread in the JSON; the table in the text")
+    func rounds() throws {
+        let root = try LlamaCppToolsTests.tools(bench: LlamaCppToolsTests.benchBody, batched: LlamaCppToolsTests.batchedBody)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let args = ["bench", "--model", TestResources.smolLM2!, "--only", "tg", "--runs", "1", "--rounds", "2", "--llama-cpp", root]
+        let r = try EmlabCLI.run(args + ["--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Double], "\(r.stdout)")
+        #expect(object["tg128_llama_cpp"] == 110.25)
+        let tg = try #require(object["tg128"]), lo = try #require(object["tg128_ratio_min"]), hi = try #require(object["tg128_ratio_max"])
+        #expect(tg > 0 && lo <= hi && lo > 0)
+        #expect(object["tg128_limit"].map { $0 > 0 } == true)
+        let text = try EmlabCLI.run(args)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("-- round 2: llama.cpp") && text.stdout.contains("side by side, 2 rounds"), "\(text.stdout)")
+        #expect(text.stdout.contains("kernels avx2+fma+f16c") || text.stdout.contains("kernels scalar"), "\(text.stdout)")
+    }
+
+    @Test("tools that print no figure are a data error (exit 65) naming the field; a missing folder says what to build")
+    func errors() throws {
+        let garbage = try LlamaCppToolsTests.tools(bench: "echo '{\"n_threads\": 2, \"n_prompt\": 0, \"n_gen\": 128}'", batched: "exit 0")
+        defer { try? FileManager.default.removeItem(atPath: garbage) }
+        let bad = try EmlabCLI.run(["bench", "--model", TestResources.smolLM2!, "--only", "tg", "--runs", "1", "--llama-cpp", garbage])
+        #expect(bad.status == 65, "\(bad.stderr)")
+        #expect(bad.stderr.contains("avg_ts"), "\(bad.stderr)")
+        let missing = try EmlabCLI.run(["bench", "--model", TestResources.smolLM2!, "--only", "tg", "--llama-cpp", "/nonexistent/llama"])
+        #expect(missing.status != 0 && missing.stderr.contains("make llama-cpp"), "\(missing.stderr)")
     }
 }
