@@ -85,6 +85,7 @@ struct BenchCommand: ParsableCommand {
         let engine = try options.openLocalModel().engine
         var results: [BenchResult] = []
         var sideBySide = SideBySide()
+        var enginePeak = 0.0  // peak RSS before a host check mid-run restarted it
         func report(_ r: BenchResult) {
             results.append(r)
             if !json {
@@ -99,7 +100,7 @@ struct BenchCommand: ParsableCommand {
         }
         if !json {
             print("model \(options.model), \(options.threads) threads, kernels \(KernelPath.current.description)")
-            if tools == nil && reference == nil && recorded != nil {
+            if tools == nil && reference == nil && recorded != nil && !parts.isDisjoint(with: ["pp", "tg", "batched"]) {
                 print("ratios to llama.cpp's figures recorded on another host (smollm2.md): they move with this host; --llama-cpp DIR runs llama.cpp side by side")
             }
         }
@@ -127,12 +128,13 @@ struct BenchCommand: ParsableCommand {
             if parts.contains("tg") {
                 let tg = try bench.textGeneration()
                 take(tg)
-                // What memory bandwidth allows: the host's read speed over the bytes one token reads.
-                let read = results.last { $0.name.hasPrefix("host_read") }?.value ?? {
-                    let r = HostCheck(threads: options.threads).memoryRead()
-                    report(r)
-                    return r.value
-                }()
+                // What memory bandwidth allows: the host's read speed, measured right after (the host
+                // changes from minute to minute), over the bytes one token reads.
+                enginePeak = max(enginePeak, peakResidentMegabytes() ?? 0)
+                let hostRead = HostCheck(threads: options.threads).memoryRead(suffix: "_tg")
+                resetPeakResidentMemory()  // its 512 MB buffer is not the engine's
+                report(hostRead)
+                let read = hostRead.value
                 let limit = bench.decodingLimit(readGBps: read)
                 take(limit)
                 if !json {
@@ -169,7 +171,7 @@ struct BenchCommand: ParsableCommand {
             let train = TrainBenchmark(file: engine.file, threads: options.threads)
             for mode in ["lora", "full"] { for r in try train.run(mode: mode, sgemm: sgemm) { report(r) } }
         }
-        var rss = peakResidentMegabytes()
+        var rss = peakResidentMegabytes().map { max($0, enginePeak) }
         if parts.contains("memory") {
             for r in try bench.memory(contexts: contexts.elements) { report(r) }
             rss = nil  // the memory part restarts the peak for each length and reports it itself
