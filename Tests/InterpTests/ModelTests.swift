@@ -294,10 +294,10 @@ struct ModelTests {
         let trait = Trait(name: "test", instructions: [.init(positive: "You are grumpy.", negative: "You are cheerful.")],
                           questions: ["How was your day?", "What is your favourite food?"], judge: "Rate {answer}")
         let judge = RuleJudge { _, answer in answer.count % 2 == 0 ? 80 : 20 }
-        let extraction = PersonaExtraction(trait: trait, samples: 3, maxTokens: 10, seed: 2)
+        let extraction = PersonaExtraction(trait: trait, samples: 5, maxTokens: 10, seed: 2)
         let report = try await extraction.run(store: store, model: model, judge: judge, name: "persona-test", resume: false)
         let results = try RunResults(store: store, name: "persona-test")
-        #expect(results.run.kind == "persona" && results.rows.count == 12)
+        #expect(results.run.kind == "persona" && results.rows.count == 20)
         let kept = (positive: results.rows.filter { $0.sample.condition == "positive/0" && $0.sample.answer!.count % 2 == 0 },
                     negative: results.rows.filter { $0.sample.condition == "negative/0" && $0.sample.answer!.count % 2 == 1 })
         #expect(report.selection.positives.map(\.sample.id) == kept.positive.map(\.sample.id))
