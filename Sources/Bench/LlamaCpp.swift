@@ -117,7 +117,6 @@ public enum LlamaCppError: Error, CustomStringConvertible {
 public struct SideBySide: Sendable {
     public struct Row: Sendable {
         public let name: String
-        public let unit: String
         public var emlab: [Double] = []
         public var llamaCpp: [Double] = []
         /// emlab / llama.cpp, one per round.
@@ -135,7 +134,7 @@ public struct SideBySide: Sendable {
             rows[i].emlab.append(result.value)
             rows[i].llamaCpp.append(reference)
         } else {
-            rows.append(Row(name: result.name, unit: result.unit, emlab: [result.value], llamaCpp: [reference]))
+            rows.append(Row(name: result.name, emlab: [result.value], llamaCpp: [reference]))
         }
     }
 }
