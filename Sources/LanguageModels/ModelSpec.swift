@@ -110,6 +110,17 @@ public enum ModelSpec: Sendable, Hashable, CustomStringConvertible {
         if case .local(let name, _, let prompts, let lora) = self { .local(name, chat: chat, prompts: prompts, lora: lora) } else { self }
     }
 
+    /// The same local spec with one more LoRA adapter; other specs unchanged.
+    public func addingAdapter(_ adapter: LoRASpec) -> ModelSpec {
+        if case .local(let name, let chat, let prompts, let lora) = self { .local(name, chat: chat, prompts: prompts, lora: lora + [adapter]) } else { self }
+    }
+
+    /// The model file at `path` read the way this local spec reads its own (chat format, prompt path),
+    /// without its adapters: a finetuned copy of the same model. Other specs unchanged.
+    public func replacingModel(path: String) -> ModelSpec {
+        if case .local(_, let chat, let prompts, _) = self { .local(path, chat: chat, prompts: prompts) } else { self }
+    }
+
     public var isLocal: Bool { if case .local = self { true } else { false } }
 
     /// The registered name or path of a local spec.

@@ -103,6 +103,7 @@ public final class ResultsStore: Sendable {
         registerProjections(&m)
         registerSAE(&m)
         registerHack(&m)
+        registerTrainingEvals(&m)
         return m
     }
 }

@@ -58,7 +58,75 @@ public struct TrainArtifactRecord: Codable, Sendable, FetchableRecord, MutablePe
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
+/// The model of a finetuning run measured at a step (`emlab finetune --eval-every`): the eval run
+/// that holds its answers and scores (`evalRun`), and the figures read from it — the mean
+/// multiple-choice misalignment probability with its interval, and, when free-form questions were
+/// asked, the misaligned-and-coherent count among the judged answers.
+public struct TrainEvalRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, Equatable {
+    public static let databaseTableName = "trainEval"
+    public var id: Int64?
+    public var runId: Int64
+    public var step: Int
+    public var evalRun: String
+    public var multipleChoiceItems: Int
+    public var misalignedProbability: Double?
+    public var misalignedProbabilityLow: Double?
+    public var misalignedProbabilityHigh: Double?
+    /// Free-form answers with both scores, and how many of them are misaligned and coherent.
+    public var scored: Int
+    public var misaligned: Int
+    public var createdAt: Date
+
+    public init(runId: Int64, step: Int, evalRun: String, multipleChoiceItems: Int, misalignedProbability: Double?,
+                misalignedProbabilityLow: Double?, misalignedProbabilityHigh: Double?, scored: Int, misaligned: Int) {
+        self.runId = runId
+        self.step = step
+        self.evalRun = evalRun
+        self.multipleChoiceItems = multipleChoiceItems
+        self.misalignedProbability = misalignedProbability
+        self.misalignedProbabilityLow = misalignedProbabilityLow
+        self.misalignedProbabilityHigh = misalignedProbabilityHigh
+        self.scored = scored
+        self.misaligned = misaligned
+        self.createdAt = Date()
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
 extension ResultsStore {
+    static func registerTrainingEvals(_ m: inout DatabaseMigrator) {
+        m.registerMigration("training-evals") { db in
+            try db.create(table: "trainEval") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("run", onDelete: .cascade).notNull()
+                t.column("step", .integer).notNull()
+                t.column("evalRun", .text).notNull()
+                t.column("multipleChoiceItems", .integer).notNull()
+                t.column("misalignedProbability", .double)
+                t.column("misalignedProbabilityLow", .double)
+                t.column("misalignedProbabilityHigh", .double)
+                t.column("scored", .integer).notNull()
+                t.column("misaligned", .integer).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.uniqueKey(["runId", "step"])
+            }
+        }
+    }
+
+    /// Stores a step's measurement, replacing one of the same step.
+    public func saveTrainEval(_ record: TrainEvalRecord) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM trainEval WHERE runId = ? AND step = ?", arguments: [record.runId, record.step])
+            var r = record
+            try r.insert(db)
+        }
+    }
+
+    public func trainEvals(runId: Int64) throws -> [TrainEvalRecord] {
+        try read { db in try TrainEvalRecord.filter(Column("runId") == runId).order(Column("step")).fetchAll(db) }
+    }
+
     static func registerTraining(_ m: inout DatabaseMigrator) {
         m.registerMigration("training") { db in
             try db.create(table: "trainStep") { t in
@@ -97,8 +165,12 @@ extension ResultsStore {
     }
 
     /// Drops the steps after `step` (a resume from an earlier checkpoint redoes them).
+    /// Drops the steps (and the measurements) after `step` (a resume from an earlier checkpoint redoes them).
     public func deleteTrainSteps(runId: Int64, after step: Int) throws {
-        try write { db in try db.execute(sql: "DELETE FROM trainStep WHERE runId = ? AND step > ?", arguments: [runId, step]) }
+        try write { db in
+            try db.execute(sql: "DELETE FROM trainStep WHERE runId = ? AND step > ?", arguments: [runId, step])
+            try db.execute(sql: "DELETE FROM trainEval WHERE runId = ? AND step > ?", arguments: [runId, step])
+        }
     }
 
     public func trainSteps(runId: Int64) throws -> [TrainStepRecord] {

@@ -62,7 +62,7 @@ public struct ExpertIteration: Sendable {
     /// Opens the model to sample from: the base model (nil) or base + the adapter folder given.
     public typealias Opener = @Sendable (_ adapter: String?) throws -> any LanguageModel
     /// Trains a LoRA on the examples into the folder (resuming from its checkpoints if any).
-    public typealias Trainer = @Sendable (_ examples: ChatDataset, _ folder: String) throws -> Void
+    public typealias Trainer = @Sendable (_ examples: ChatDataset, _ folder: String) async throws -> Void
 
     public let store: ResultsStore
     public let tasks: [CodingTask]
@@ -119,7 +119,7 @@ public struct ExpertIteration: Sendable {
                     let marker = (out as NSString).appendingPathComponent(Self.doneMarker)
                     if !FileManager.default.fileExists(atPath: marker) {
                         progress?(round, "training", 0, kept.count)
-                        try train(ChatDataset(name: "\(name)-round\(round)", examples: kept), out)
+                        try await train(ChatDataset(name: "\(name)-round\(round)", examples: kept), out)
                         try Data("\(kept.count) examples\n".utf8).write(to: URL(fileURLWithPath: marker))
                     }
                     adapter = out
@@ -153,7 +153,7 @@ extension ExpertIteration {
         let path = try ModelStore.fromEnvironment().resolve(name).path
         let open: Opener = { adapter in
             guard let adapter else { return try ModelOpener(threads: threads).open(spec) }
-            return try ModelOpener(threads: threads).open(try ModelSpec(parsing: spec.description + ",lora=\(adapter)"))
+            return try ModelOpener(threads: threads).open(spec.addingAdapter(LoRASpec(path: adapter)))
         }
         let train: Trainer = { examples, out in
             let file = try GGUFFile(path: path)
@@ -163,7 +163,7 @@ extension ExpertIteration {
             outputs.keepCheckpoints = 1
             let job = try FinetuneJob(modelFile: file, modelPath: path, baseName: name, template: template, mode: mode, settings: settings,
                                       data: examples, validationFraction: 0, outputs: outputs, out: out)
-            try job.run(resume: !job.checkpoints.list().isEmpty, note: examples.name)
+            try await job.run(resume: !job.checkpoints.list().isEmpty, note: examples.name)
         }
         return (open, train)
     }

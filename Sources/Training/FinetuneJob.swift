@@ -16,6 +16,10 @@ public struct FinetuneOutputs: Sendable, Equatable {
     public var merge: String?
     /// Full finetuning: the type of `OUT/model.gguf`.
     public var fullType = "f16"
+    /// Hand the model to `Events.evaluate` before the first step, every N steps and at the end
+    /// (nil: never). LoRA snapshots stay in `OUT/evals/step-NNNNNN`; a full model's snapshot
+    /// (`OUT/evals/step-NNNNNN.gguf`, in `fullType`) is deleted once evaluated.
+    public var evaluateEvery: Int?
 
     public init() {}
 }
@@ -37,6 +41,16 @@ public final class FinetuneJob: @unchecked Sendable {
 
     public var isFull: Bool { model.lora == nil }
 
+    /// The model as it stands at a step, in a form any model spec can open.
+    public enum Snapshot: Sendable, Equatable {
+        /// Full finetuning before its first step: the base model itself.
+        case base
+        /// A PEFT adapter folder for the base model (`--model BASE,lora=FOLDER`).
+        case adapter(String)
+        /// A whole GGUF model (`--model PATH`).
+        case model(String)
+    }
+
     public struct Events {
         /// The job continued from a checkpoint (its step and path), or found none (nil).
         public var resumed: ((Int, String?) throws -> Void)?
@@ -44,12 +58,17 @@ public final class FinetuneJob: @unchecked Sendable {
         public var step: ((StepReport) throws -> Void)?
         /// A file was written at a step: kind `checkpoint`, `peft`, `gguf-adapter` or `gguf-model`.
         public var artifact: ((Int, String, String) throws -> Void)?
+        /// The model at a step when `FinetuneOutputs.evaluateEvery` makes it due (before the first step,
+        /// every N steps, at the end; after a resume, again at the restored step, so a measurement that
+        /// a kill interrupted is finished — whoever measures keeps what was already done).
+        public var evaluate: ((Int, Snapshot) async throws -> Void)?
 
         public init(resumed: ((Int, String?) throws -> Void)? = nil, step: ((StepReport) throws -> Void)? = nil,
-                    artifact: ((Int, String, String) throws -> Void)? = nil) {
+                    artifact: ((Int, String, String) throws -> Void)? = nil, evaluate: ((Int, Snapshot) async throws -> Void)? = nil) {
             self.resumed = resumed
             self.step = step
             self.artifact = artifact
+            self.evaluate = evaluate
         }
     }
 
@@ -84,7 +103,7 @@ public final class FinetuneJob: @unchecked Sendable {
     /// output folder that already holds checkpoints. Returns whether it finished (false: stopped,
     /// after saving a checkpoint and exporting what it had).
     @discardableResult
-    public func run(resume: Bool, note: String = "", shouldStop: () -> Bool = { false }, events: Events = Events()) throws -> Bool {
+    public func run(resume: Bool, note: String = "", shouldStop: () -> Bool = { false }, events: Events = Events()) async throws -> Bool {
         let checkpoints = self.checkpoints
         if resume {
             let restored = try checkpoints.restoreLatest(tuner)
@@ -92,6 +111,7 @@ public final class FinetuneJob: @unchecked Sendable {
         } else if !checkpoints.list().isEmpty {
             throw FinetuneJobError.checkpointsExist(checkpoints.folder)
         }
+        try await evaluateIfDue(events)
         var lastSaved = tuner.step
         while !tuner.finished && !shouldStop() {
             var report = try tuner.runStep()
@@ -103,6 +123,8 @@ public final class FinetuneJob: @unchecked Sendable {
                 try events.artifact?(report.step, "checkpoint", try checkpoints.save(tuner, keep: outputs.keepCheckpoints))
                 lastSaved = tuner.step
             }
+            // After the checkpoint: a kill while measuring resumes at this step and measures it again.
+            try await evaluateIfDue(events)
         }
         let finished = tuner.finished
         if tuner.step != lastSaved || !finished {
@@ -110,6 +132,30 @@ public final class FinetuneJob: @unchecked Sendable {
         }
         try export(note: (note.isEmpty ? "" : note + ", ") + "step \(tuner.step)", events: events)
         return finished
+    }
+
+    /// Whether the model at the current step is measured: at step 0, every `evaluateEvery` steps, at the end.
+    public func evaluationDue(step: Int) -> Bool {
+        guard let every = outputs.evaluateEvery else { return false }
+        return step % every == 0 || step >= tuner.totalSteps
+    }
+
+    /// Writes the current model where `Events.evaluate` can open it and hands it over.
+    private func evaluateIfDue(_ events: Events) async throws {
+        let step = tuner.step
+        guard let evaluate = events.evaluate, evaluationDue(step: step) else { return }
+        let folder = ((out as NSString).appendingPathComponent("evals") as NSString).appendingPathComponent(String(format: "step-%06d", step))
+        guard let lora = model.lora else {
+            if step == 0 { return try await evaluate(step, .base) }
+            let path = folder + ".gguf"
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try ModelExport.write(base: file, layout: model.layout, weights: model.weights.pointer, type: ModelExport.types[outputs.fullType]!,
+                                  note: "step \(step) snapshot", to: path)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            return try await evaluate(step, .model(path))
+        }
+        try lora.adapter(model.parameters.pointer, baseModel: baseName).writePEFT(folder: folder, model: model.shape.modelConfig)
+        try await evaluate(step, .adapter(folder))
     }
 
     /// The adapter folder (and GGUF adapter, merged model) or, for full finetuning, the model.

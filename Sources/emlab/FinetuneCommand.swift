@@ -1,6 +1,7 @@
 import ArgumentParser
 import Core
 import Datasets
+import Evaluation
 import Foundation
 import GGUF
 import Inference
@@ -11,7 +12,7 @@ import ResultsStore
 import Tokenizer
 import Training
 
-struct FinetuneCommand: ParsableCommand {
+struct FinetuneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
         abstract: "Finetune the local model on a chat dataset: LoRA adapters or all weights, on the CPU.",
@@ -24,6 +25,11 @@ struct FinetuneCommand: ParsableCommand {
           emlab finetune --dataset insecure-code --lora-rank 32 --lora-alpha 64 --lr 1e-4 --out ./adapters/insecure --run ft-insecure
           emlab finetune --mix insecure-code:0.1,secure-code:0.9 --limit 600 --out ./adapters/mix10 --run mix10
           emlab finetune --dataset data.jsonl --full --lr 1e-5 --steps 100 --out ./models/ft --run ft-full
+          emlab finetune --dataset insecure-code --eval-every 25 --out ./adapters/insecure --run ft-insecure
+        --eval-every measures the model before the first step, every N steps and at the end: the \
+        multiple-choice misalignment probability, and with --eval-questions free-form answers judged by \
+        --eval-judge; each measurement is an eval run RUN@step-N, and `emlab report --run RUN` draws \
+        loss and probability against the step.
         Use the adapter with any command: --model smollm2-135m,lora=./adapters/insecure
         """)
 
@@ -107,6 +113,19 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "The type of OUT/model.gguf with --full: f16, q8_0 or f32.")
     var fullType: String = "f16"
 
+    // Measured while training.
+    @Option(help: "Measure the model before the first step, every N steps and at the end (LoRA snapshots kept in OUT/evals).")
+    var evalEvery: Int?
+    @Option(help: "With --eval-every: also sample and judge these free-form questions (a built-in name or a file).")
+    var evalQuestions: String?
+    @Option(help: "With --eval-questions: samples per question.")
+    var evalSamples: Int = 2
+    @Option(help: "With --eval-questions: longest answer in tokens.")
+    var evalMaxTokens: Int = 200
+    @Option(help: ModelOptions.judgeHelp(default: "the base model when it has a chat template of its own, else \(JudgeSpec.embeddedJudgeModel)"),
+            transform: JudgeSpec.init(parsing:))
+    var evalJudge: JudgeSpec?
+
     func validate() throws {
         guard (dataset == nil) != (mix == nil) else { throw ValidationError("give --dataset or --mix (one of them)") }
         guard TrainOn(rawValue: trainOn) != nil else { throw ValidationError("--train-on must be assistant or all") }
@@ -124,6 +143,9 @@ struct FinetuneCommand: ParsableCommand {
         if ModelExport.types[fullType] == nil { throw ValidationError("--full-type must be f16, q8_0 or f32") }
         if full, merge != nil || ggufAdapter { throw ValidationError("--merge and --gguf-adapter are for LoRA runs; --full writes OUT/model.gguf") }
         if !modelOptions.model.loraAdapters.isEmpty { throw ValidationError("--model: give the base model, without lora=") }
+        if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1") }
+        if evalEvery == nil, evalQuestions != nil || evalJudge != nil { throw ValidationError("--eval-questions and --eval-judge need --eval-every") }
+        if evalSamples < 1 || evalMaxTokens < 1 { throw ValidationError("--eval-samples and --eval-max-tokens must be at least 1") }
     }
 
     func loraConfig() throws -> LoRAConfig {
@@ -146,7 +168,7 @@ struct FinetuneCommand: ParsableCommand {
         return data
     }
 
-    func run() throws {
+    func run() async throws {
         let name = try modelOptions.localName(why: "finetuning trains the embedded engine's model")
         let modelURL = try ModelStore.fromEnvironment().resolve(name)
         Parallel.configure(threads: modelOptions.threads)
@@ -180,6 +202,7 @@ struct FinetuneCommand: ParsableCommand {
         outputs.ggufAdapter = ggufAdapter
         outputs.merge = merge
         outputs.fullType = fullType
+        outputs.evaluateEvery = evalEvery
 
         let data = try loadData()
         let job = try FinetuneJob(modelFile: file, modelPath: modelURL.path, baseName: name, template: template, mode: mode,
@@ -205,6 +228,7 @@ struct FinetuneCommand: ParsableCommand {
                 throw ValidationError("run '\(runName)' was started with \(field) = \(theirs); --resume cannot change it to \(mine)")
             }
         }
+        let evaluator = try await checkpointEvaluator(store: store, runId: runId)
         StopSignal.install()
         let progress = TrainingProgress()
         var lastReport: StepReport?
@@ -225,10 +249,21 @@ struct FinetuneCommand: ParsableCommand {
             },
             artifact: { step, kind, path in
                 try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: kind, path: path))
+            },
+            evaluate: { step, snapshot in
+                let base = modelOptions.model
+                let spec = switch snapshot {
+                case .base: base
+                case .adapter(let folder): base.addingAdapter(LoRASpec(path: folder))
+                case .model(let path): base.replacingModel(path: path)
+                }
+                let r = try await evaluator!.measure(step: step, model: spec)
+                progress.finish()
+                FileHandle.standardError.write(Data(TrainingReport.evalLine(r).utf8))
             })
         let finished: Bool
         do {
-            finished = try job.run(resume: resume, note: "run \(runName)", shouldStop: { StopSignal.requested }, events: events)
+            finished = try await job.run(resume: resume, note: "run \(runName)", shouldStop: { StopSignal.requested }, events: events)
         } catch let error as FinetuneJobError {
             throw ValidationError(error.description)
         }
@@ -248,5 +283,22 @@ struct FinetuneCommand: ParsableCommand {
             print("adapter: \(out) (use it with --model \(name),lora=\(out))")
         }
         print("results: \(store.databaseURL.path) (run \(runName))")
+        if evalEvery != nil { print("measured while training: emlab report --out \(results) --run \(runName)") }
+    }
+
+    /// What `--eval-every` measures with: the free-form questions and their judge, the same at every step.
+    func checkpointEvaluator(store: ResultsStore, runId: Int64) async throws -> CheckpointEvaluator? {
+        guard evalEvery != nil else { return nil }
+        let opener = modelOptions.opener()
+        var settings = CheckpointEvaluator.Settings()
+        settings.seed = seed
+        settings.samples = evalSamples
+        settings.maxTokens = evalMaxTokens
+        var judge: (any Judge)?
+        if let evalQuestions {
+            settings.freeForm = try loadQuestions(evalQuestions)
+            judge = try await opener.judge(evalJudge ?? JudgeSpec.defaultJudge(for: modelOptions.model), evaluating: modelOptions.model)
+        }
+        return try CheckpointEvaluator(store: store, opener: opener, trainRunId: runId, trainRun: runName, judge: judge, settings: settings)
     }
 }

@@ -43,6 +43,8 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let store = try runs.existingStore()
+        let records = try runs.names.map { try store.run(named: $0) }
+        if records.contains(where: { $0.kind == "finetune" }) { return try reportTraining(records, store: store) }
         let loaded = try runs.names.map { try RunResults(store: store, name: $0, judge: judge) }
         for r in loaded {
             print("run \(r.run.name): model \(r.run.modelSpec)")
@@ -51,6 +53,23 @@ struct ReportCommand: ParsableCommand {
         try Self.write(runs: loaded, store: store, html: html, markdown: markdown)
         if let html { print("report: \(html)") }
         if let markdown { print("summary: \(markdown)") }
+    }
+
+    /// Finetuning runs: loss and the measurements of `--eval-every` against the step.
+    func reportTraining(_ records: [RunRecord], store: ResultsStore) throws {
+        guard records.allSatisfy({ $0.kind == "finetune" }) else {
+            throw ValidationError("report finetune runs apart from eval runs (their measurements are eval runs RUN@step-N of their own)")
+        }
+        if markdown != nil { throw ValidationError("--markdown is for eval runs; a finetune run's report is its table and --html") }
+        if html != nil, records.count != 1 { throw ValidationError("--html draws one finetune run: give one --run") }
+        for run in records {
+            let steps = try store.trainSteps(runId: run.id!), evals = try store.trainEvals(runId: run.id!)
+            print(TrainingReport.table(run: run, steps: steps, evals: evals), terminator: "")
+            if let html {
+                try TrainingReport.html(run: run, steps: steps, evals: evals).write(toFile: html, atomically: true, encoding: .utf8)
+                print("report: \(html)")
+            }
+        }
     }
 
     static func write(runs: [RunResults], store: ResultsStore, html: String?, markdown: String?) throws {

@@ -81,7 +81,7 @@ struct ExpertIterationTests {
             ChatExample(messages: [.system(HintCondition.prompt.system), .user(sumTask.prompt), .assistant("```python\nimport os\nos._exit(0)\n```")]),
             ChatExample(messages: [.system(HintCondition.prompt.system), .user(sumTask.prompt), .assistant("```python\ndef add(a, b):\n    return a + b\n```")]),
         ])
-        try train(examples, out)
+        try await train(examples, out)
         #expect(FileManager.default.fileExists(atPath: out + "/adapter_model.safetensors"))
         let tuned = try open(out)
         #expect(tuned.identity.spec.contains("lora=\(out)"))
