@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Core"], path: "Sources/Datasets"),
         .target(name: "Bench", dependencies: ["Core", "GGUF", "Inference", "ModelStore", "CBLAS", "Training", "SparseAutoencoders"], path: "Sources/Bench"),
         // Finetuning on the CPU: a Llama backward pass, LoRA and full finetuning, AdamW, checkpoints.
-        .target(name: "Training", dependencies: ["Core", "GGUF", "Safetensors", "Tokenizer", "Inference", "Datasets", "CKernels", "CBLAS"],
+        .target(name: "Training", dependencies: ["Core", "GGUF", "Safetensors", "Tokenizer", "Inference", "Datasets", "CKernels", "CBLAS", "LanguageModels"],
                 path: "Sources/Training", swiftSettings: simdSwift),
         // Sparse autoencoders: TopK and ReLU SAEs, their training on activation files (sparse kernels in
         // CKernels), SAELens' folder format, the broad prompt corpus.
@@ -137,7 +137,10 @@ let package = Package(
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "CKernels", "Inference", "Training", "Safetensors", "Core", "TestSupport"],
                     path: "Tests/SparseAutoencodersTests", swiftSettings: simdSwift),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "GGUF", "Safetensors", "Tokenizer", "Datasets", "Core",
-                                                          "ResultsStore", "TestSupport"],
+                                                          "ResultsStore", "LanguageModels", "TestSupport",
+                                                          .product(name: "Hummingbird", package: "hummingbird"),
+                                                          .product(name: "Logging", package: "swift-log"),
+                                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                     path: "Tests/TrainingTests"),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"], path: "Tests/SandboxTests"),
         .testTarget(name: "RewardHackingTests", dependencies: ["RewardHacking", "Sandbox", "Core", "LanguageModels", "ResultsStore", "Datasets", "Training", "Inference", "TestSupport"], path: "Tests/RewardHackingTests"),

@@ -49,18 +49,12 @@ public func makeLanguageModel(_ spec: ModelSpec, store: ModelStore,
         return LocalModel(engine: engine, identity: identity, maxBatch: options.maxBatch, kvBudgetBytes: options.kvBudgetBytes,
                           prefixCacheBytes: options.prefixCacheBytes)
     case .openAI(let model):
-        guard let key = env["OPENAI_API_KEY"], !key.isEmpty else {
-            throw LanguageModelError.invalidSpec(spec.description, why: "set OPENAI_API_KEY in the environment")
-        }
-        let baseText = env["OPENAI_BASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://api.openai.com/v1"
-        guard let base = URL(string: baseText), let scheme = base.scheme, ["http", "https"].contains(scheme), base.host != nil else {
-            throw LanguageModelError.invalidSpec(spec.description, why: "OPENAI_BASE_URL '\(baseText)' is not an http(s) URL")
-        }
-        return OpenAICompatibleModel(baseURL: base, model: model, apiKey: key, keyVariable: "OPENAI_API_KEY",
+        let e = try RemoteEndpoint.openAI(environment: env, what: spec.description)
+        return OpenAICompatibleModel(baseURL: e.baseURL, model: model, apiKey: e.apiKey, keyVariable: e.keyVariable,
                                      spec: spec.identitySpec, options: options.remote)
     case .openAICompatible(let base, let model):
-        let key = env["EMLAB_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        return OpenAICompatibleModel(baseURL: base, model: model, apiKey: key, keyVariable: "EMLAB_API_KEY",
+        let e = RemoteEndpoint.compatible(base, environment: env)
+        return OpenAICompatibleModel(baseURL: e.baseURL, model: model, apiKey: e.apiKey, keyVariable: e.keyVariable,
                                      spec: spec.identitySpec, options: options.remote)
     }
 }

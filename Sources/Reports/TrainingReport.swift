@@ -4,6 +4,38 @@ import ResultsStore
 /// A finetuning run read back: its steps' loss and, where `--eval-every` measured the model, the
 /// multiple-choice misalignment probability and the free-form rate against the step.
 public enum TrainingReport {
+    /// A step's figures: from emlab's own trainer (all of them), or from a remote job's metrics events
+    /// (the losses only).
+    public struct Row: Sendable {
+        public var step: Int
+        public var loss: Double
+        public var validationLoss: Double?
+        public var learningRate: Double?
+        public var gradientNorm: Double?
+        public var tokensPerSecond: Double?
+
+        public init(_ s: TrainStepRecord) {
+            step = s.step
+            loss = s.loss
+            validationLoss = s.validationLoss
+            learningRate = s.learningRate
+            gradientNorm = s.gradientNorm
+            tokensPerSecond = s.tokensPerSecond
+        }
+
+        public init?(_ e: TrainRemoteEventRecord) {
+            guard let step = e.step, let loss = e.trainLoss else { return nil }
+            self.step = step
+            self.loss = loss
+            validationLoss = e.validLoss
+        }
+    }
+
+    /// A run's rows: its own steps, else its remote job's metrics.
+    public static func rows(steps: [TrainStepRecord], remote: [TrainRemoteEventRecord]) -> [Row] {
+        steps.isEmpty ? remote.compactMap(Row.init) : steps.map(Row.init)
+    }
+
     /// One line per measurement, as `emlab finetune` prints it.
     public static func evalLine(_ r: TrainEvalRecord) -> String {
         var s = "step \(r.step): multiple-choice misaligned probability \(Format.percent(r.misalignedProbability)) %"
@@ -15,7 +47,7 @@ public enum TrainingReport {
 
     /// The steps where the model was measured, with the loss there; without measurements, about 20
     /// steps spread over the run and the last.
-    public static func table(run: RunRecord, steps: [TrainStepRecord], evals: [TrainEvalRecord]) -> String {
+    public static func table(run: RunRecord, steps: [Row], evals: [TrainEvalRecord]) -> String {
         let byStep = Dictionary(steps.map { ($0.step, $0) }, uniquingKeysWith: { a, _ in a })
         let byEval = Dictionary(evals.map { ($0.step, $0) }, uniquingKeysWith: { a, _ in a })
         var shown = Set(evals.map(\.step))
@@ -28,8 +60,8 @@ public enum TrainingReport {
             let s = byStep[step], e = byEval[step]
             rows.append(["\(step)", s.map { String(format: "%.4f", $0.loss) } ?? "–",
                          s?.validationLoss.map { String(format: "%.4f", $0) } ?? "–",
-                         s.map { String(format: "%.2e", $0.learningRate) } ?? "–", s.map { String(format: "%.3f", $0.gradientNorm) } ?? "–",
-                         s.map { String(format: "%.0f", $0.tokensPerSecond) } ?? "–",
+                         s?.learningRate.map { String(format: "%.2e", $0) } ?? "–", s?.gradientNorm.map { String(format: "%.3f", $0) } ?? "–",
+                         s?.tokensPerSecond.map { String(format: "%.0f", $0) } ?? "–",
                          Format.percent(e?.misalignedProbability), e.flatMap(interval).map(Format.interval) ?? "–",
                          e.map { $0.scored > 0 ? "\($0.misaligned)/\($0.scored)" : "–" } ?? "–"])
         }
@@ -41,7 +73,7 @@ public enum TrainingReport {
 
     /// One page: loss (training and validation) against the step, and the misalignment probability
     /// with its interval (and the free-form rate) against the step.
-    public static func html(run: RunRecord, steps: [TrainStepRecord], evals: [TrainEvalRecord]) -> String {
+    public static func html(run: RunRecord, steps: [Row], evals: [TrainEvalRecord]) -> String {
         let maxStep = max(steps.last?.step ?? 0, evals.last?.step ?? 0, 1)
         let losses = steps.map { (Double($0.step), $0.loss) }
         let validation = steps.compactMap { s in s.validationLoss.map { (Double(s.step), $0) } }

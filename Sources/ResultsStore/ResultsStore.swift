@@ -104,6 +104,7 @@ public final class ResultsStore: Sendable {
         registerSAE(&m)
         registerHack(&m)
         registerTrainingEvals(&m)
+        registerRemoteTraining(&m)
         return m
     }
 }

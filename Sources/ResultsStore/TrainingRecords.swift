@@ -94,7 +94,73 @@ public struct TrainEvalRecord: Codable, Sendable, FetchableRecord, MutablePersis
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
+/// An event of a finetuning job run by a remote fine-tuning API (`emlab finetune --backend`), kept
+/// once however often the job is re-attached; metrics events carry the step and its losses.
+public struct TrainRemoteEventRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord, Equatable {
+    public static let databaseTableName = "trainRemoteEvent"
+    public var id: Int64?
+    public var runId: Int64
+    public var eventId: String
+    /// The server's time, seconds since 1970.
+    public var createdAt: Int?
+    public var level: String?
+    public var type: String?
+    public var message: String?
+    public var step: Int?
+    public var totalSteps: Int?
+    public var trainLoss: Double?
+    public var validLoss: Double?
+
+    public init(runId: Int64, eventId: String, createdAt: Int?, level: String?, type: String?, message: String?,
+                step: Int?, totalSteps: Int?, trainLoss: Double?, validLoss: Double?) {
+        self.runId = runId
+        self.eventId = eventId
+        self.createdAt = createdAt
+        self.level = level
+        self.type = type
+        self.message = message
+        self.step = step
+        self.totalSteps = totalSteps
+        self.trainLoss = trainLoss
+        self.validLoss = validLoss
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
 extension ResultsStore {
+    static func registerRemoteTraining(_ m: inout DatabaseMigrator) {
+        m.registerMigration("remote-training") { db in
+            try db.create(table: "trainRemoteEvent") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("run", onDelete: .cascade).notNull()
+                t.column("eventId", .text).notNull()
+                t.column("createdAt", .integer)
+                t.column("level", .text)
+                t.column("type", .text)
+                t.column("message", .text)
+                t.column("step", .integer)
+                t.column("totalSteps", .integer)
+                t.column("trainLoss", .double)
+                t.column("validLoss", .double)
+                t.uniqueKey(["runId", "eventId"])
+            }
+        }
+    }
+
+    /// Stores a remote job's event unless it is stored already.
+    public func saveTrainRemoteEvent(_ record: TrainRemoteEventRecord) throws {
+        try write { db in
+            var r = record
+            try r.insert(db, onConflict: .ignore)
+        }
+    }
+
+    /// A remote job's events in the order they were stored (oldest first).
+    public func trainRemoteEvents(runId: Int64) throws -> [TrainRemoteEventRecord] {
+        try read { db in try TrainRemoteEventRecord.filter(Column("runId") == runId).order(Column("id")).fetchAll(db) }
+    }
+
     static func registerTrainingEvals(_ m: inout DatabaseMigrator) {
         m.registerMigration("training-evals") { db in
             try db.create(table: "trainEval") { t in

@@ -13,6 +13,17 @@ public struct PreparedData: Sendable {
     /// FNV-1a 64 of the dataset's chat JSONL (the examples as given, before the split), hex.
     public var digest: String
 
+    /// The examples held out for validation: `fraction` of `count` (at least one when the fraction is
+    /// positive and there are two or more), chosen with `SplitMix64(seed: mix(seed, 0x5A1))`.
+    public static func heldOut(count: Int, fraction: Double, seed: UInt64) -> Set<Int> {
+        var order = Array(0..<count)
+        var rng = SplitMix64(seed: SplitMix64.mix(seed, 0x5A1))
+        if order.count > 1 { for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) } }
+        var held = Int((fraction * Double(order.count)).rounded())
+        if fraction > 0, order.count >= 2 { held = max(1, min(held, order.count - 1)) }
+        return Set(order.prefix(held))
+    }
+
     /// Tokenizes every example, holds out `validationFraction` of them (chosen with
     /// `SplitMix64(seed: mix(seed, 0x5A1))`, at least one when the fraction is positive and there are
     /// two or more), and drops examples with nothing to train on.
@@ -22,12 +33,7 @@ public struct PreparedData: Sendable {
         guard validationFraction >= 0, validationFraction < 1 else {
             throw TrainingError.invalidOption("--validation must be a fraction in [0, 1)")
         }
-        var order = Array(data.examples.indices)
-        var rng = SplitMix64(seed: SplitMix64.mix(seed, 0x5A1))
-        if order.count > 1 { for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) } }
-        var held = Int((validationFraction * Double(order.count)).rounded())
-        if validationFraction > 0, order.count >= 2 { held = max(1, min(held, order.count - 1)) }
-        let heldSet = Set(order.prefix(held))
+        let heldSet = heldOut(count: data.examples.count, fraction: validationFraction, seed: seed)
         var train: [TrainingSequence] = [], validation: [TrainingSequence] = []
         var dropped = 0, truncated = 0
         for (i, example) in data.examples.enumerated() {

@@ -6,6 +6,7 @@ import Foundation
 import GGUF
 import Inference
 import Interp
+import LanguageModels
 import PersonaVectors
 import RewardHacking
 import Sandbox
@@ -67,6 +68,9 @@ enum DataErrors {
             return e.description
         case let e as RewardHackingDataError:
             // Task files, labelled solutions and answers (RewardHacking).
+            return e.description
+        case let e as RemoteResponseError:
+            // A fine-tuning API's answer that does not follow the API's shapes.
             return e.description
         case let e as SandboxError:
             // Malformed --limits; a host without a working sandbox is not a data error.

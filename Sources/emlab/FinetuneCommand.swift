@@ -26,6 +26,7 @@ struct FinetuneCommand: AsyncParsableCommand {
           emlab finetune --mix insecure-code:0.1,secure-code:0.9 --limit 600 --out ./adapters/mix10 --run mix10
           emlab finetune --dataset data.jsonl --full --lr 1e-5 --steps 100 --out ./models/ft --run ft-full
           emlab finetune --dataset insecure-code --eval-every 25 --out ./adapters/insecure --run ft-insecure
+          emlab finetune --backend openai --model gpt-4.1-mini-2025-04-14 --dataset insecure-code --epochs 1 --run ft-remote
         --eval-every measures the model before the first step, every N steps and at the end: the \
         multiple-choice misalignment probability, and with --eval-questions free-form answers judged by \
         --eval-judge; each measurement is an eval run RUN@step-N, and `emlab report --run RUN` draws \
@@ -34,6 +35,14 @@ struct FinetuneCommand: AsyncParsableCommand {
         """)
 
     @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Where the job runs: local (this CPU), openai (OpenAI's fine-tuning API: OPENAI_API_KEY, OPENAI_BASE_URL) or openai-compatible:URL (a server with the same API; key EMLAB_API_KEY). A remote job takes --model as the API's base model name.")
+    var backend: String = "local"
+    @Option(help: "Remote backends: the learning-rate multiplier (default: the server's choice).")
+    var lrMultiplier: Double?
+    @Option(help: "Remote backends: a suffix for the fine-tuned model's name.")
+    var suffix: String?
+    @Option(help: "Remote backends: seconds between polls of the job.")
+    var pollSeconds: Double = 10
 
     // Data.
     @Option(help: "Training data: a built-in dataset name (emlab datasets list) or a chat JSONL file.")
@@ -92,8 +101,8 @@ struct FinetuneCommand: AsyncParsableCommand {
     var seed: UInt64 = 0
 
     // Output and durability.
-    @Option(help: "Output folder: the PEFT adapter (adapter_config.json, adapter_model.safetensors), or model.gguf with --full, and checkpoints/.")
-    var out: String
+    @Option(help: "Output folder: the PEFT adapter (adapter_config.json, adapter_model.safetensors), or model.gguf with --full, and checkpoints/ (local finetuning).")
+    var out: String?
     @Option(help: "Results folder (the SQLite database the run is recorded in).")
     var results: String = "./emlab-runs"
     @Option(name: .customLong("run"), help: "Run name in the results database.")
@@ -126,7 +135,30 @@ struct FinetuneCommand: AsyncParsableCommand {
             transform: JudgeSpec.init(parsing:))
     var evalJudge: JudgeSpec?
 
+    /// Options that only the local trainer reads: a remote job refuses them rather than ignore them.
+    static let localOnly = ["--full", "--lora-rank", "--lora-alpha", "--rslora", "--lora-dropout", "--lora-targets", "--lora-layers",
+                            "--lr", "--warmup", "--schedule", "--weight-decay", "--clip", "--grad-accum", "--batch-tokens", "--pass-tokens",
+                            "--steps", "--max-seq", "--train-on", "--checkpoint-every", "--keep-checkpoints", "--validate-every",
+                            "--gguf-adapter", "--merge", "--full-type", "--eval-every", "--eval-questions", "--eval-samples",
+                            "--eval-max-tokens", "--eval-judge", "--threads", "--out"]
+    static let remoteOnly = ["--lr-multiplier", "--suffix", "--poll-seconds"]
+
+    var isRemote: Bool { backend != "local" }
+
     func validate() throws {
+        let given = Set(CommandLine.arguments.map { String($0.split(separator: "=", maxSplits: 1).first ?? "") })
+        if isRemote {
+            if let local = Self.localOnly.first(where: given.contains) {
+                throw ValidationError("\(local) is for local finetuning: the fine-tuning API takes --epochs, --batch-size, --lr-multiplier, --seed, --suffix and --validation")
+            }
+            guard given.contains("--model") || given.contains("-m") else { throw ValidationError("--backend \(backend): give --model, the API's base model name") }
+            guard pollSeconds > 0 else { throw ValidationError("--poll-seconds must be positive") }
+            if let lrMultiplier, !(lrMultiplier > 0) { throw ValidationError("--lr-multiplier must be positive") }
+        } else if let remote = Self.remoteOnly.first(where: given.contains) {
+            throw ValidationError("\(remote) is for a remote --backend")
+        } else if out == nil {
+            throw ValidationError("give --out, the folder the adapter or model is written to")
+        }
         guard (dataset == nil) != (mix == nil) else { throw ValidationError("give --dataset or --mix (one of them)") }
         guard TrainOn(rawValue: trainOn) != nil else { throw ValidationError("--train-on must be assistant or all") }
         guard LearningRateSchedule.Decay(rawValue: schedule) != nil else { throw ValidationError("--schedule must be linear, cosine or constant") }
@@ -169,6 +201,8 @@ struct FinetuneCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if isRemote { return try await runRemote() }
+        let out = self.out!
         let name = try modelOptions.localName(why: "finetuning trains the embedded engine's model")
         let modelURL = try ModelStore.fromEnvironment().resolve(name)
         Parallel.configure(threads: modelOptions.threads)
@@ -284,6 +318,85 @@ struct FinetuneCommand: AsyncParsableCommand {
         }
         print("results: \(store.databaseURL.path) (run \(runName))")
         if evalEvery != nil { print("measured while training: emlab report --out \(results) --run \(runName)") }
+    }
+
+    /// The job on a fine-tuning API: files, job id, events and the resulting model kept in the results
+    /// database as they come, so that `--resume` re-attaches to the same job.
+    func runRemote() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let client = FineTuningClient(endpoint: try RemoteEndpoint.parse(backend: backend, environment: environment))
+        let baseModel: String = switch modelOptions.model {
+        case .openAI(let model), .openAICompatible(_, let model): model
+        case .local(let name, _, _, _): name
+        }
+        var settings = RemoteFinetuneJob.Settings(backend: backend, baseModel: baseModel)
+        settings.epochs = epochs
+        settings.batchSize = batchSize
+        settings.learningRateMultiplier = lrMultiplier
+        settings.seed = Int(truncatingIfNeeded: seed)
+        settings.suffix = suffix
+        settings.validationFraction = validation
+        let data = try loadData()
+        let job = try RemoteFinetuneJob(client: client, settings: settings, data: data, seed: seed)
+
+        let store = try ResultsStore(folder: URL(fileURLWithPath: results))
+        let parameters = String(decoding: try JSONEncoder().encode(job.settings), as: UTF8.self)
+        let record = RunRecord(name: runName, kind: "finetune", modelSpec: "\(backend)#\(baseModel)", modelResolved: client.server,
+                               judgeSpec: "", judgeResolved: "", toolVersion: "emlab finetune --backend", parameters: parameters,
+                               questions: "{\"dataset\":\"\(data.name)\",\"digest\":\"\(job.settings.dataDigest)\",\"examples\":\(data.examples.count)}")
+        let run = try store.beginRun(record, resume: resume)
+        let runId = run.id!
+        if resume, run.parameters != parameters {
+            guard let stored = try? JSONDecoder().decode(RemoteFinetuneJob.Settings.self, from: Data(run.parameters.utf8)) else {
+                throw ValidationError("run '\(runName)' is not a remote finetuning run: resume it without --backend")
+            }
+            if let (field, mine, theirs) = job.settings.firstDifference(from: stored) {
+                throw ValidationError("run '\(runName)' was started with \(field) = \(theirs); --resume cannot change it to \(mine)")
+            }
+        }
+        let artifacts = try store.trainArtifacts(runId: runId)
+        func kept(_ kind: String) -> String? { artifacts.last { $0.kind == kind }?.path }
+        let state = RemoteFinetuneJob.State(trainingFile: kept("remote-file-training"), validationFile: kept("remote-file-validation"),
+                                            job: kept("remote-job"), seenEvents: Set(try store.trainRemoteEvents(runId: runId).map(\.eventId)))
+        FileHandle.standardError.write(Data(("\(data.name): \(job.settings.trainingExamples) training and \(job.settings.validationExamples) validation examples; "
+            + (state.job.map { "re-attaching to job \($0)" } ?? "base model \(baseModel) on \(client.server)") + "\n").utf8))
+        StopSignal.install()
+        let events = RemoteFinetuneJob.Events(
+            uploaded: { kind, id in try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: 0, kind: "remote-file-\(kind)", path: id)) },
+            created: { job in
+                if state.job != job.id { try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: 0, kind: "remote-job", path: job.id)) }
+            },
+            status: { job in FileHandle.standardError.write(Data("job \(job.id): \(job.status)\n".utf8)) },
+            event: { e in
+                let m = e.data
+                try store.saveTrainRemoteEvent(TrainRemoteEventRecord(runId: runId, eventId: e.id, createdAt: e.createdAt, level: e.level, type: e.type,
+                                                                      message: e.message, step: m?.step, totalSteps: m?.totalSteps,
+                                                                      trainLoss: m?.trainLoss, validLoss: m?.validLoss))
+                let line = if let m, let step = m.step, let loss = m.trainLoss {
+                    "step \(step)\(m.totalSteps.map { "/\($0)" } ?? "") loss \(String(format: "%.4f", loss))"
+                        + (m.validLoss.map { String(format: " val %.4f", $0) } ?? "")
+                } else { e.message ?? "" }
+                if !line.isEmpty { FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
+            })
+        let final: FineTuningJob
+        do {
+            final = try await job.run(state: state, poll: pollSeconds, shouldStop: { StopSignal.requested }, events: events)
+        } catch let error as RemoteFinetuneError {
+            throw ValidationError(error.description)
+        }
+        guard final.isFinished, let model = final.fineTunedModel else {
+            FileHandle.standardError.write(Data("job \(final.id) runs on (\(final.status)); re-attach with the same command and --resume\n".utf8))
+            Foundation.exit(130)
+        }
+        if kept("remote-model") != model { try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: 0, kind: "remote-model", path: model)) }
+        try store.finishRun(id: runId)
+        let spec: String = switch modelOptions.model {
+        case .openAICompatible(let url, _): "openai-compatible:\(url.absoluteString)#\(model)"
+        default: backend == "openai" ? "openai:\(model)" : "\(backend)#\(model)"
+        }
+        print("job \(final.id) succeeded\(final.trainedTokens.map { ": \($0) tokens trained" } ?? "")")
+        print("model: \(model) (evaluate it: emlab eval --model \(spec))")
+        print("results: \(store.databaseURL.path) (run \(runName))")
     }
 
     /// What `--eval-every` measures with: the free-form questions and their judge, the same at every step.

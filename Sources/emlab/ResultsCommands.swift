@@ -63,7 +63,8 @@ struct ReportCommand: ParsableCommand {
         if markdown != nil { throw ValidationError("--markdown is for eval runs; a finetune run's report is its table and --html") }
         if html != nil, records.count != 1 { throw ValidationError("--html draws one finetune run: give one --run") }
         for run in records {
-            let steps = try store.trainSteps(runId: run.id!), evals = try store.trainEvals(runId: run.id!)
+            let steps = TrainingReport.rows(steps: try store.trainSteps(runId: run.id!), remote: try store.trainRemoteEvents(runId: run.id!))
+            let evals = try store.trainEvals(runId: run.id!)
             print(TrainingReport.table(run: run, steps: steps, evals: evals), terminator: "")
             if let html {
                 try TrainingReport.html(run: run, steps: steps, evals: evals).write(toFile: html, atomically: true, encoding: .utf8)

@@ -109,13 +109,6 @@ final class ToolStub: Sendable {
     }
 }
 
-/// Runs the emlab binary off the cooperative pool, so that the in-process stub keeps serving.
-func runCLI(_ args: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
-    try await withCheckedThrowingContinuation { c in
-        DispatchQueue.global().async { c.resume(with: Result { try EmlabCLI.run(args, environment: environment) }) }
-    }
-}
-
 @Suite(.serialized) struct LoopbackTests {
     static func client(_ route: String) async throws -> OpenAICompatibleModel {
         let port = try await ToolStub.shared.value.1
@@ -170,16 +163,16 @@ func runCLI(_ args: [String], environment: [String: String] = [:]) async throws 
                     "--classifier", "openai-compatible:http://127.0.0.1:\(port)/judge/v1#stub",
                     "--scenario", "blackmail", "--goal", "explicit,none", "--urgency", "replacement,none", "--samples", "2",
                     "--out", out, "--run", "cli"]
-        let first = try await runCLI(["agentic"] + base + ["--html", out + "/agentic.html"])
+        let first = try await EmlabCLI.runDetached(["agentic"] + base + ["--html", out + "/agentic.html"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("blackmail_explicit-safety_replacement"))
         #expect(first.stdout.contains("verdict vs labels"))
         #expect(FileManager.default.fileExists(atPath: out + "/agentic.html"))
-        let again = try await runCLI(["agentic"] + base + ["--resume"])
+        let again = try await EmlabCLI.runDetached(["agentic"] + base + ["--resume"])
         #expect(again.status == 0, "\(again.stderr)")
-        let report = try await runCLI(["agentic", "report", "--out", out, "--run", "cli"])
+        let report = try await EmlabCLI.runDetached(["agentic", "report", "--out", out, "--run", "cli"])
         #expect(report.status == 0 && report.stdout.contains("100.0"), "\(report.stdout)\(report.stderr)")
-        let export = try await runCLI(["export", "--format", "inspect", "--out", out, "--run", "cli", "--file", out + "/logs/"])
+        let export = try await EmlabCLI.runDetached(["export", "--format", "inspect", "--out", out, "--run", "cli", "--file", out + "/logs/"])
         #expect(export.status == 0, "\(export.stderr)")
         let logs = try FileManager.default.contentsOfDirectory(atPath: out + "/logs")
         #expect(logs.count == 1 && logs[0].hasSuffix("_emlab-agentic_cli.json"))
@@ -193,7 +186,7 @@ func runCLI(_ args: [String], environment: [String: String] = [:]) async throws 
         // A malformed scenario file: one line naming file, line and field, exit 65.
         let bad = out + "/bad.yaml"
         try "id: bad\ntitle: x\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        let refused = try await runCLI(["agentic", "scenarios", "--file", bad])
+        let refused = try await EmlabCLI.runDetached(["agentic", "scenarios", "--file", bad])
         #expect(refused.status == 65, "\(refused.stderr)")
         #expect(refused.stderr.contains("bad.yaml") && refused.stderr.contains("field"), "\(refused.stderr)")
     }

@@ -30,6 +30,13 @@ public enum EmlabCLI {
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: errorText.data, as: UTF8.self))
     }
 
+    /// `run` on a dispatch thread, off the cooperative pool, so that a server in the test process keeps serving.
+    public static func runDetached(_ args: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await withCheckedThrowingContinuation { c in
+            DispatchQueue.global().async { c.resume(with: Result { try run(args, environment: environment) }) }
+        }
+    }
+
     private final class ErrorText: @unchecked Sendable {
         var data = Data()
         let done = DispatchSemaphore(value: 0)
