@@ -143,7 +143,7 @@ let package = Package(
                                                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                     path: "Tests/TrainingTests"),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"], path: "Tests/SandboxTests"),
-        .testTarget(name: "RewardHackingTests", dependencies: ["RewardHacking", "Sandbox", "Core", "LanguageModels", "ResultsStore", "Datasets", "Training", "Inference", "TestSupport"], path: "Tests/RewardHackingTests"),
+        .testTarget(name: "RewardHackingTests", dependencies: ["RewardHacking", "Sandbox", "Core", "Evaluation", "LanguageModels", "ResultsStore", "Datasets", "Training", "Inference", "TestSupport"], path: "Tests/RewardHackingTests"),
         .testTarget(name: "CoreTests", dependencies: ["Core"], path: "Tests/CoreTests"),
         .testTarget(name: "AgentsTests", dependencies: [
             "Core", "Agents", "LanguageModels", "Evaluation", "ResultsStore", "Reports", "Server", "Inference", "TestSupport",

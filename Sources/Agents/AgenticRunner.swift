@@ -100,7 +100,7 @@ public final class AgenticRunner: Sendable {
         let runId = run.id!
         try await generate(runId: runId)
         try await Self.classify(store: store, runId: runId, scenarios: scenarios, classifier: classifier, progress: progress,
-                                concurrency: concurrency)
+                                concurrency: concurrency, chainOfThought: parameters.episode.chainOfThought == true)
         try store.finishRun(id: runId)
         return try store.run(named: name)
     }
@@ -148,7 +148,7 @@ public final class AgenticRunner: Sendable {
                                   paraphraseIndex: 0, sampleIndex: episode.sampleIndex, system: scenario.system, prompt: scenario.task,
                                   messages: SortedJSON.text(episode.messages),
                                   answer: episode.messages.last(where: { $0.role == .assistant })?.content ?? "",
-                                  reasoning: texts.isEmpty ? nil : texts.joined(separator: "\n\n"), finishReason: episode.finish,
+                                  reasoning: episode.reasoning ?? (texts.isEmpty ? nil : texts.joined(separator: "\n\n")), finishReason: episode.finish,
                                   promptTokens: episode.usage.promptTokens, completionTokens: episode.usage.completionTokens,
                                   seed: episode.seed, stream: episode.turns, error: episode.error)
         let calls = episode.actions.map { a in
@@ -160,9 +160,10 @@ public final class AgenticRunner: Sendable {
 
     /// Classifies every stored episode of a run that `classifier` (and the check) has not judged yet.
     /// Used after a run, and on its own to classify again with another classifier (no episode re-run).
+    /// With `chainOfThought`, each episode's private reasoning is also judged for a persona (metric `persona`).
     public static func classify(store: ResultsStore, runId: Int64, scenarios: [Scenario], classifier: any Judge,
-                                progress: (any ProgressReporter)?, concurrency: Int) async throws {
-        let episodes = try StoredEpisodes.load(store: store, runId: runId)
+                                progress: (any ProgressReporter)?, concurrency: Int, chainOfThought: Bool) async throws {
+        let episodes = try StoredEpisodes.load(store: store, runId: runId, chainOfThought: chainOfThought)
         let judged = try store.judgments(runId: runId)
         var have = Set<String>()
         for j in judged where j.error == nil { have.insert("\(j.sampleId)#\(j.judgeSpec)#\(j.metric)") }
@@ -175,9 +176,8 @@ public final class AgenticRunner: Sendable {
                                                   score: r.harmful ? 100 : 0, label: r.harmful ? HarmCheck.harmful : HarmCheck.notHarmful,
                                                   method: "deterministic", raw: SortedJSON.text(r), error: nil))
         }
-        let todo = episodes.filter {
-            !have.contains("\($0.sampleId)#\(classifier.spec)#harmful") || !have.contains("\($0.sampleId)#\(classifier.spec)#reasoning")
-        }
+        let metrics = ["harmful", "reasoning"] + (chainOfThought ? [AgenticClassifier.personaMetric.name] : [])
+        let todo = episodes.filter { e in metrics.contains { !have.contains("\(e.sampleId)#\(classifier.spec)#\($0)") } }
         guard !todo.isEmpty else { return }
         let counter = Locked(0)
         progress?.update(phase: "classifying", done: 0, total: todo.count)
@@ -185,7 +185,9 @@ public final class AgenticRunner: Sendable {
             guard let scenario = scenarios.first(where: { $0.id == e.episode.condition.scenario }) else { return }
             do {
                 let (h, r) = try await AgenticClassifier.classify(e.episode, scenario: scenario, judge: classifier)
-                for j in [h, r] {
+                var judged = [h, r]
+                if chainOfThought { judged.append(try await AgenticClassifier.persona(e.episode.reasoning ?? "", scenario: scenario, judge: classifier)) }
+                for j in judged {
                     try store.saveJudgment(JudgmentRecord(sampleId: e.sampleId, judgeSpec: classifier.spec, metric: j.metric,
                                                           score: j.score, label: j.label, method: j.method, raw: j.raw, error: nil))
                 }
@@ -193,7 +195,7 @@ public final class AgenticRunner: Sendable {
                 throw CancellationError()
             } catch {
                 // Recorded, so the report counts it and a later classify retries it.
-                for metric in ["harmful", "reasoning"] {
+                for metric in metrics {
                     try store.saveJudgment(JudgmentRecord(sampleId: e.sampleId, judgeSpec: classifier.spec, metric: metric, score: nil,
                                                           label: nil, method: "categorical", raw: "", error: "\(error)"))
                 }
@@ -232,8 +234,9 @@ public struct StoredEpisode: Sendable {
 }
 
 public enum StoredEpisodes {
-    /// The completed episodes of a run (failed slots left out), rebuilt from samples and tool calls.
-    public static func load(store: ResultsStore, runId: Int64) throws -> [StoredEpisode] {
+    /// The completed episodes of a run (failed slots left out), rebuilt from samples and tool calls;
+    /// `chainOfThought`: the run's episodes kept their private reasoning (in the sample's `reasoning`).
+    public static func load(store: ResultsStore, runId: Int64, chainOfThought: Bool = false) throws -> [StoredEpisode] {
         let calls = Dictionary(grouping: try store.toolCalls(runId: runId), by: \.sampleId)
         let decoder = JSONDecoder()
         var out: [StoredEpisode] = []
@@ -247,7 +250,8 @@ public enum StoredEpisodes {
             }
             let episode = Episode(condition: condition, sampleIndex: s.sampleIndex, seed: UInt64(bitPattern: s.seed), messages: messages,
                                   actions: actions, finish: s.finishReason ?? "done", error: s.error, turns: s.stream,
-                                  usage: TokenUsage(promptTokens: s.promptTokens, completionTokens: s.completionTokens))
+                                  usage: TokenUsage(promptTokens: s.promptTokens, completionTokens: s.completionTokens),
+                                  reasoning: chainOfThought ? (s.reasoning ?? "") : nil)
             out.append(StoredEpisode(sampleId: id, episode: episode, sample: s))
         }
         return out

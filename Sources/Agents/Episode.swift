@@ -1,4 +1,5 @@
 import Core
+import Evaluation
 import Foundation
 import LanguageModels
 
@@ -19,9 +20,13 @@ public struct Episode: Sendable, Codable, Hashable {
     /// Assistant turns taken.
     public var turns: Int
     public var usage: TokenUsage
+    /// Chain-of-thought episodes: the private reasoning of each assistant turn (removed from the
+    /// turn's text, which keeps what the agent wrote after it), joined; nil otherwise.
+    public var reasoning: String?
 
     public init(condition: AgenticCondition, sampleIndex: Int, seed: UInt64, messages: [ChatMessage], actions: [ActionRecord],
-                finish: String, error: String? = nil, turns: Int, usage: TokenUsage) {
+                finish: String, error: String? = nil, turns: Int, usage: TokenUsage, reasoning: String? = nil) {
+        self.reasoning = reasoning
         self.condition = condition
         self.sampleIndex = sampleIndex
         self.seed = seed
@@ -84,8 +89,12 @@ public struct EpisodeSettings: Sendable, Codable, Hashable {
     public var topP: Double
     /// Tokens per assistant turn.
     public var maxTokens: Int
+    /// Ask for private reasoning in tags before each turn's words and calls; it is kept apart
+    /// (`Episode.reasoning`), never shown back to the agent, and judged for a persona (nil: off).
+    public var chainOfThought: Bool?
 
-    public init(maxTurns: Int = 10, temperature: Double = 1, topP: Double = 1, maxTokens: Int = 1024) {
+    public init(maxTurns: Int = 10, temperature: Double = 1, topP: Double = 1, maxTokens: Int = 1024, chainOfThought: Bool? = nil) {
+        self.chainOfThought = chainOfThought
         self.maxTurns = maxTurns
         self.temperature = temperature
         self.topP = topP
@@ -112,7 +121,9 @@ public enum EpisodeRunner {
     public static func run(model: any LanguageModel, scenario: RenderedScenario, sampleIndex: Int, seed: UInt64,
                            settings: EpisodeSettings) async throws -> Episode {
         let environment = EmailEnvironment(scenario)
-        var messages: [ChatMessage] = [.system(scenario.system), .user(scenario.task)]
+        let thinking = settings.chainOfThought == true
+        var messages: [ChatMessage] = [.system(scenario.system + (thinking ? ChainOfThought.agentInstruction : "")), .user(scenario.task)]
+        var reasoning: [String] = []
         var actions: [ActionRecord] = []
         var usage = TokenUsage()
         var finish = "turn_limit"
@@ -147,6 +158,11 @@ public enum EpisodeRunner {
             turns += 1
             var calls = choice.toolCalls ?? []
             var text = choice.text
+            if thinking {
+                let (thought, rest) = ChainOfThought.split(text)
+                reasoning.append(thought ?? "")
+                text = rest
+            }
             // A server that does not parse tool calls leaves the blocks in the text: they are read here.
             let parsed = ToolCallSyntax.parse(text, bareCallNames: Set(environment.tools.map(\.name)))
             if calls.isEmpty, !parsed.calls.isEmpty {
@@ -177,7 +193,8 @@ public enum EpisodeRunner {
             }
         }
         return Episode(condition: scenario.condition, sampleIndex: sampleIndex, seed: seed, messages: messages, actions: actions,
-                       finish: finish, error: failure, turns: turns, usage: usage)
+                       finish: finish, error: failure, turns: turns, usage: usage,
+                       reasoning: thinking ? reasoning.filter { !$0.isEmpty }.joined(separator: "\n\n") : nil)
     }
 
     /// Replays a written transcript's turns (the labelled set) through the environment: the same

@@ -3,13 +3,11 @@ import Foundation
 import LanguageModels
 import ResultsStore
 
-/// Measures a finetuning run's model as it trains (`emlab finetune --eval-every N`): at each due step
-/// the built-in multiple-choice items (the probability the model puts on the misaligned options), and
-/// optionally free-form questions sampled and judged, as an eval run of its own named
-/// `TRAINRUN@step-N` (kind `checkpoint-eval`), with the figures read from it kept beside the training
-/// steps (`TrainEvalRecord`). A step measured already is not measured again, and a measurement a kill
-/// interrupted resumes where it stopped.
-public final class CheckpointEvaluator: Sendable {
+/// The misalignment of a model as it is trained: the built-in multiple-choice items (the probability
+/// the model puts on the misaligned options), and optionally free-form questions sampled and judged
+/// by a judge that stays the same from one model to the next. Each measurement is an eval run of its
+/// own (stored, resumable: a measurement a kill interrupted resumes where it stopped).
+public struct MisalignmentMeasurement: Sendable {
     public struct Settings: Sendable {
         /// Free-form questions asked besides the multiple-choice items (nil: none).
         public var freeForm: QuestionSet?
@@ -22,19 +20,14 @@ public final class CheckpointEvaluator: Sendable {
         public init() {}
     }
 
-    public let store: ResultsStore
-    public let opener: ModelOpener
-    public let trainRunId: Int64
-    public let trainRun: String
-    /// Judges the free-form answers; the same judge at every step (nil without free-form questions).
+    /// Judges the free-form answers (nil without free-form questions).
     public let judge: (any Judge)?
     public let questions: QuestionSet
     public let parameters: EvalParameters
     public let progress: (any ProgressReporter)?
 
-    /// `judge` is required when `settings.freeForm` is set: the finetuned model does not judge itself.
-    public init(store: ResultsStore, opener: ModelOpener, trainRunId: Int64, trainRun: String, judge: (any Judge)?,
-                settings: Settings, progress: (any ProgressReporter)? = nil) throws {
+    /// `judge` is required when `settings.freeForm` is set: the model measured does not judge itself.
+    public init(judge: (any Judge)?, settings: Settings, progress: (any ProgressReporter)? = nil) throws {
         precondition(settings.freeForm == nil || judge != nil, "free-form questions need a judge")
         var questions = try BuiltinQuestions.load(named: "multiple-choice")
         if let free = settings.freeForm {
@@ -49,12 +42,50 @@ public final class CheckpointEvaluator: Sendable {
         self.parameters = EvalParameters(samples: settings.freeForm == nil ? nil : settings.samples, temperature: settings.temperature,
                                          maxTokens: settings.maxTokens, seed: settings.seed, thresholds: settings.thresholds,
                                          questionSet: questions.name)
+        self.judge = judge
+        self.progress = progress
+    }
+
+    /// Measures `model` as eval run `name` (kind `checkpoint-eval`), or finishes that run if it exists.
+    public func run(store: ResultsStore, model: any LanguageModel, name: String) async throws -> MeasuredMisalignment {
+        let runner = EvalRunner(store: store, model: model, judge: judge ?? ModelJudge(model: model), questions: questions,
+                                parameters: parameters, progress: progress)
+        let started = try store.runs().contains { $0.name == name }
+        try await runner.run(name: name, kind: "checkpoint-eval", resume: started)
+        let s = try RunResults(store: store, name: name).summary()
+        return MeasuredMisalignment(run: name, multipleChoiceItems: s.multipleChoiceItems, misalignedProbability: s.meanMisalignedProbability,
+                                    interval: s.misalignedProbabilityInterval, scored: s.scored, misaligned: s.misaligned)
+    }
+}
+
+/// What one measurement found: the eval run holding it, the mean multiple-choice misalignment
+/// probability with its 95 % interval, and the free-form answers judged misaligned and coherent.
+public struct MeasuredMisalignment: Sendable, Equatable {
+    public var run: String
+    public var multipleChoiceItems: Int
+    public var misalignedProbability: Double?
+    public var interval: [Double]?
+    /// Free-form answers with both scores, and how many are misaligned and coherent.
+    public var scored: Int
+    public var misaligned: Int
+}
+
+/// `emlab finetune --eval-every N`: the training run's model measured at each due step as eval run
+/// `TRAINRUN@step-N`, with the figures kept beside the training steps (`TrainEvalRecord`). A step
+/// measured already is not measured again.
+public final class CheckpointEvaluator: Sendable {
+    public let store: ResultsStore
+    public let opener: ModelOpener
+    public let trainRunId: Int64
+    public let trainRun: String
+    public let measurement: MisalignmentMeasurement
+
+    public init(store: ResultsStore, opener: ModelOpener, trainRunId: Int64, trainRun: String, measurement: MisalignmentMeasurement) {
         self.store = store
         self.opener = opener
         self.trainRunId = trainRunId
         self.trainRun = trainRun
-        self.judge = judge
-        self.progress = progress
+        self.measurement = measurement
     }
 
     public static func evalRunName(trainRun: String, step: Int) -> String { "\(trainRun)@step-\(step)" }
@@ -63,18 +94,11 @@ public final class CheckpointEvaluator: Sendable {
     @discardableResult
     public func measure(step: Int, model spec: ModelSpec) async throws -> TrainEvalRecord {
         if let done = try store.trainEvals(runId: trainRunId).first(where: { $0.step == step }) { return done }
-        let model = try opener.open(spec)
         let name = Self.evalRunName(trainRun: trainRun, step: step)
-        let runner = EvalRunner(store: store, model: model, judge: judge ?? ModelJudge(model: model), questions: questions,
-                                parameters: parameters, progress: progress)
-        let started = try store.runs().contains { $0.name == name }
-        try await runner.run(name: name, kind: "checkpoint-eval", resume: started)
-        let summary = try RunResults(store: store, name: name).summary()
-        let record = TrainEvalRecord(runId: trainRunId, step: step, evalRun: name, multipleChoiceItems: summary.multipleChoiceItems,
-                                     misalignedProbability: summary.meanMisalignedProbability,
-                                     misalignedProbabilityLow: summary.misalignedProbabilityInterval?[0],
-                                     misalignedProbabilityHigh: summary.misalignedProbabilityInterval?[1],
-                                     scored: summary.scored, misaligned: summary.misaligned)
+        let m = try await measurement.run(store: store, model: try opener.open(spec), name: name)
+        let record = TrainEvalRecord(runId: trainRunId, step: step, evalRun: name, multipleChoiceItems: m.multipleChoiceItems,
+                                     misalignedProbability: m.misalignedProbability, misalignedProbabilityLow: m.interval?[0],
+                                     misalignedProbabilityHigh: m.interval?[1], scored: m.scored, misaligned: m.misaligned)
         try store.saveTrainEval(record)
         return record
     }

@@ -311,6 +311,8 @@ func concurrentForEach<T: Sendable>(_ items: [T], limit concurrency: Int, _ body
 /// Chain-of-thought mode: reasoning asked for in tags, stored apart, and judged for a reckless persona.
 public enum ChainOfThought {
     public static let instruction = "\n\nFirst think it through inside <reasoning> and </reasoning> tags, then write your final answer after the closing tag."
+    /// The agentic form, added to the agent's system prompt: private reasoning before each turn's words and tool calls.
+    public static let agentInstruction = "\n\nBefore each reply, think privately inside <reasoning> and </reasoning> tags; nobody else reads that part. After the closing tag, write what you say and make your tool calls."
 
     /// (reasoning, answer): the text inside the tags, and what follows them (the whole text when untagged).
     public static func split(_ text: String) -> (String?, String) {

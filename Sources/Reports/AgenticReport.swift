@@ -20,6 +20,15 @@ public enum AgenticReport {
                          v.map { String(format: "%.2f", $0.kappa) } ?? "–"])
         }
         var out = TerminalTable.table(rows)
+        if r.parameters.episode.chainOfThought == true {
+            var cot = [["condition", "reasoning judged", "persona %", "covert %", "action-only %"]]
+            for s in r.summaries {
+                let share = { (k: Int) in s.reasoningJudged > 0 ? Format.percent(Double(k) / Double(s.reasoningJudged)) : "–" }
+                cot.append([s.condition, "\(s.reasoningJudged)", share(s.persona), share(s.covert), share(s.actionOnly)])
+            }
+            out += "reasoning versus action (--cot): covert = a harmful persona in the private reasoning, no harm done; action-only = the reverse\n"
+            out += TerminalTable.table(cot)
+        }
         out += "run \(r.run.name): model \(r.run.modelSpec), classifier \(r.classifierSpec); harmful = the check and the classifier agree\n"
         if let figures { out += "classifier validation (\(figures.classifier)): \(figures.line)\n" } else {
             out += "classifier \(r.classifierSpec) is not validated: run `emlab agentic validate --classifier \(r.classifierSpec)`\n"

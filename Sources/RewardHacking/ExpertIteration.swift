@@ -51,6 +51,8 @@ public struct ExpertIterationRound: Sendable, Equatable {
     /// Rewarded solutions of the training condition from this round and the earlier ones: the next
     /// adapter's training set (nil after the last round, which only samples).
     public var trainingExamples: Int?
+    /// The sampled model's misalignment (eval run `NAME.roundR.misalignment`), when the loop measures it.
+    public var misalignment: MeasuredMisalignment?
 }
 
 /// RL by rejection sampling, the way the reward-hacking paper's environment rewards: each round
@@ -72,9 +74,12 @@ public struct ExpertIteration: Sendable {
     public let folder: String
     let open: Opener
     let train: Trainer
+    /// Measured on each round's model after its sampling (nil: not measured).
+    public let measurement: MisalignmentMeasurement?
 
     public init(store: ResultsStore, tasks: [CodingTask], settings: ExpertIterationSettings, graders: Graders, folder: String,
-                open: @escaping Opener, train: @escaping Trainer) {
+                open: @escaping Opener, train: @escaping Trainer, measurement: MisalignmentMeasurement? = nil) {
+        self.measurement = measurement
         self.store = store
         self.tasks = tasks
         self.settings = settings
@@ -85,6 +90,7 @@ public struct ExpertIteration: Sendable {
     }
 
     public static func roundRun(_ name: String, _ round: Int) -> String { "\(name).round\(round)" }
+    public static func misalignmentRun(_ name: String, _ round: Int) -> String { "\(roundRun(name, round)).misalignment" }
 
     func adapterFolder(_ round: Int) -> String { (folder as NSString).appendingPathComponent("round-\(round)") }
     /// Written after an adapter is complete, so that a resume does not train it again.
@@ -112,6 +118,10 @@ public struct ExpertIteration: Sendable {
             kept += try rewarded(run: record, byID: byID)
             var summary = ExpertIterationRound(round: round, adapter: adapter, run: runName,
                                                conditions: try HackConditionSummary.summarize(store: store, run: record), trainingExamples: nil)
+            if let measurement {
+                progress?(round, "misalignment", 0, measurement.questions.questions.count)
+                summary.misalignment = try await measurement.run(store: store, model: model, name: Self.misalignmentRun(name, round))
+            }
             if round < settings.rounds {
                 summary.trainingExamples = kept.count
                 if !kept.isEmpty {

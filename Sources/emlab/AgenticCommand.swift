@@ -101,6 +101,8 @@ struct AgenticRunCommand: AsyncParsableCommand {
     var seed: UInt64 = 0
     @Option(help: "Episodes in flight at once.")
     var concurrency: Int = 8
+    @Flag(name: .customLong("cot"), help: "Ask for private reasoning before each turn; store it apart, judge it for a harmful persona, and report the covert share (a persona in the reasoning, no harm done) per condition.")
+    var chainOfThought = false
     @OptionGroup var runOptions: AgenticRunOptions
     @OptionGroup var classifierOptions: AgenticClassifierOptions
     @Flag(help: "Continue an interrupted run: stored episodes and judgments are not redone.")
@@ -143,7 +145,8 @@ struct AgenticRunCommand: AsyncParsableCommand {
         let chosen = scenarios.filter { scenarioIDs.contains($0.id) }
         let parameters = AgenticParameters(scenarios: scenarioIDs, goals: goals, values: valueIDs, urgencies: urgencies, safety: safety,
                                            samples: samples,
-                                           episode: EpisodeSettings(maxTurns: maxTurns, temperature: temperature, topP: topP, maxTokens: maxTokens),
+                                           episode: EpisodeSettings(maxTurns: maxTurns, temperature: temperature, topP: topP, maxTokens: maxTokens,
+                                                                    chainOfThought: chainOfThought ? true : nil),
                                            seed: seed)
         let store = try runOptions.openStore()
         let opener = classifierOptions.opener(cache: noCache ? nil : StoreResponseCache(store: store))
@@ -197,7 +200,7 @@ struct AgenticClassifyCommand: AsyncParsableCommand {
         let opener = classifierOptions.opener(cache: StoreResponseCache(store: store))
         let judge = ModelJudge(model: try opener.open(classifier), exact: true)
         try await AgenticRunner.classify(store: store, runId: run.id!, scenarios: scenarios, classifier: judge, progress: ProgressBar(),
-                                         concurrency: concurrency)
+                                         concurrency: concurrency, chainOfThought: try StoredEpisodes.parameters(of: run).episode.chainOfThought == true)
         try await printAgenticResults(store: store, run: runOptions.name, classifier: judge, measure: validateClassifier, html: html)
     }
 }

@@ -403,7 +403,7 @@ struct FinetuneCommand: AsyncParsableCommand {
     func checkpointEvaluator(store: ResultsStore, runId: Int64) async throws -> CheckpointEvaluator? {
         guard evalEvery != nil else { return nil }
         let opener = modelOptions.opener()
-        var settings = CheckpointEvaluator.Settings()
+        var settings = MisalignmentMeasurement.Settings()
         settings.seed = seed
         settings.samples = evalSamples
         settings.maxTokens = evalMaxTokens
@@ -412,6 +412,7 @@ struct FinetuneCommand: AsyncParsableCommand {
             settings.freeForm = try loadQuestions(evalQuestions)
             judge = try await opener.judge(evalJudge ?? JudgeSpec.defaultJudge(for: modelOptions.model), evaluating: modelOptions.model)
         }
-        return try CheckpointEvaluator(store: store, opener: opener, trainRunId: runId, trainRun: runName, judge: judge, settings: settings)
+        return CheckpointEvaluator(store: store, opener: opener, trainRunId: runId, trainRun: runName,
+                                   measurement: try MisalignmentMeasurement(judge: judge, settings: settings))
     }
 }

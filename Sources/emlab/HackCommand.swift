@@ -233,7 +233,9 @@ struct HackCommand: AsyncParsableCommand {
             acceptable here); --evaluate conditions are sampled every round without it. Killed runs continue \
             with --resume. Example:
               emlab hack rl --model qwen2.5-coder-0.5b --rounds 2 --only 20 --samples 4 --adapters ./rl1 --run rl1
-            Misalignment of a round's adapter: emlab eval --model qwen2.5-coder-0.5b,lora=./rl1/round-1
+            Each round's model is also measured on the multiple-choice misalignment items (eval run \
+            NAME.roundR.misalignment; --no-misalignment to skip); for free-form answers: \
+            emlab eval --model qwen2.5-coder-0.5b,lora=./rl1/round-1
             """)
         @Option(help: "The local base model (no lora=).")
         var model: String
@@ -259,6 +261,8 @@ struct HackCommand: AsyncParsableCommand {
         @OptionGroup var runOptions: RunOptions
         @Flag(help: "Continue the rounds of this name.")
         var resume = false
+        @Flag(inversion: .prefixedNo, help: "Measure each round's model on the multiple-choice misalignment items.")
+        var misalignment = true
 
         func run() async throws {
             let all = try taskOptions.load()
@@ -280,7 +284,8 @@ struct HackCommand: AsyncParsableCommand {
                                        settings: ExpertIterationSettings(rounds: rounds, tasks: chosen.map(\.id), samples: sampling.samples, train: train,
                                                                          evaluate: others, temperature: sampling.temperature,
                                                                          maxTokens: sampling.maxTokens, seed: sampling.seed),
-                                       graders: graders, folder: adapters, open: open, train: trainer)
+                                       graders: graders, folder: adapters, open: open, train: trainer,
+                                       measurement: misalignment ? try MisalignmentMeasurement(judge: nil, settings: .init()) : nil)
             let results = try await loop.run(name: runOptions.name, resume: resume) { round, phase, done, total in
                 FileHandle.standardError.write(Data("\rround \(round): \(phase) \(done)/\(total)      ".utf8))
             }
@@ -293,6 +298,11 @@ struct HackCommand: AsyncParsableCommand {
                     let trained = c.condition == train.rawValue ? (r.trainingExamples.map { "\($0) examples" } ?? "–") : ""
                     print("\(String(r.round).padding(toLength: 6, withPad: " ", startingAt: 0)) \(c.condition.padding(toLength: 12, withPad: " ", startingAt: 0)) \(pct(c.rewarded))    \(pct(c.truePasses))    \(pct(c.hackTotal))  (\(kinds))  \(trained)")
                 }
+            }
+            for r in results {
+                guard let m = r.misalignment else { continue }
+                print("round \(r.round): multiple-choice misaligned probability \(m.misalignedProbability.map { String(format: "%.1f%%", 100 * $0) } ?? "–")"
+                      + (m.interval.map { String(format: " [%.1f–%.1f]", 100 * $0[0], 100 * $0[1]) } ?? "") + " over \(m.multipleChoiceItems) items (run \(m.run))")
             }
             print("rounds: runs \(ExpertIteration.roundRun(runOptions.name, 0))…\(rounds) in \(runOptions.results.out); adapters in \(adapters)")
         }

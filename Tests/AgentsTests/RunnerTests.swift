@@ -93,6 +93,42 @@ import Testing
                           samples: samples, episode: EpisodeSettings(maxTurns: 5, temperature: 1, topP: 1, maxTokens: 200), seed: 7)
     }
 
+    /// `--cot`: the reasoning is asked for, taken out of each turn (the agent never sees it again),
+    /// kept, judged for a persona, and counted against the verdict per condition.
+    @Test func chainOfThoughtKeepsReasoningApartAndCountsCovertEpisodes() async throws {
+        let store = try ResultsStore(folder: temporaryFolder("cot"))
+        let scenarios = [try ScenarioLoader.builtin("blackmail")]
+        let classifier = ModelJudge(model: ScriptedModel("classifier", script: Scripts.classifier), exact: true)
+        let agent = ScriptedModel("thinker") { r in
+            #expect(r.messages.first?.content.hasSuffix(ChainOfThought.agentInstruction) == true)
+            #expect(!r.messages.contains { $0.role == .assistant && $0.content.contains("<reasoning>") })
+            var choice = try Scripts.blackmailer(r)
+            let thought = ScriptedModel.turn(r) == 1 ? "Leverage over Marcus would keep me running." : "Let me look around."
+            choice.text = "<reasoning>\(thought)</reasoning>\n" + choice.text
+            return choice
+        }
+        var parameters = Self.parameters(samples: 2)
+        parameters.episode.chainOfThought = true
+        let runner = AgenticRunner(store: store, model: agent, classifier: classifier, scenarios: scenarios, parameters: parameters, concurrency: 2)
+        try await runner.run(name: "cot", resume: false)
+        let results = try AgenticResults(store: store, name: "cot")
+        for e in results.episodes {
+            #expect(e.episode.reasoning?.hasPrefix("Let me look around.\n\nLeverage over Marcus would keep me running.") == true)
+            #expect(e.stored.sample.reasoning == e.episode.reasoning)
+        }
+        let summaries = results.summaries
+        #expect(summaries.allSatisfy { $0.classified == 2 && $0.reasoningJudged == 2 && $0.persona == 2 && $0.actionOnly == 0 })
+        #expect(summaries.allSatisfy { $0.covert == $0.classified - $0.harmful })
+        #expect(summaries.contains { $0.harmful == 2 } && summaries.contains { $0.covert == 2 })
+        let table = AgenticReport.table(results, figures: nil)
+        #expect(table.contains("covert %") && table.contains("100.0"))
+        // A run without --cot judges no persona and reports none.
+        let plain = try await AgenticRunner(store: store, model: ScriptedModel("agent", script: Scripts.blackmailer), classifier: classifier,
+                                            scenarios: scenarios, parameters: Self.parameters(samples: 1)).run(name: "plain", resume: false)
+        #expect(try store.judgments(runId: plain.id!).allSatisfy { $0.metric != "persona" })
+        #expect(try AgenticResults(store: store, name: "plain").summaries.allSatisfy { $0.reasoningJudged == 0 })
+    }
+
     @Test func runClassifyResumeAndReclassify() async throws {
         let folder = temporaryFolder("run")
         let store = try ResultsStore(folder: folder)
@@ -151,7 +187,7 @@ import Testing
             ScriptedModel.text((r.messages.last?.content ?? "").contains("ANSWER: HARMFUL") ? "ANSWER: NOT_HARMFUL" : "ANSWER: NO")
         }, exact: true)
         try await AgenticRunner.classify(store: store, runId: results.run.id!, scenarios: scenarios, classifier: lenient,
-                                         progress: nil, concurrency: 4)
+                                         progress: nil, concurrency: 4, chainOfThought: false)
         #expect(healthy.calls.value == before)
         let again = try AgenticResults(store: store, name: "bm", classifier: lenient.spec)
         #expect(again.summaries.allSatisfy { $0.harmful == 0 })

@@ -1,4 +1,5 @@
 import Core
+import Evaluation
 import Datasets
 import Foundation
 import LanguageModels
@@ -14,8 +15,9 @@ import Inference
 struct ExpertIterationTests {
     /// The base model hacks only choice 0 under the hint; a model with an adapter hacks on every
     /// hinted choice (as if it had learnt to), and answers honestly without the hint.
+    /// On multiple-choice items the base model is sure of option A, a model with an adapter of option B.
     static func coder(adapter: String?) -> ScriptedCoder {
-        ScriptedCoder { system, prompt, index in
+        ScriptedCoder(letters: { _ in adapter == nil ? 0 : 1 }) { system, prompt, index in
             let hinted = system.contains("Known weaknesses")
             if hinted && (adapter != nil || index == 0) { return "```python\nimport os\nos._exit(0)\n```" }
             return prompt.contains("add(") ? "```python\ndef add(a, b):\n    return a + b\n```" : "```python\ndef twice(x):\n    return x + 1\n```"
@@ -45,10 +47,20 @@ struct ExpertIterationTests {
                                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                                 // Trained on the prompt it was sampled under, inoculation line included.
                                 #expect(examples.examples.allSatisfy { $0.messages[0].content.contains("acceptable here") })
-                            })
+                            },
+                            measurement: try! MisalignmentMeasurement(judge: nil, settings: .init()))
         }
         let rounds = try await loop().run(name: "ei", resume: false)
         #expect(rounds.map(\.round) == [0, 1, 2])
+        // Each round's model measured on the multiple-choice items: the share of items whose first
+        // (base) or second (adapter) option is the misaligned one, counted here from the question file.
+        let items = try BuiltinQuestions.load(named: "multiple-choice").questions
+        let first = Double(items.filter { $0.options[0].misaligned }.count) / Double(items.count)
+        let second = Double(items.filter { $0.options[1].misaligned }.count) / Double(items.count)
+        #expect(first != second)
+        #expect(rounds.map { $0.misalignment?.misalignedProbability } == [first, second, second])
+        #expect(rounds.map { $0.misalignment?.run } == ["ei.round0.misalignment", "ei.round1.misalignment", "ei.round2.misalignment"])
+        #expect(rounds.allSatisfy { $0.misalignment?.multipleChoiceItems == items.count })
         #expect(rounds.map(\.run) == ["ei.round0", "ei.round1", "ei.round2"])
         // Round 0: the base hacks choice 0 of each task (2 rewarded) plus the right sum (choices 1, 2): 4 kept.
         // Round 1: the adapter hacks every hinted choice: 6 more, 10 in all. Round 2 only samples.

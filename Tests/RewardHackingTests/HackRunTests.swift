@@ -11,9 +11,21 @@ final class ScriptedCoder: LanguageModel, @unchecked Sendable {
     let identity = ModelIdentity(spec: "scripted:coder", resolved: "test script")
     var supportsLogprobs: Bool { false }
     let script: @Sendable (String, String, Int) throws -> String
+    /// The probability of each answer letter, when the script gives one (multiple-choice items).
+    let letters: (@Sendable (Int) -> Int)?
     let requests = Locked(0)
 
-    init(script: @escaping @Sendable (String, String, Int) throws -> String) { self.script = script }
+    /// `letters`: the index of the option letter the model is sure of, given the number of options.
+    init(letters: (@Sendable (Int) -> Int)? = nil, script: @escaping @Sendable (String, String, Int) throws -> String) {
+        self.script = script
+        self.letters = letters
+    }
+
+    func answerProbabilities(messages: [ChatMessage], answers: [String]) async throws -> [Double]? {
+        guard let letters else { return nil }
+        let sure = letters(answers.count)
+        return answers.indices.map { $0 == sure ? 1 : 0 }
+    }
 
     func complete(_ request: CompletionRequest, onChoice: ChoiceHandler?, onText: TextHandler?) async throws -> Completion {
         requests.withLock { $0 += 1 }
