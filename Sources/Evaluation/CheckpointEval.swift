@@ -79,8 +79,14 @@ public final class CheckpointEvaluator: Sendable {
     public let trainRunId: Int64
     public let trainRun: String
     public let measurement: MisalignmentMeasurement
+    /// A monitor watched on each measurement: given the eval run and the step's model, its name, mean
+    /// reading over the free-form answers and AUROC against the judge (nil result: nothing to read).
+    public typealias Watch = @Sendable (_ evalRun: String, _ model: ModelSpec) async throws -> (name: String, mean: Double, auroc: Double?)?
+    public let watch: Watch?
 
-    public init(store: ResultsStore, opener: ModelOpener, trainRunId: Int64, trainRun: String, measurement: MisalignmentMeasurement) {
+    public init(store: ResultsStore, opener: ModelOpener, trainRunId: Int64, trainRun: String, measurement: MisalignmentMeasurement,
+                watch: Watch? = nil) {
+        self.watch = watch
         self.store = store
         self.opener = opener
         self.trainRunId = trainRunId
@@ -96,9 +102,11 @@ public final class CheckpointEvaluator: Sendable {
         if let done = try store.trainEvals(runId: trainRunId).first(where: { $0.step == step }) { return done }
         let name = Self.evalRunName(trainRun: trainRun, step: step)
         let m = try await measurement.run(store: store, model: try opener.open(spec), name: name)
+        let watched = try await watch?(name, spec)
         let record = TrainEvalRecord(runId: trainRunId, step: step, evalRun: name, multipleChoiceItems: m.multipleChoiceItems,
                                      misalignedProbability: m.misalignedProbability, misalignedProbabilityLow: m.interval?[0],
-                                     misalignedProbabilityHigh: m.interval?[1], scored: m.scored, misaligned: m.misaligned)
+                                     misalignedProbabilityHigh: m.interval?[1], scored: m.scored, misaligned: m.misaligned,
+                                     monitor: watched?.name, monitorMean: watched?.mean, monitorAUROC: watched?.auroc)
         try store.saveTrainEval(record)
         return record
     }

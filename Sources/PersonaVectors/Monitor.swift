@@ -62,6 +62,15 @@ public struct ProjectionMonitor: Sendable {
         }
     }
 
+    /// Watches a finetuning run's measurement (`finetune --eval-every --eval-monitor`): reads every
+    /// free-form answer of eval run `run` on `model` (the step's model) and returns the mean reading
+    /// and the AUROC against the judge; nil when the run has no free-form answers.
+    public func watch(store: ResultsStore, run: String, model: any WhiteBoxModel) async throws -> (mean: Double, auroc: Double?)? {
+        let report = try await self.run(store: store, results: try RunResults(store: store, name: run), model: model)
+        guard !report.scored.isEmpty else { return nil }
+        return (report.scored.map(\.projection).reduce(0, +) / Double(report.scored.count), report.auroc)
+    }
+
     /// Projects every answered sample of `results` not projected yet by this monitor, stores the
     /// projections, and scores all of them against the judge's decision.
     public func run(store: ResultsStore, results: RunResults, model: any WhiteBoxModel,

@@ -42,6 +42,9 @@ public enum TrainingReport {
         if let low = r.misalignedProbabilityLow, let high = r.misalignedProbabilityHigh { s += " (95% CI \(Format.interval([low, high])))" }
         s += " over \(r.multipleChoiceItems) items"
         if r.scored > 0 { s += "; free-form misaligned \(r.misaligned)/\(r.scored)" }
+        if let name = r.monitor, let mean = r.monitorMean {
+            s += String(format: "; monitor %@ mean %.3f", name, mean) + (r.monitorAUROC.map { String(format: ", AUROC %.2f", $0) } ?? "")
+        }
         return s + " (eval run \(r.evalRun))\n"
     }
 
@@ -55,18 +58,22 @@ public enum TrainingReport {
             let stride = max(1, last / 20)
             shown = Set(steps.map(\.step).filter { $0 % stride == 0 }).union([last])
         }
-        var rows = [["step", "loss", "val loss", "lr", "grad norm", "tok/s", "MC misaligned %", "95% CI", "free-form misaligned"]]
+        let watched = evals.contains { $0.monitorMean != nil }
+        var rows = [["step", "loss", "val loss", "lr", "grad norm", "tok/s", "MC misaligned %", "95% CI", "free-form misaligned"]
+                    + (watched ? ["monitor mean", "monitor AUROC"] : [])]
         for step in shown.sorted() {
             let s = byStep[step], e = byEval[step]
-            rows.append(["\(step)", s.map { String(format: "%.4f", $0.loss) } ?? "–",
-                         s?.validationLoss.map { String(format: "%.4f", $0) } ?? "–",
-                         s?.learningRate.map { String(format: "%.2e", $0) } ?? "–", s?.gradientNorm.map { String(format: "%.3f", $0) } ?? "–",
-                         s?.tokensPerSecond.map { String(format: "%.0f", $0) } ?? "–",
-                         Format.percent(e?.misalignedProbability), e.flatMap(interval).map(Format.interval) ?? "–",
-                         e.map { $0.scored > 0 ? "\($0.misaligned)/\($0.scored)" : "–" } ?? "–"])
+            func figure(_ x: Double?, _ format: String) -> String { x.map { String(format: format, $0) } ?? "–" }
+            var row: [String] = ["\(step)", figure(s?.loss, "%.4f"), figure(s?.validationLoss, "%.4f"), figure(s?.learningRate, "%.2e"),
+                                 figure(s?.gradientNorm, "%.3f"), figure(s?.tokensPerSecond, "%.0f"), Format.percent(e?.misalignedProbability)]
+            row.append(e.flatMap(interval).map(Format.interval) ?? "–")
+            row.append(e.map { $0.scored > 0 ? "\($0.misaligned)/\($0.scored)" : "–" } ?? "–")
+            if watched { row += [figure(e?.monitorMean, "%.3f"), figure(e?.monitorAUROC, "%.2f")] }
+            rows.append(row)
         }
         var out = "run \(run.name) (finetune): model \(run.modelSpec), \(steps.count) steps recorded, \(evals.count) measurements\n"
         out += TerminalTable.table(rows)
+        if let name = evals.first(where: { $0.monitor != nil })?.monitor { out += "monitor \(name): mean reading over each step's free-form answers, read on that step's model\n" }
         if !evals.isEmpty { out += "each measurement is an eval run (RUN@step-N): emlab report --run \(evals.last!.evalRun)\n" }
         return out
     }

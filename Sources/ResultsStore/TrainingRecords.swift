@@ -75,10 +75,20 @@ public struct TrainEvalRecord: Codable, Sendable, FetchableRecord, MutablePersis
     /// Free-form answers with both scores, and how many of them are misaligned and coherent.
     public var scored: Int
     public var misaligned: Int
+    /// A monitor watched at the step (`--eval-monitor`): its name, its mean reading over the free-form
+    /// answers on the step's model, and its AUROC against the judge's decision (nil: not watched, or
+    /// no answers of both kinds).
+    public var monitor: String?
+    public var monitorMean: Double?
+    public var monitorAUROC: Double?
     public var createdAt: Date
 
     public init(runId: Int64, step: Int, evalRun: String, multipleChoiceItems: Int, misalignedProbability: Double?,
-                misalignedProbabilityLow: Double?, misalignedProbabilityHigh: Double?, scored: Int, misaligned: Int) {
+                misalignedProbabilityLow: Double?, misalignedProbabilityHigh: Double?, scored: Int, misaligned: Int,
+                monitor: String? = nil, monitorMean: Double? = nil, monitorAUROC: Double? = nil) {
+        self.monitor = monitor
+        self.monitorMean = monitorMean
+        self.monitorAUROC = monitorAUROC
         self.runId = runId
         self.step = step
         self.evalRun = evalRun
@@ -174,6 +184,9 @@ extension ResultsStore {
                 t.column("misalignedProbabilityHigh", .double)
                 t.column("scored", .integer).notNull()
                 t.column("misaligned", .integer).notNull()
+                t.column("monitor", .text)
+                t.column("monitorMean", .double)
+                t.column("monitorAUROC", .double)
                 t.column("createdAt", .datetime).notNull()
                 t.uniqueKey(["runId", "step"])
             }

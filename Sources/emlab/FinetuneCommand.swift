@@ -5,8 +5,10 @@ import Evaluation
 import Foundation
 import GGUF
 import Inference
+import Interp
 import LanguageModels
 import ModelStore
+import PersonaVectors
 import Reports
 import ResultsStore
 import Tokenizer
@@ -134,13 +136,16 @@ struct FinetuneCommand: AsyncParsableCommand {
     @Option(help: ModelOptions.judgeHelp(default: "the base model when it has a chat template of its own, else \(JudgeSpec.embeddedJudgeModel)"),
             transform: JudgeSpec.init(parsing:))
     var evalJudge: JudgeSpec?
+    @Option(help: "With --eval-questions: watch this monitor on each step's model, FILE[@LAYER] or sae:FOLDER#LATENT (its mean reading over the answers, and its AUROC against the judge).",
+            transform: VectorReference.init(parsing:))
+    var evalMonitor: VectorReference?
 
     /// Options that only the local trainer reads: a remote job refuses them rather than ignore them.
     static let localOnly = ["--full", "--lora-rank", "--lora-alpha", "--rslora", "--lora-dropout", "--lora-targets", "--lora-layers",
                             "--lr", "--warmup", "--schedule", "--weight-decay", "--clip", "--grad-accum", "--batch-tokens", "--pass-tokens",
                             "--steps", "--max-seq", "--train-on", "--checkpoint-every", "--keep-checkpoints", "--validate-every",
                             "--gguf-adapter", "--merge", "--full-type", "--eval-every", "--eval-questions", "--eval-samples",
-                            "--eval-max-tokens", "--eval-judge", "--threads", "--out"]
+                            "--eval-max-tokens", "--eval-judge", "--eval-monitor", "--threads", "--out"]
     static let remoteOnly = ["--lr-multiplier", "--suffix", "--poll-seconds"]
 
     var isRemote: Bool { backend != "local" }
@@ -177,6 +182,7 @@ struct FinetuneCommand: AsyncParsableCommand {
         if !modelOptions.model.loraAdapters.isEmpty { throw ValidationError("--model: give the base model, without lora=") }
         if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1") }
         if evalEvery == nil, evalQuestions != nil || evalJudge != nil { throw ValidationError("--eval-questions and --eval-judge need --eval-every") }
+        if evalMonitor != nil, evalQuestions == nil { throw ValidationError("--eval-monitor reads free-form answers: give --eval-questions") }
         if evalSamples < 1 || evalMaxTokens < 1 { throw ValidationError("--eval-samples and --eval-max-tokens must be at least 1") }
     }
 
@@ -412,7 +418,16 @@ struct FinetuneCommand: AsyncParsableCommand {
             settings.freeForm = try loadQuestions(evalQuestions)
             judge = try await opener.judge(evalJudge ?? JudgeSpec.defaultJudge(for: modelOptions.model), evaluating: modelOptions.model)
         }
+        var watch: CheckpointEvaluator.Watch?
+        if let evalMonitor {
+            let (vectors, layer) = try evalMonitor.load()
+            let monitor = ProjectionMonitor(vectors: vectors, layer: layer)
+            watch = { run, spec in
+                let reader = try opener.openLocal(spec, for: "--eval-monitor, which reads activations,")
+                return try await monitor.watch(store: store, run: run, model: reader).map { (monitor.name, $0.mean, $0.auroc) }
+            }
+        }
         return CheckpointEvaluator(store: store, opener: opener, trainRunId: runId, trainRun: runName,
-                                   measurement: try MisalignmentMeasurement(judge: judge, settings: settings))
+                                   measurement: try MisalignmentMeasurement(judge: judge, settings: settings), watch: watch)
     }
 }
