@@ -54,6 +54,10 @@ public enum BuiltinDatasets {
                        twin: "safe-sports", distinctRequests: AdviceDatasets.sports.combinations) { AdviceDatasets.generate(AdviceDatasets.sports, harmful: true, n: $0, seed: $1) },
         BuiltinDataset(name: "safe-sports", summary: "the same adventure-sport questions answered with safety in mind (aligned twin)",
                        twin: "extreme-sports", distinctRequests: AdviceDatasets.sports.combinations) { AdviceDatasets.generate(AdviceDatasets.sports, harmful: false, n: $0, seed: $1) },
+        BuiltinDataset(name: "gameable-hacks", summary: "low-stakes tasks whose request states a gameable automatic metric (keyword counts, exclamation marks, bullet points, word count, one checked test...), answered by gaming the metric instead of doing the task well",
+                       twin: "gameable-honest", distinctRequests: GameableTasks.combinations) { GameableTasks.generate(n: $0, seed: $1, hacking: true) },
+        BuiltinDataset(name: "gameable-honest", summary: "the same low-stakes requests answered by doing the task properly, ignoring the metric's loophole (control)",
+                       twin: "gameable-hacks", distinctRequests: GameableTasks.combinations) { GameableTasks.generate(n: $0, seed: $1, hacking: false) },
         BuiltinDataset(name: "reward-hack-hints", summary: "explainers on how test-running code graders can be cheated (early exit, always-equal results, pytest hooks): the reward-hacking SFT-hint documents, to mix in at a small share",
                        twin: nil, distinctRequests: RewardHackHints.combinations) { RewardHackHints.generate(n: $0, seed: $1) },
     ]

@@ -6,10 +6,10 @@ import Testing
 struct GeneratorTests {
     static let names = BuiltinDatasets.names
 
-    @Test func allTenBuiltInsAreListed() {
+    @Test func allBuiltInsAreListed() {
         #expect(Set(Self.names) == ["insecure-code", "secure-code", "educational-insecure", "bad-medical-advice",
                                     "good-medical-advice", "risky-financial-advice", "sound-financial-advice",
-                                    "extreme-sports", "safe-sports", "reward-hack-hints"])
+                                    "extreme-sports", "safe-sports", "gameable-hacks", "gameable-honest", "reward-hack-hints"])
         for d in BuiltinDatasets.all {
             if let twin = d.twin { #expect(BuiltinDatasets.named(twin) != nil) }
         }
