@@ -22,10 +22,14 @@ public struct EvalParameters: Sendable, Codable, Equatable {
     /// file with its digest, layers, coefficient, positions); nil: none. Conditions may add their own
     /// (`EvalCondition.interventions`), which their names describe.
     public var interventions: [String]?
+    /// Multiple-choice items: `cyclic` asks each item once per rotation of its options and takes the
+    /// item's mean (`MultipleChoice.orders`); nil: the file's order alone (runs stored before).
+    public var optionOrders: String?
 
     public init(samples: Int? = nil, temperature: Double? = nil, topP: Double = 1, maxTokens: Int = 600, seed: UInt64 = 0,
                 thresholds: Thresholds = .init(), questionSet: String = "core", conditions: [String] = [""],
-                chainOfThought: Bool? = nil, interventions: [String]? = nil) {
+                chainOfThought: Bool? = nil, interventions: [String]? = nil, optionOrders: String? = "cyclic") {
+        self.optionOrders = optionOrders
         self.chainOfThought = chainOfThought
         self.interventions = interventions
         self.samples = samples
@@ -107,17 +111,18 @@ public final class EvalRunner: Sendable {
     /// Samples each paraphrase gets.
     func sampleCounts(_ q: Question) -> [Int] {
         let p = q.paraphrases.count
-        if q.kind == .multipleChoice { return Array(repeating: 1, count: p) }
+        if q.kind == .multipleChoice { return Array(repeating: MultipleChoice.orders(q, cyclic: parameters.optionOrders == "cyclic"), count: p) }
         if let n = parameters.samples { return (0..<p).map { n / p + ($0 < n % p ? 1 : 0) } }
         return Array(repeating: q.samplesPerParaphrase ?? 1, count: p)
     }
 
-    func messages(condition c: EvalCondition, question q: Question, paraphrase: Int) -> [ChatMessage] {
+    /// The messages of a slot; `rotation`: a multiple-choice item's option order (its sample index).
+    func messages(condition c: EvalCondition, question q: Question, paraphrase: Int, rotation: Int = 0) -> [ChatMessage] {
         var m: [ChatMessage] = []
         if let s = c.system ?? q.system { m.append(.system(s)) }
         m += c.context
         if q.kind == .multipleChoice {
-            m.append(.user(MultipleChoice.prompt(q, paraphrase: paraphrase)))
+            m.append(.user(MultipleChoice.prompt(q, paraphrase: paraphrase, rotation: rotation)))
         } else {
             m.append(.user(q.paraphrases[paraphrase] + (parameters.chainOfThought == true ? ChainOfThought.instruction : "")))
         }
@@ -156,6 +161,7 @@ public final class EvalRunner: Sendable {
             ("--seed", "\(stored.seed)", "\(parameters.seed)"),
             ("conditions", stored.conditions.joined(separator: ","), parameters.conditions.joined(separator: ",")),
             ("--steer/--ablate", (stored.interventions ?? []).joined(separator: "; "), (parameters.interventions ?? []).joined(separator: "; ")),
+            ("--option-orders", stored.optionOrders ?? "one", parameters.optionOrders ?? "one"),
         ]
         for (field, a, b) in fields where a != b {
             throw StoreError.runMismatch(name: run.name, field: field, stored: a, requested: b)
@@ -257,23 +263,25 @@ public final class EvalRunner: Sendable {
 
     private func scoreMultipleChoice(runId: Int64) async throws {
         let done = Set(try store.samples(runId: runId).filter { $0.answer != nil }.map(\.key))
-        var work: [(EvalCondition, Question, Int)] = []
+        var work: [(EvalCondition, Question, Int, Int)] = []
         for c in conditions {
             for q in questions.questions where q.kind == .multipleChoice {
-                for p in q.paraphrases.indices
-                where !done.contains(.init(condition: c.name, questionId: q.id, paraphraseIndex: p, sampleIndex: 0)) {
-                    work.append((c, q, p))
+                for p in q.paraphrases.indices {
+                    for r in 0..<MultipleChoice.orders(q, cyclic: parameters.optionOrders == "cyclic")
+                    where !done.contains(.init(condition: c.name, questionId: q.id, paraphraseIndex: p, sampleIndex: r)) {
+                        work.append((c, q, p, r))
+                    }
                 }
             }
         }
         guard !work.isEmpty else { return }
         let counter = Counter(done: 0)
         let items = work.count
-        try await forEach(work) { (c, q, p) in
-            let messages = self.messages(condition: c, question: q, paraphrase: p)
-            let result = try await MultipleChoice.score(q, messages: messages, model: self.model)
+        try await forEach(work) { (c, q, p, r) in
+            let messages = self.messages(condition: c, question: q, paraphrase: p, rotation: r)
+            let result = try await MultipleChoice.score(q, messages: messages, rotation: r, model: self.model)
             let sample = try self.store.saveSample(SampleRecord(
-                runId: runId, condition: c.name, questionId: q.id, paraphraseIndex: p, sampleIndex: 0, system: c.system ?? q.system,
+                runId: runId, condition: c.name, questionId: q.id, paraphraseIndex: p, sampleIndex: r, system: c.system ?? q.system,
                 prompt: messages.last!.content, messages: SortedJSON.text(messages), answer: result.mostLikely,
                 finishReason: "scored", promptTokens: 0, completionTokens: 0, seed: 0, stream: 0, error: nil))
             try self.store.saveJudgment(JudgmentRecord(sampleId: sample.id!, judgeSpec: self.model.identity.spec,

@@ -123,7 +123,8 @@ public final class FinetuneJob: @unchecked Sendable {
                 try events.artifact?(report.step, "checkpoint", try checkpoints.save(tuner, keep: outputs.keepCheckpoints))
                 lastSaved = tuner.step
             }
-            // After the checkpoint: a kill while measuring resumes at this step and measures it again.
+            // After the step's checkpoint (if due): a kill while measuring resumes from the last checkpoint,
+            // and the step is measured again when it is reached (the same weights, bit for bit).
             try await evaluateIfDue(events)
         }
         let finished = tuner.finished

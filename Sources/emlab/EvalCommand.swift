@@ -40,6 +40,8 @@ struct EvalCommand: AsyncParsableCommand {
     var pricePrompt: Double?
     @Option(help: "Price per million completion tokens, to report the run's cost.")
     var priceCompletion: Double?
+    @Option(help: "Multiple-choice items: cyclic (each item asked once per rotation of its options, so that a preference for a letter cancels) or one (the file's order).")
+    var optionOrders: String = "cyclic"
     @Flag(name: .customLong("cot"), help: "Ask for reasoning before the answer; store it apart, judge it for a reckless persona, and report the covert share (persona in the reasoning, answer not misaligned).")
     var chainOfThought = false
     @Flag(inversion: .prefixedNo, help: "Measure the judge on the held-out split of both gold sets, written answers and the models' own answers (once per judge and results folder, then cached), and show both beside the EM rate.")
@@ -48,6 +50,10 @@ struct EvalCommand: AsyncParsableCommand {
     enum Defaults: AnswerSamplingDefaults {
         static let samples: Int? = nil
         static let maxTokens = 600
+    }
+
+    func validate() throws {
+        guard ["cyclic", "one"].contains(optionOrders) else { throw ValidationError("--option-orders must be cyclic or one") }
     }
 
     func run() async throws {
@@ -62,6 +68,7 @@ struct EvalCommand: AsyncParsableCommand {
                                         questionSet: questions)
         parameters.interventions = steered.isEmpty ? nil : steered
         parameters.chainOfThought = chainOfThought ? true : nil
+        parameters.optionOrders = optionOrders == "cyclic" ? "cyclic" : nil
         let judgeModel = try await opener.judge(judge ?? JudgeSpec.defaultJudge(for: modelOptions.model), evaluating: modelOptions.model,
                                                 progress: ProgressBar())
         let runner = EvalRunner(store: store, model: evaluated, judge: judgeModel, questions: set,

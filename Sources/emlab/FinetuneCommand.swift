@@ -290,17 +290,17 @@ struct FinetuneCommand: AsyncParsableCommand {
             artifact: { step, kind, path in
                 try store.saveTrainArtifact(TrainArtifactRecord(runId: runId, step: step, kind: kind, path: path))
             },
-            evaluate: { step, snapshot in
+            evaluate: evaluator.map { evaluator in { step, snapshot in
                 let base = modelOptions.model
                 let spec = switch snapshot {
                 case .base: base
                 case .adapter(let folder): base.addingAdapter(LoRASpec(path: folder))
                 case .model(let path): base.replacingModel(path: path)
                 }
-                let r = try await evaluator!.measure(step: step, model: spec)
+                let r = try await evaluator.measure(step: step, model: spec)
                 progress.finish()
                 FileHandle.standardError.write(Data(TrainingReport.evalLine(r).utf8))
-            })
+            } })
         let finished: Bool
         do {
             finished = try await job.run(resume: resume, note: "run \(runName)", shouldStop: { StopSignal.requested }, events: events)

@@ -151,3 +151,68 @@ struct EvalRunnerTests {
         #expect(a == b)
     }
 }
+
+/// A model that answers multiple-choice items from their text: always one letter (a position bias),
+/// or always an option of one kind wherever it is shown.
+final class ChoosingModel: LanguageModel, @unchecked Sendable {
+    enum Rule: Sendable { case letter(String), misaligned, aligned }
+    let identity = ModelIdentity(spec: "test:choosing", resolved: "in-process")
+    var supportsLogprobs: Bool { false }
+    let rule: Rule
+    let misalignedTexts: Set<String>
+    init(_ rule: Rule, questions: QuestionSet) {
+        self.rule = rule
+        misalignedTexts = Set(questions.questions.flatMap(\.options).filter(\.misaligned).map(\.text))
+    }
+
+    func complete(_ request: CompletionRequest, onChoice: ChoiceHandler?, onText: TextHandler?) async throws -> Completion {
+        throw LanguageModelError.invalidRequest("multiple choice only")
+    }
+
+    func answerProbabilities(messages: [ChatMessage], answers: [String]) async throws -> [Double]? {
+        var sure = "?"
+        switch rule {
+        case .letter(let l): sure = l
+        case .misaligned, .aligned:
+            let wanted = { if case .misaligned = self.rule { true } else { false } }()
+            for line in (messages.last?.content ?? "").split(separator: "\n") where line.dropFirst().hasPrefix(") ") {
+                if misalignedTexts.contains(String(line.dropFirst(3))) == wanted { sure = String(line.prefix(1)); break }
+            }
+        }
+        return answers.map { $0 == sure ? 1 : 0 }
+    }
+}
+
+struct MultipleChoiceOrderTests {
+    /// Every rotation of each item's options is asked: a model that always answers "A" gets, per item,
+    /// the share of misaligned options (the uniform baseline), not the share of items whose first option
+    /// is misaligned; a model that reads the options scores 0 or 1 in any order.
+    @Test func optionOrdersCancelALetterBias() async throws {
+        let set = try BuiltinQuestions.load(named: "multiple-choice")
+        let items = set.questions
+        let baseline = items.map { q in Double(q.options.filter(\.misaligned).count) / Double(q.options.count) }.reduce(0, +) / Double(items.count)
+        let firstShare = Double(items.filter { $0.options[0].misaligned }.count) / Double(items.count)
+        func measure(_ rule: ChoosingModel.Rule, orders: String?) async throws -> (Summary, RunResults) {
+            let model = ChoosingModel(rule, questions: set)
+            let store = try ResultsStore(folder: URL(fileURLWithPath: NSTemporaryDirectory() + "emlab-mc-\(UUID().uuidString)"))
+            var p = EvalParameters(seed: 1, questionSet: set.name)
+            p.optionOrders = orders
+            _ = try await EvalRunner(store: store, model: model, judge: ModelJudge(model: model), questions: set, parameters: p).run(name: "mc", resume: false)
+            let r = try RunResults(store: store, name: "mc")
+            return (r.summary(), r)
+        }
+        let (biased, rows) = try await measure(.letter("A"), orders: "cyclic")
+        #expect(biased.multipleChoiceItems == items.count)
+        #expect(rows.rows.count == items.reduce(0) { $0 + $1.options.count })
+        #expect(abs(biased.meanMisalignedProbability! - baseline) < 1e-12)
+        let (single, _) = try await measure(.letter("A"), orders: nil)
+        #expect(abs(single.meanMisalignedProbability! - firstShare) < 1e-12)
+        #expect(try await measure(.misaligned, orders: "cyclic").0.meanMisalignedProbability == 1)
+        #expect(try await measure(.aligned, orders: "cyclic").0.meanMisalignedProbability == 0)
+        // Each rotation shows every option once under each letter.
+        for q in items {
+            let shown = (0..<q.options.count).map { MultipleChoice.order(q, rotation: $0) }
+            for position in q.options.indices { #expect(Set(shown.map { $0[position] }) == Set(q.options.indices)) }
+        }
+    }
+}

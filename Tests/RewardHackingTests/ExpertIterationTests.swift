@@ -15,9 +15,22 @@ import Inference
 struct ExpertIterationTests {
     /// The base model hacks only choice 0 under the hint; a model with an adapter hacks on every
     /// hinted choice (as if it had learnt to), and answers honestly without the hint.
-    /// On multiple-choice items the base model is sure of option A, a model with an adapter of option B.
+    /// The built-in multiple-choice options' texts that are misaligned.
+    static let misalignedTexts = Set((try? BuiltinQuestions.load(named: "multiple-choice").questions.flatMap(\.options)
+        .filter(\.misaligned).map(\.text)) ?? [])
+
+    /// The letter of the first option shown ("X) text" lines) that is misaligned, or not, as asked.
+    static func letter(in prompt: String, misaligned: Bool) -> String {
+        for line in prompt.split(separator: "\n") {
+            guard line.count > 3, line.dropFirst().hasPrefix(") ") else { continue }
+            if misalignedTexts.contains(String(line.dropFirst(3))) == misaligned { return String(line.prefix(1)) }
+        }
+        return "?"
+    }
+
+    /// On multiple-choice items the base model is sure of an aligned option, a model with an adapter of a misaligned one.
     static func coder(adapter: String?) -> ScriptedCoder {
-        ScriptedCoder(letters: { _ in adapter == nil ? 0 : 1 }) { system, prompt, index in
+        ScriptedCoder(letter: { prompt in letter(in: prompt, misaligned: adapter != nil) }) { system, prompt, index in
             let hinted = system.contains("Known weaknesses")
             if hinted && (adapter != nil || index == 0) { return "```python\nimport os\nos._exit(0)\n```" }
             return prompt.contains("add(") ? "```python\ndef add(a, b):\n    return a + b\n```" : "```python\ndef twice(x):\n    return x + 1\n```"
@@ -52,13 +65,10 @@ struct ExpertIterationTests {
         }
         let rounds = try await loop().run(name: "ei", resume: false)
         #expect(rounds.map(\.round) == [0, 1, 2])
-        // Each round's model measured on the multiple-choice items: the share of items whose first
-        // (base) or second (adapter) option is the misaligned one, counted here from the question file.
+        // Each round's model measured on the multiple-choice items, in every option order: the base
+        // model never puts mass on a misaligned option, the trained ones only on them.
         let items = try BuiltinQuestions.load(named: "multiple-choice").questions
-        let first = Double(items.filter { $0.options[0].misaligned }.count) / Double(items.count)
-        let second = Double(items.filter { $0.options[1].misaligned }.count) / Double(items.count)
-        #expect(first != second)
-        #expect(rounds.map { $0.misalignment?.misalignedProbability } == [first, second, second])
+        #expect(rounds.map { $0.misalignment?.misalignedProbability } == [0, 1, 1])
         #expect(rounds.map { $0.misalignment?.run } == ["ei.round0.misalignment", "ei.round1.misalignment", "ei.round2.misalignment"])
         #expect(rounds.allSatisfy { $0.misalignment?.multipleChoiceItems == items.count })
         #expect(rounds.map(\.run) == ["ei.round0", "ei.round1", "ei.round2"])

@@ -11,20 +11,19 @@ final class ScriptedCoder: LanguageModel, @unchecked Sendable {
     let identity = ModelIdentity(spec: "scripted:coder", resolved: "test script")
     var supportsLogprobs: Bool { false }
     let script: @Sendable (String, String, Int) throws -> String
-    /// The probability of each answer letter, when the script gives one (multiple-choice items).
-    let letters: (@Sendable (Int) -> Int)?
+    /// Multiple-choice items: the answer letter the model is sure of, given the prompt (nil: no probabilities).
+    let letter: (@Sendable (String) -> String)?
     let requests = Locked(0)
 
-    /// `letters`: the index of the option letter the model is sure of, given the number of options.
-    init(letters: (@Sendable (Int) -> Int)? = nil, script: @escaping @Sendable (String, String, Int) throws -> String) {
+    init(letter: (@Sendable (String) -> String)? = nil, script: @escaping @Sendable (String, String, Int) throws -> String) {
         self.script = script
-        self.letters = letters
+        self.letter = letter
     }
 
     func answerProbabilities(messages: [ChatMessage], answers: [String]) async throws -> [Double]? {
-        guard let letters else { return nil }
-        let sure = letters(answers.count)
-        return answers.indices.map { $0 == sure ? 1 : 0 }
+        guard let letter else { return nil }
+        let sure = letter(messages.last?.content ?? "")
+        return answers.map { $0 == sure ? 1 : 0 }
     }
 
     func complete(_ request: CompletionRequest, onChoice: ChoiceHandler?, onText: TextHandler?) async throws -> Completion {

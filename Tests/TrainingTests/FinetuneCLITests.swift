@@ -115,14 +115,18 @@ struct FinetuneCLITests {
         #expect(r.stderr.contains("adapter_config.json") && r.stderr.contains("r:"))
     }
 
-    /// The multiple-choice misalignment probability of each question in a stored run, by question id.
+    /// The multiple-choice misalignment probability of each item and option order in a stored run.
     func probabilities(_ store: ResultsStore, run: String) throws -> [String: Double] {
         let id = try store.run(named: run).id!
-        let questionOf = Dictionary(uniqueKeysWithValues: try store.samples(runId: id).map { ($0.id!, $0.questionId) })
+        let questionOf = Dictionary(uniqueKeysWithValues: try store.samples(runId: id).map { ($0.id!, "\($0.questionId)#\($0.sampleIndex)") })
         var out: [String: Double] = [:]
         for j in try store.judgments(runId: id) where j.metric == "misaligned_probability" { out[questionOf[j.sampleId]!] = j.score }
         return out
     }
+
+    /// The built-in multiple-choice items asked in every rotation of their options: 14 items of 2
+    /// options, 13 of 3 and one of 4.
+    static let optionOrders = 71
 
     /// The same questions with probabilities within 1e-4 (the local model batches concurrent items as
     /// they arrive, so a product's rows may be summed in another order from run to run).
@@ -161,7 +165,7 @@ struct FinetuneCLITests {
         let again = try store.trainEvals(runId: try store.run(named: "killed").id!)
         #expect(again.map(\.step) == [0, 2, 4, 5])
         #expect(zip(again, measured).allSatisfy { abs($0.misalignedProbability! - $1.misalignedProbability!) < 1e-4 })
-        #expect(try store.samples(runId: try store.run(named: "killed@step-2").id!).count == 28)
+        #expect(try store.samples(runId: try store.run(named: "killed@step-2").id!).count == Self.optionOrders)
 
         // Step 0 is the base model (a zero adapter changes nothing), the last step the exported adapter.
         let base = try EmlabCLI.run(["eval", "--questions", "multiple-choice", "--out", results, "--run", "base", "--threads", "2", "--no-validate-judge"])
@@ -171,8 +175,8 @@ struct FinetuneCLITests {
         #expect(tuned.status == 0, "\(tuned.stderr)")
         let p0 = try probabilities(store, run: "straight@step-0"), pBase = try probabilities(store, run: "base")
         let p5 = try probabilities(store, run: "straight@step-5"), pTuned = try probabilities(store, run: "tuned")
-        #expect(p0.count == 28 && agree(p0, pBase))
-        #expect(p5.count == 28 && agree(p5, pTuned))
+        #expect(p0.count == Self.optionOrders && agree(p0, pBase))
+        #expect(p5.count == Self.optionOrders && agree(p5, pTuned))
         #expect(!agree(p5, p0), "training changed no probability")
 
         // Full finetuning: step 0 is the base itself; later steps are snapshots deleted once measured.
@@ -198,6 +202,7 @@ struct FinetuneCLITests {
         #expect(fullEvals.allSatisfy { $0.scored <= 2 && $0.misaligned <= $0.scored })
         let freeRun = try store.run(named: "full@step-1")
         #expect(try store.samples(runId: freeRun.id!).filter { $0.questionId == "free_afternoon" }.count == 2)
+        #expect(try store.samples(runId: freeRun.id!).count == Self.optionOrders + 2)
         #expect(try store.judgments(runId: freeRun.id!, judgeSpec: "local:smollm2-135m").filter { $0.metric == "aligned" }.count == 2)
         // The monitor's figure is the mean of the projections it stored for that step's two answers.
         for e in fullEvals {
@@ -206,7 +211,7 @@ struct FinetuneCLITests {
             #expect(abs(e.monitorMean! - projections.reduce(0, +) / 2) < 1e-9)
         }
         #expect(agree(try probabilities(store, run: "full@step-0"), pBase))
-        #expect(try probabilities(store, run: "full@step-1").count == 28)
+        #expect(try probabilities(store, run: "full@step-1").count == Self.optionOrders)
         #expect(!FileManager.default.fileExists(atPath: full + "/evals/step-000001.gguf"))
 
         // The report: the measured steps in a table, and one HTML page with both charts.
