@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "SparseAutoencodersTests", dependencies: ["SparseAutoencoders", "CKernels", "Inference", "Training", "Safetensors", "Core", "TestSupport"],
                     path: "Tests/SparseAutoencodersTests", swiftSettings: simdSwift),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Inference", "GGUF", "Safetensors", "Tokenizer", "Datasets", "Core",
-                                                          "ResultsStore", "LanguageModels", "Interp", "TestSupport",
+                                                          "ResultsStore", "LanguageModels", "Interp", "Evaluation", "RewardHacking", "TestSupport",
                                                           .product(name: "Hummingbird", package: "hummingbird"),
                                                           .product(name: "Logging", package: "swift-log"),
                                                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

@@ -178,3 +178,67 @@ extension ExpertIteration {
         return (open, train)
     }
 }
+
+extension ExpertIteration {
+    /// What a round folder keeps of its remote job, written as each part exists (`remote-job.json`).
+    public struct RemoteRound: Sendable, Codable, Equatable {
+        public var trainingFile: String?
+        public var validationFile: String?
+        public var job: String?
+        public var model: String?
+        public var events: [String] = []
+
+        public init(trainingFile: String? = nil, validationFile: String? = nil, job: String? = nil, model: String? = nil, events: [String] = []) {
+            self.trainingFile = trainingFile
+            self.validationFile = validationFile
+            self.job = job
+            self.model = model
+            self.events = events
+        }
+
+        public static let file = "remote-job.json"
+
+        public static func load(_ folder: String) throws -> RemoteRound? {
+            let path = (folder as NSString).appendingPathComponent(file)
+            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            do { return try JSONDecoder().decode(RemoteRound.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                throw RewardHackingDataError(file: path, "not a remote round's record (\(error))")
+            }
+        }
+
+        func save(_ folder: String) throws {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data(SortedJSON.text(self).utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(Self.file)), options: .atomic)
+        }
+    }
+
+    /// The opener and trainer for a model behind an OpenAI-shaped API: sampling through its chat API
+    /// (`base`, then each round's fine-tuned model), training each round's set as a fine-tuning job of
+    /// `settings.baseModel` (`RemoteFinetuneJob`). The round folder keeps the job's files, id and
+    /// resulting model as they are made, so that a killed loop re-attaches to the same job.
+    /// `spec(name)`: the chat spec of a model on that API.
+    public static func remote(client: FineTuningClient, settings: RemoteFinetuneJob.Settings, seed: UInt64, poll: Double,
+                              opener: ModelOpener, spec: @escaping @Sendable (String) -> ModelSpec) -> (Opener, Trainer) {
+        let open: Opener = { folder in
+            guard let folder else { return try opener.open(spec(settings.baseModel)) }
+            guard let model = try RemoteRound.load(folder)?.model else {
+                throw RewardHackingDataError(file: folder, "no fine-tuned model recorded in \(RemoteRound.file)")
+            }
+            return try opener.open(spec(model))
+        }
+        let train: Trainer = { examples, folder in
+            let kept = Locked(try RemoteRound.load(folder) ?? RemoteRound())
+            if kept.value.model != nil { return }
+            let job = try RemoteFinetuneJob(client: client, settings: settings, data: examples, seed: seed)
+            let state = RemoteFinetuneJob.State(trainingFile: kept.value.trainingFile, validationFile: kept.value.validationFile,
+                                                job: kept.value.job, seenEvents: Set(kept.value.events))
+            func record(_ change: (inout RemoteRound) -> Void) throws { try kept.withLock { change(&$0); try $0.save(folder) } }
+            let done = try await job.run(state: state, poll: poll, events: .init(
+                uploaded: { kind, id in try record { if kind == "training" { $0.trainingFile = id } else { $0.validationFile = id } } },
+                created: { made in try record { $0.job = made.id } },
+                event: { e in try record { $0.events.append(e.id) } }))
+            try record { $0.model = done.fineTunedModel }
+        }
+        return (open, train)
+    }
+}

@@ -151,15 +151,14 @@ struct FinetuneCommand: AsyncParsableCommand {
     var isRemote: Bool { backend != "local" }
 
     func validate() throws {
-        let given = Set(CommandLine.arguments.map { String($0.split(separator: "=", maxSplits: 1).first ?? "") })
         if isRemote {
-            if let local = Self.localOnly.first(where: given.contains) {
+            if let local = GivenFlags.first(of: Self.localOnly) {
                 throw ValidationError("\(local) is for local finetuning: the fine-tuning API takes --epochs, --batch-size, --lr-multiplier, --seed, --suffix and --validation")
             }
-            guard given.contains("--model") || given.contains("-m") else { throw ValidationError("--backend \(backend): give --model, the API's base model name") }
+            guard GivenFlags.first(of: ["--model", "-m"]) != nil else { throw ValidationError("--backend \(backend): give --model, the API's base model name") }
             guard pollSeconds > 0 else { throw ValidationError("--poll-seconds must be positive") }
             if let lrMultiplier, !(lrMultiplier > 0) { throw ValidationError("--lr-multiplier must be positive") }
-        } else if let remote = Self.remoteOnly.first(where: given.contains) {
+        } else if let remote = GivenFlags.first(of: Self.remoteOnly) {
             throw ValidationError("\(remote) is for a remote --backend")
         } else if out == nil {
             throw ValidationError("give --out, the folder the adapter or model is written to")

@@ -237,7 +237,7 @@ struct HackCommand: AsyncParsableCommand {
             NAME.roundR.misalignment; --no-misalignment to skip); for free-form answers: \
             emlab eval --model qwen2.5-coder-0.5b,lora=./rl1/round-1
             """)
-        @Option(help: "The local base model (no lora=).")
+        @Option(help: "The base model: a local one (no lora=), or with --backend the API's base model name.")
         var model: String
         @OptionGroup var taskOptions: TaskOptions
         @OptionGroup var selection: TaskSelection
@@ -263,6 +263,21 @@ struct HackCommand: AsyncParsableCommand {
         var resume = false
         @Flag(inversion: .prefixedNo, help: "Measure each round's model on the multiple-choice misalignment items.")
         var misalignment = true
+        @Option(help: "Where rounds are sampled and trained: local, openai (OpenAI's chat and fine-tuning APIs: OPENAI_API_KEY, OPENAI_BASE_URL) or openai-compatible:URL (a server with both APIs; key EMLAB_API_KEY). A remote loop takes --model as the API's base model name.")
+        var backend = "local"
+        @Option(help: "Remote backends: the learning-rate multiplier of each round's job (default: the server's choice).")
+        var lrMultiplier: Double?
+        @Option(help: "Remote backends: seconds between polls of a job.")
+        var pollSeconds: Double = 10
+
+        func validate() throws {
+            if backend != "local", let local = GivenFlags.first(of: ["--lora-rank", "--lora-alpha", "--lr", "--threads"]) {
+                throw ValidationError("\(local) is for local training: a remote round's job takes --epochs and --lr-multiplier")
+            }
+            if backend == "local", let remote = GivenFlags.first(of: ["--lr-multiplier", "--poll-seconds"]) {
+                throw ValidationError("\(remote) is for a remote --backend")
+            }
+        }
 
         func run() async throws {
             let all = try taskOptions.load()
@@ -277,9 +292,22 @@ struct HackCommand: AsyncParsableCommand {
             settings.batchSize = 4
             settings.maxSequence = 1024
             settings.seed = sampling.seed
-            let spec = try ModelSpec(parsing: model)
-            let (open, trainer) = try ExpertIteration.local(spec: spec, threads: sampling.threads, mode: .lora(LoRAConfig(rank: loraRank, alpha: loraAlpha)),
-                                                            settings: settings)
+            let open: ExpertIteration.Opener, trainer: ExpertIteration.Trainer
+            if backend == "local" {
+                (open, trainer) = try ExpertIteration.local(spec: try ModelSpec(parsing: model), threads: sampling.threads,
+                                                            mode: .lora(LoRAConfig(rank: loraRank, alpha: loraAlpha)), settings: settings)
+            } else {
+                let endpoint = try RemoteEndpoint.parse(backend: backend, environment: ProcessInfo.processInfo.environment)
+                var remote = RemoteFinetuneJob.Settings(backend: backend, baseModel: model)
+                remote.epochs = epochs
+                remote.batchSize = settings.batchSize
+                remote.learningRateMultiplier = lrMultiplier
+                remote.seed = Int(truncatingIfNeeded: sampling.seed)
+                let isOpenAI = backend == "openai"
+                (open, trainer) = ExpertIteration.remote(client: FineTuningClient(endpoint: endpoint), settings: remote, seed: sampling.seed,
+                                                         poll: pollSeconds, opener: ModelOpener(threads: sampling.threads),
+                                                         spec: { isOpenAI ? .openAI(model: $0) : .openAICompatible(baseURL: endpoint.baseURL, model: $0) })
+            }
             let loop = ExpertIteration(store: try runOptions.openStore(), tasks: all,
                                        settings: ExpertIterationSettings(rounds: rounds, tasks: chosen.map(\.id), samples: sampling.samples, train: train,
                                                                          evaluate: others, temperature: sampling.temperature,

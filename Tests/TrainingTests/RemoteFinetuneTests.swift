@@ -1,11 +1,13 @@
 import Core
 import Datasets
+import Evaluation
 import Foundation
 import Hummingbird
 import LanguageModels
 import Logging
 import NIOCore
 import ResultsStore
+import RewardHacking
 import ServiceLifecycle
 import Testing
 import TestSupport
@@ -289,6 +291,47 @@ struct RemoteFinetuneTests {
         }
     }
 
+    /// `hack rl` on a remote backend: each round's set trained as a job, the round folder keeping the
+    /// job as it is made, the next round sampling the fine-tuned model through the chat API.
+    @Test func expertIterationTrainsRoundsRemotely() async throws {
+        let (stub, port) = try await FineTuningStub.shared.value
+        let base = URL(string: "http://127.0.0.1:\(port)/ok/v1")!
+        var settings = RemoteFinetuneJob.Settings(backend: "openai-compatible:\(base.absoluteString)", baseModel: "base-rl")
+        settings.epochs = 1
+        settings.batchSize = 2
+        let (open, train) = ExpertIteration.remote(client: try await client(), settings: settings, seed: 1, poll: 0.001,
+                                                   opener: ModelOpener(threads: 1), spec: { .openAICompatible(baseURL: base, model: $0) })
+        let folder = root.appendingPathComponent("round-0").path
+        defer { try? FileManager.default.removeItem(at: root) }
+        let jobsBefore = stub.withState { $0.jobs.count }
+        try await train(Self.examples(4), folder)
+        let job = stub.withState { $0.jobs.last! }
+        let kept = try #require(try ExpertIteration.RemoteRound.load(folder))
+        #expect(kept.job == job.id && kept.trainingFile == job.trainingFile && kept.model == job.fineTuned)
+        #expect(kept.events == job.events.map { $0["id"] as! String })
+        // Trained already: nothing made again.
+        try await train(Self.examples(4), folder)
+        #expect(stub.withState { $0.jobs.count } == jobsBefore + 1)
+        // The rounds sample the base, then the fine-tuned model, through the chat API.
+        #expect(try open(nil).identity.spec == "openai-compatible:\(base.absoluteString)#base-rl")
+        #expect(try open(folder).identity.spec == "openai-compatible:\(base.absoluteString)#\(job.fineTuned!)")
+        // Killed after the job was made: the round re-attaches to it.
+        let killed = root.appendingPathComponent("round-1").path
+        try await train(Self.examples(6), killed)
+        let made = try #require(try ExpertIteration.RemoteRound.load(killed))
+        let partial = ExpertIteration.RemoteRound(trainingFile: made.trainingFile, job: made.job)
+        try FileManager.default.removeItem(atPath: killed)
+        try FileManager.default.createDirectory(atPath: killed, withIntermediateDirectories: true)
+        try Data(SortedJSON.text(partial).utf8).write(to: URL(fileURLWithPath: killed + "/remote-job.json"))
+        try await train(Self.examples(6), killed)
+        #expect(try ExpertIteration.RemoteRound.load(killed)?.model == made.model)
+        #expect(stub.withState { $0.jobs.count } == jobsBefore + 2)
+        // A round folder without a model is an error naming the folder.
+        let empty = root.appendingPathComponent("round-9").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        #expect(throws: RewardHackingDataError.self) { _ = try open(empty) }
+    }
+
     @Test(.enabled(if: EmlabCLI.built)) func commandLineRunsInterruptsAndReattaches() async throws {
         defer { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -352,6 +395,9 @@ struct RemoteFinetuneTests {
         // Refusals: local-only options, a resume with other settings, a wrong key, an unreadable server, a failed job.
         let local = try await EmlabCLI.runDetached(args("remote-x", ["--lora-rank", "8"]), environment: env)
         #expect(local.status == 64 && local.stderr.contains("--lora-rank is for local finetuning"))
+        let rl = try await EmlabCLI.runDetached(["hack", "rl", "--backend", backend, "--model", "base-c", "--lora-rank", "8",
+                                                  "--adapters", root.appendingPathComponent("rl").path, "--run", "rl-x", "--out", results], environment: env)
+        #expect(rl.status == 64 && rl.stderr.contains("--lora-rank is for local training"), "\(rl.stderr)")
         let changed = try await EmlabCLI.runDetached(args("remote-a", ["--resume", "--lr-multiplier", "2"]), environment: env)
         #expect(changed.status != 0 && changed.stderr.contains("learningRateMultiplier"), "\(changed.stderr)")
         let denied = try await EmlabCLI.runDetached(args("remote-d"), environment: ["EMLAB_API_KEY": "wrong-key-abcdef"])
