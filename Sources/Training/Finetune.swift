@@ -27,13 +27,15 @@ public struct FinetuneSettings: Sendable, Equatable, Codable {
     public init() {}
 
     /// The first setting whose value differs from `other`'s, as (name, ours, theirs).
-    public func firstDifference(from other: FinetuneSettings) -> (String, String, String)? {
-        let a = Mirror(reflecting: self).children, b = Mirror(reflecting: other).children
-        for (x, y) in zip(a, b) where "\(x.value)" != "\(y.value)" {
-            return (x.label ?? "?", "\(x.value)", "\(y.value)")
-        }
-        return nil
+    public func firstDifference(from other: FinetuneSettings) -> (String, String, String)? { firstSettingDifference(self, other) }
+}
+
+/// The first stored property whose value differs between two settings of one type, as (name, a's, b's).
+func firstSettingDifference<T>(_ a: T, _ b: T) -> (String, String, String)? {
+    for (x, y) in zip(Mirror(reflecting: a).children, Mirror(reflecting: b).children) where "\(x.value)" != "\(y.value)" {
+        return (x.label ?? "?", "\(x.value)", "\(y.value)")
     }
+    return nil
 }
 
 /// What one optimizer step did.

@@ -34,12 +34,7 @@ public final class RemoteFinetuneJob: Sendable {
         }
 
         /// The first setting whose value differs from `other`'s, as (name, ours, theirs).
-        public func firstDifference(from other: Settings) -> (String, String, String)? {
-            for (x, y) in zip(Mirror(reflecting: self).children, Mirror(reflecting: other).children) where "\(x.value)" != "\(y.value)" {
-                return (x.label ?? "?", "\(x.value)", "\(y.value)")
-            }
-            return nil
-        }
+        public func firstDifference(from other: Settings) -> (String, String, String)? { firstSettingDifference(self, other) }
     }
 
     /// What exists remotely already (from an earlier attempt of the same run).

@@ -383,12 +383,8 @@ struct FinetuneCommand: AsyncParsableCommand {
                 } else { e.message ?? "" }
                 if !line.isEmpty { FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
             })
-        let final: FineTuningJob
-        do {
-            final = try await job.run(state: state, poll: pollSeconds, shouldStop: { StopSignal.requested }, events: events)
-        } catch let error as RemoteFinetuneError {
-            throw ValidationError(error.description)
-        }
+        // A failed or cancelled job is reported with the API's message (exit 1).
+        let final = try await job.run(state: state, poll: pollSeconds, shouldStop: { StopSignal.requested }, events: events)
         guard final.isFinished, let model = final.fineTunedModel else {
             FileHandle.standardError.write(Data("job \(final.id) runs on (\(final.status)); re-attach with the same command and --resume\n".utf8))
             Foundation.exit(130)
