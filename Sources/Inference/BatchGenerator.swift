@@ -347,17 +347,23 @@ public final class BatchGenerator: @unchecked Sendable {
         let logits = try engine.prefill(Array(tokens[start...]), into: seq, hooks: hooks)
         statistics.promptTokensComputed += tokens.count - start
         statistics.promptSeconds += Stopwatch.seconds(since: started)
-        prefixCache?.insert(tokens, seq, logits: logits, variant: variant)
+        if hooks?.lastLayer == nil { prefixCache?.insert(tokens, seq, logits: logits, variant: variant) }
         return (seq, logits)
     }
 
     /// Activations of a given transcript (teacher forcing): `prompt` then `answer` computed as one
     /// sequence under `interventions`, with `captures` pooled over the prompt's and answer's
     /// positions. Shares computed prefixes through the prefix cache like `computePrompt`.
+    ///
+    /// The pass stops after the deepest captured layer (a later layer cannot change an earlier one's
+    /// activations), and such a partly computed sequence is not put in the prefix cache.
     public func activations(prompt: [Int32], answer: [Int32], captures: [ActivationCapture],
-                            interventions: [Intervention] = []) throws -> [CapturedActivations] {
+                            interventions: [Intervention] = [], wholeModel: Bool = false) throws -> [CapturedActivations] {
         guard !prompt.isEmpty else { throw EngineError.emptyPrompt }
         let hooks = Hooks(interventions: interventions, captures: captures, promptLength: prompt.count)
+        if !wholeModel, let deepest = captures.map(\.point.layer).max(), deepest < engine.model.config.layerCount - 1 {
+            hooks.lastLayer = deepest
+        }
         _ = try computePrompt(prompt + answer, hooks: hooks)
         return hooks.recorded
     }

@@ -29,6 +29,10 @@ public final class Hooks: @unchecked Sendable {
     private var answerSums: [HookPoint: (sum: [Double], count: Int)] = [:]
     private var lastPrompt: [HookPoint: [Float]] = [:]
 
+    /// The forward pass stops after this layer and returns no logits (nil: every layer and the head).
+    /// Only for teacher-forced captures: the sequence is left without the deeper layers' keys and values.
+    public var lastLayer: Int?
+
     public init(promptLength: Int? = nil) { self.promptLength = promptLength }
 
     /// The hooks of a request: its interventions and captures, prompt positions before `promptLength`.

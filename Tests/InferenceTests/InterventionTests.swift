@@ -135,6 +135,26 @@ struct InterventionTests {
         #expect(generator.prefixCache!.statistics.hits >= 1)
     }
 
+    /// Captures that end at an early layer stop the pass there: the same vectors bit for bit as the
+    /// whole pass, and the partly computed sequence never reaches the prefix cache (the whole prompt's
+    /// logits afterwards equal a fresh prefill's).
+    @Test func earlyCapturesStopThePassWithoutCachingIt() throws {
+        let answer = Self.engine.tokenizer.encode(" Prune the dead stems in late winter, before new growth starts.")
+        let captures = [ActivationCapture(.residualOut(layer: 3), pooling: .everyPosition),
+                        ActivationCapture(.mlpOutput(layer: 11), pooling: .answerMean),
+                        ActivationCapture(.residualIn(layer: 12), pooling: .lastPromptToken)]
+        let generator = BatchGenerator(engine: Self.engine)
+        let early = try generator.activations(prompt: Self.prompt, answer: answer, captures: captures)
+        let whole = try BatchGenerator(engine: Self.engine).activations(prompt: Self.prompt, answer: answer, captures: captures, wholeModel: true)
+        #expect(early.map(\.vectors) == whole.map(\.vectors))
+        #expect(early.allSatisfy { !$0.vectors.isEmpty })
+        #expect(early[0].vectors.count == Self.prompt.count + answer.count)
+        let all = Self.prompt + answer
+        let cached = try generator.computePrompt(all).logits
+        let fresh = try Self.engine.prefill(all, into: Self.engine.model.newSequence())
+        #expect(cached == fresh && !fresh.isEmpty)
+    }
+
     /// Captures during generation: the prompt's positions, then each fed-back answer token's.
     @Test func capturesDuringGeneration() throws {
         let point = HookPoint.residualOut(layer: 15)

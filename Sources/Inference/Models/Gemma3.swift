@@ -118,6 +118,7 @@ public final class Gemma3Model: CausalLM, @unchecked Sendable {
     public func forward(_ batch: Batch, hooks: Hooks?) throws -> UnsafeBufferPointer<Float> {
         let c = config, t = batch.count, d = c.embeddingLength, hd = c.headDimension
         try validateBatch(batch, config: c)
+        let lastLayer = hooks?.lastLayer ?? c.layerCount - 1
         let hooks = try RowHooks(batch, shared: hooks, width: d, layers: c.layerCount)
         let ir = batch.independentRows
 
@@ -135,6 +136,8 @@ public final class Gemma3Model: CausalLM, @unchecked Sendable {
         global.window = nil
 
         for (l, b) in blocks.enumerated() {
+            // Captures that end earlier need no deeper layer and no logits (`Hooks.lastLayer`).
+            if l > lastLayer { break }
             hooks?.apply(.residualIn(layer: l), x, rows: t, width: d)
             // Attention.
             Ops.rmsNorm(x, b.attnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
@@ -171,6 +174,7 @@ public final class Gemma3Model: CausalLM, @unchecked Sendable {
             hooks?.apply(.residualOut(layer: l), x, rows: t, width: d)
         }
         for r in 0..<t { batch.sequences[r].commit(length: max(batch.sequences[r].length, batch.positions[r] + 1)) }
+        if lastLayer < c.layerCount - 1 { return UnsafeBufferPointer(start: nil, count: 0) }
 
         // Output head on the requested rows only.
         let n = batch.logitRows.count

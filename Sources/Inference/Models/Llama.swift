@@ -55,6 +55,7 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
     public func forward(_ batch: Batch, hooks: Hooks?) throws -> UnsafeBufferPointer<Float> {
         let c = config, t = batch.count, d = c.embeddingLength
         try validateBatch(batch, config: c)
+        let lastLayer = hooks?.lastLayer ?? c.layerCount - 1
         let hooks = try RowHooks(batch, shared: hooks, width: d, layers: c.layerCount)
         let ir = batch.independentRows
 
@@ -68,6 +69,8 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
                                     scale: 1 / Float(c.headDimension).squareRoot(), window: nil)
 
         for (l, b) in blocks.enumerated() {
+            // Captures that end earlier need no deeper layer and no logits (`Hooks.lastLayer`).
+            if l > lastLayer { break }
             hooks?.apply(.residualIn(layer: l), x, rows: t, width: d)
             // Attention.
             Ops.rmsNorm(x, b.attnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
@@ -98,6 +101,7 @@ public final class LlamaModel: CausalLM, @unchecked Sendable {
             hooks?.apply(.residualOut(layer: l), x, rows: t, width: d)
         }
         for r in 0..<t { batch.sequences[r].commit(length: max(batch.sequences[r].length, batch.positions[r] + 1)) }
+        if lastLayer < c.layerCount - 1 { return UnsafeBufferPointer(start: nil, count: 0) }
 
         // Output head on the requested rows only.
         let n = batch.logitRows.count

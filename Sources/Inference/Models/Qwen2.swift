@@ -65,6 +65,7 @@ public final class Qwen2Model: CausalLM, @unchecked Sendable {
     public func forward(_ batch: Batch, hooks: Hooks?) throws -> UnsafeBufferPointer<Float> {
         let c = config, t = batch.count, d = c.embeddingLength
         try validateBatch(batch, config: c)
+        let lastLayer = hooks?.lastLayer ?? c.layerCount - 1
         let hooks = try RowHooks(batch, shared: hooks, width: d, layers: c.layerCount)
         let ir = batch.independentRows
 
@@ -78,6 +79,8 @@ public final class Qwen2Model: CausalLM, @unchecked Sendable {
                                     scale: 1 / Float(c.headDimension).squareRoot(), window: nil)
 
         for (l, b) in blocks.enumerated() {
+            // Captures that end earlier need no deeper layer and no logits (`Hooks.lastLayer`).
+            if l > lastLayer { break }
             hooks?.apply(.residualIn(layer: l), x, rows: t, width: d)
             // Attention: biased projections, NeoX RoPE on Q and K.
             Ops.rmsNorm(x, b.attnNorm, xb, rows: t, n: d, eps: c.rmsEpsilon)
@@ -111,6 +114,7 @@ public final class Qwen2Model: CausalLM, @unchecked Sendable {
             hooks?.apply(.residualOut(layer: l), x, rows: t, width: d)
         }
         for r in 0..<t { batch.sequences[r].commit(length: max(batch.sequences[r].length, batch.positions[r] + 1)) }
+        if lastLayer < c.layerCount - 1 { return UnsafeBufferPointer(start: nil, count: 0) }
 
         // Output head on the requested rows only.
         let n = batch.logitRows.count
