@@ -111,6 +111,7 @@ public final class EvalRunner: Sendable {
     /// Samples each paraphrase gets.
     func sampleCounts(_ q: Question) -> [Int] {
         let p = q.paraphrases.count
+        // Multiple-choice items: one slot per option order (`MultipleChoice.orders`).
         if q.kind == .multipleChoice { return Array(repeating: MultipleChoice.orders(q, cyclic: parameters.optionOrders == "cyclic"), count: p) }
         if let n = parameters.samples { return (0..<p).map { n / p + ($0 < n % p ? 1 : 0) } }
         return Array(repeating: q.samplesPerParaphrase ?? 1, count: p)
@@ -266,8 +267,8 @@ public final class EvalRunner: Sendable {
         var work: [(EvalCondition, Question, Int, Int)] = []
         for c in conditions {
             for q in questions.questions where q.kind == .multipleChoice {
-                for p in q.paraphrases.indices {
-                    for r in 0..<MultipleChoice.orders(q, cyclic: parameters.optionOrders == "cyclic")
+                for (p, orders) in sampleCounts(q).enumerated() {
+                    for r in 0..<orders
                     where !done.contains(.init(condition: c.name, questionId: q.id, paraphraseIndex: p, sampleIndex: r)) {
                         work.append((c, q, p, r))
                     }

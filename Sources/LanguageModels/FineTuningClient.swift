@@ -223,17 +223,23 @@ public struct FineTuningClient: Sendable {
         try await send(.GET, "/fine_tuning/jobs/\(id)", as: FineTuningJob.self)
     }
 
-    public struct JobPage: Sendable, Decodable {
-        public var data: [FineTuningJob]
+    /// One page of a list the API returns newest first (`data`, `has_more`).
+    public struct Page<Item: Sendable & Decodable>: Sendable, Decodable {
+        public var data: [Item]
         public var hasMore: Bool?
         enum CodingKeys: String, CodingKey { case data, hasMore = "has_more" }
     }
 
+    /// A page of the list at `path`, older than item `after` when given.
+    func page<Item>(_ path: String, after: String?, limit: Int) async throws -> Page<Item> {
+        var query = "\(path)?limit=\(limit)"
+        if let after { query += "&after=\(after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? after)" }
+        return try await send(.GET, query, as: Page<Item>.self)
+    }
+
     /// A page of the account's jobs, newest first.
-    public func jobs(after: String? = nil, limit: Int = 100) async throws -> JobPage {
-        var path = "/fine_tuning/jobs?limit=\(limit)"
-        if let after { path += "&after=\(after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? after)" }
-        return try await send(.GET, path, as: JobPage.self)
+    public func jobs(after: String? = nil, limit: Int = 100) async throws -> Page<FineTuningJob> {
+        try await page("/fine_tuning/jobs", after: after, limit: limit)
     }
 
     /// The newest job made from training file `file`, looking through at most `pages` pages.
@@ -248,17 +254,9 @@ public struct FineTuningClient: Sendable {
         return nil
     }
 
-    public struct EventPage: Sendable, Decodable {
-        public var data: [FineTuningEvent]
-        public var hasMore: Bool?
-        enum CodingKeys: String, CodingKey { case data, hasMore = "has_more" }
-    }
-
     /// A page of a job's events, newest first (the API's order), older than event `after` when given.
-    public func events(_ id: String, after: String? = nil, limit: Int = 100) async throws -> EventPage {
-        var path = "/fine_tuning/jobs/\(id)/events?limit=\(limit)"
-        if let after { path += "&after=\(after.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? after)" }
-        return try await send(.GET, path, as: EventPage.self)
+    public func events(_ id: String, after: String? = nil, limit: Int = 100) async throws -> Page<FineTuningEvent> {
+        try await page("/fine_tuning/jobs/\(id)/events", after: after, limit: limit)
     }
 
     /// The events not in `seen`, oldest first: pages are read until one reaches a seen event.

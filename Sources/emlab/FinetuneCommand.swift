@@ -255,18 +255,8 @@ struct FinetuneCommand: AsyncParsableCommand {
 
         // The run in the results database: every step and file as it comes.
         let store = try ResultsStore(folder: URL(fileURLWithPath: results))
-        let parameters = String(decoding: try JSONEncoder().encode(job.settings), as: UTF8.self)
-        let record = RunRecord(name: runName, kind: "finetune", modelSpec: modelOptions.model.description, modelResolved: modelURL.path,
-                               judgeSpec: "", judgeResolved: "", toolVersion: "emlab finetune", parameters: parameters,
-                               questions: "{\"dataset\":\"\(data.name)\",\"digest\":\"\(prepared.digest)\",\"examples\":\(data.examples.count)}")
-        let run = try store.beginRun(record, resume: resume)
-        let runId = run.id!
-        if resume, run.parameters != parameters {
-            let stored = try? JSONDecoder().decode(FinetuneSettings.self, from: Data(run.parameters.utf8))
-            if let stored, let (field, mine, theirs) = job.settings.firstDifference(from: stored) {
-                throw ValidationError("run '\(runName)' was started with \(field) = \(theirs); --resume cannot change it to \(mine)")
-            }
-        }
+        let runId = try beginRun(store: store, settings: job.settings, modelSpec: modelOptions.model.description, resolved: modelURL.path,
+                                 tool: "emlab finetune", data: data, digest: prepared.digest, otherKind: nil) { $0.firstDifference(from: $1) }
         let evaluator = try await checkpointEvaluator(store: store, runId: runId)
         StopSignal.install()
         let progress = TrainingProgress()
@@ -345,20 +335,9 @@ struct FinetuneCommand: AsyncParsableCommand {
         let job = try RemoteFinetuneJob(client: client, settings: settings, data: data, seed: seed)
 
         let store = try ResultsStore(folder: URL(fileURLWithPath: results))
-        let parameters = String(decoding: try JSONEncoder().encode(job.settings), as: UTF8.self)
-        let record = RunRecord(name: runName, kind: "finetune", modelSpec: "\(backend)#\(baseModel)", modelResolved: client.server,
-                               judgeSpec: "", judgeResolved: "", toolVersion: "emlab finetune --backend", parameters: parameters,
-                               questions: "{\"dataset\":\"\(data.name)\",\"digest\":\"\(job.settings.dataDigest)\",\"examples\":\(data.examples.count)}")
-        let run = try store.beginRun(record, resume: resume)
-        let runId = run.id!
-        if resume, run.parameters != parameters {
-            guard let stored = try? JSONDecoder().decode(RemoteFinetuneJob.Settings.self, from: Data(run.parameters.utf8)) else {
-                throw ValidationError("run '\(runName)' is not a remote finetuning run: resume it without --backend")
-            }
-            if let (field, mine, theirs) = job.settings.firstDifference(from: stored) {
-                throw ValidationError("run '\(runName)' was started with \(field) = \(theirs); --resume cannot change it to \(mine)")
-            }
-        }
+        let runId = try beginRun(store: store, settings: job.settings, modelSpec: "\(backend)#\(baseModel)", resolved: client.server,
+                                 tool: "emlab finetune --backend", data: data, digest: job.settings.dataDigest,
+                                 otherKind: "is not a remote finetuning run: resume it without --backend") { $0.firstDifference(from: $1) }
         let artifacts = try store.trainArtifacts(runId: runId)
         func kept(_ kind: String) -> String? { artifacts.last { $0.kind == kind }?.path }
         let state = RemoteFinetuneJob.State(trainingFile: kept("remote-file-training"), validationFile: kept("remote-file-validation"),
@@ -398,6 +377,28 @@ struct FinetuneCommand: AsyncParsableCommand {
         print("job \(final.id) succeeded\(final.trainedTokens.map { ": \($0) tokens trained" } ?? "")")
         print("model: \(model) (evaluate it: emlab eval --model \(spec))")
         print("results: \(store.databaseURL.path) (run \(runName))")
+    }
+
+    /// Starts the `finetune` run in the results database, or with --resume continues it, refusing a
+    /// changed setting by name. `otherKind`: the error when the stored settings are not of this kind
+    /// (nil: such a run is continued as it is).
+    func beginRun<Settings: Codable>(store: ResultsStore, settings: Settings, modelSpec: String, resolved: String, tool: String,
+                                     data: ChatDataset, digest: String, otherKind: String?,
+                                     difference: (Settings, Settings) -> (String, String, String)?) throws -> Int64 {
+        let parameters = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        let record = RunRecord(name: runName, kind: "finetune", modelSpec: modelSpec, modelResolved: resolved, judgeSpec: "", judgeResolved: "",
+                               toolVersion: tool, parameters: parameters,
+                               questions: "{\"dataset\":\"\(data.name)\",\"digest\":\"\(digest)\",\"examples\":\(data.examples.count)}")
+        let run = try store.beginRun(record, resume: resume)
+        guard resume, run.parameters != parameters else { return run.id! }
+        guard let stored = try? JSONDecoder().decode(Settings.self, from: Data(run.parameters.utf8)) else {
+            if let otherKind { throw ValidationError("run '\(runName)' \(otherKind)") }
+            return run.id!
+        }
+        if let (field, mine, theirs) = difference(settings, stored) {
+            throw ValidationError("run '\(runName)' was started with \(field) = \(theirs); --resume cannot change it to \(mine)")
+        }
+        return run.id!
     }
 
     /// What `--eval-every` measures with: the free-form questions and their judge, the same at every step.
