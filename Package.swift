@@ -122,7 +122,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/emlab"),
 
-        .target(name: "TestSupport", dependencies: ["Core"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Core", "GGUF", "Inference"], path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], path: "Tests/GGUFTests"),
         .testTarget(name: "KernelsTests", dependencies: ["CKernels", "GGUF", "CBLAS", "TestSupport"], path: "Tests/KernelsTests"),
         .testTarget(name: "TokenizerTests", dependencies: ["Core", "Tokenizer", "GGUF", "TestSupport"], path: "Tests/TokenizerTests"),

@@ -25,7 +25,7 @@ public struct TrainBenchmark {
     }
 
     /// Forward-pass matrix-product FLOPs per token (projections, head, attention at this length).
-    func forwardFlopsPerToken(_ s: LlamaShape) -> Double {
+    func forwardFlopsPerToken(_ s: ModelShape) -> Double {
         let perLayer = Double(s.qkvDim * s.width + s.width * s.qDim + 3 * s.feedForward * s.width)
         let attention = 2 * Double(sequence) * Double(s.qDim)   // QKᵀ and PV, half the positions on average
         return 2 * (Double(s.layers) * perLayer + Double(s.vocabulary * s.width)) + 2 * Double(s.layers) * attention
@@ -38,7 +38,7 @@ public struct TrainBenchmark {
         _ = resetPeakResidentMemory()
         let trainingMode: TrainingMode = mode == "full" ? .full
             : .lora(LoRAConfig(rank: rank, alpha: Float(2 * rank), targets: LoRAModule.allCases))
-        let model = try LlamaTrainer.load(file: file, mode: trainingMode)
+        let model = try TrainableModel.load(file: file, mode: trainingMode)
         if let lora = model.lora { lora.initialize(model.parameters.pointer, seed: 0) }
         let optimizer = AdamW(count: model.parameters.count, weightDecay: 0.01)
         var rng = SplitMixBench(seed: 0)

@@ -98,35 +98,50 @@ void ekt_rmsnorm_bwd_dw(float *dw, const float *dout, const float *x, const floa
     }
 }
 
-// silu(g) and σ(g) for eight lanes.
-static inline void silu8(__m256 g, __m256 *silu, __m256 *sigma) {
+// The gate's activation and its derivative for eight lanes: silu(g) = g·σ(g), silu'(g) =
+// σ(g)·(1 + g·(1 − σ(g))); or tanh GELU, 0.5·g·(1 + tanh(u)), u = √(2/π)·(g + 0.044715·g³), with
+// tanh(u) = 1 − 2/(e^{2u} + 1) as the inference engine computes it, and its derivative
+// 0.5·(1 + tanh u) + 0.5·g·(1 − tanh² u)·√(2/π)·(1 + 3·0.044715·g²).
+static inline void act8(__m256 g, int gelu, __m256 *act, __m256 *dact) {
     __m256 one = _mm256_set1_ps(1.0f);
-    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
-    __m256 sg = _mm256_div_ps(one, _mm256_add_ps(one, e));
-    *sigma = sg;
-    *silu = _mm256_mul_ps(g, sg);
+    if (gelu) {
+        __m256 c = _mm256_set1_ps(0.7978845608028654f), a = _mm256_set1_ps(0.044715f), half = _mm256_set1_ps(0.5f);
+        __m256 g2 = _mm256_mul_ps(g, g);
+        __m256 u = _mm256_mul_ps(c, _mm256_fmadd_ps(_mm256_mul_ps(a, g2), g, g));
+        __m256 e = exp8(_mm256_add_ps(u, u));
+        __m256 th = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+        __m256 onePlus = _mm256_add_ps(one, th);
+        *act = _mm256_mul_ps(_mm256_mul_ps(half, g), onePlus);
+        __m256 du = _mm256_mul_ps(c, _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(3.0f), a), g2, one));
+        __m256 sech2 = _mm256_fnmadd_ps(th, th, one);
+        *dact = _mm256_fmadd_ps(half, onePlus, _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(half, g), sech2), du));
+    } else {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        __m256 sg = _mm256_div_ps(one, _mm256_add_ps(one, e));
+        *act = _mm256_mul_ps(g, sg);
+        *dact = _mm256_mul_ps(sg, _mm256_fmadd_ps(g, _mm256_sub_ps(one, sg), one));
+    }
 }
 
-void ekt_swiglu_fwd(const float *gu, int ld, float *h, int ldh, int r0, int r1, int n) {
+void ekt_glu_fwd(const float *gu, int ld, float *h, int ldh, int r0, int r1, int n, int gelu) {
     for (int r = r0; r < r1; r++) {
         const float *g = gu + (size_t)r * ld, *u = g + n;
         float *o = h + (size_t)r * ldh;
         int i = 0;
         for (; i + 8 <= n; i += 8) {
-            __m256 s, sg;
-            silu8(_mm256_loadu_ps(g + i), &s, &sg);
+            __m256 s, ds;
+            act8(_mm256_loadu_ps(g + i), gelu, &s, &ds);
             _mm256_storeu_ps(o + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
         }
         if (i < n) {
-            __m256 s, sg;
-            silu8(load_tail(g + i, n - i, 0), &s, &sg);
+            __m256 s, ds;
+            act8(load_tail(g + i, n - i, 0), gelu, &s, &ds);
             store_tail(o + i, _mm256_mul_ps(s, load_tail(u + i, n - i, 0)), n - i);
         }
     }
 }
 
-void ekt_swiglu_bwd(const float *dh, int ldh, const float *gu, int ld, float *dgu, int r0, int r1, int n) {
-    __m256 one = _mm256_set1_ps(1.0f);
+void ekt_glu_bwd(const float *dh, int ldh, const float *gu, int ld, float *dgu, int r0, int r1, int n, int gelu) {
     for (int r = r0; r < r1; r++) {
         const float *g = gu + (size_t)r * ld, *u = g + n, *d = dh + (size_t)r * ldh;
         float *dg = dgu + (size_t)r * ld, *du = dg + n;
@@ -135,11 +150,9 @@ void ekt_swiglu_bwd(const float *dh, int ldh, const float *gu, int ld, float *dg
             __m256 gv = m == 8 ? _mm256_loadu_ps(g + i) : load_tail(g + i, m, 0);
             __m256 uv = m == 8 ? _mm256_loadu_ps(u + i) : load_tail(u + i, m, 0);
             __m256 dv = m == 8 ? _mm256_loadu_ps(d + i) : load_tail(d + i, m, 0);
-            __m256 s, sg;
-            silu8(gv, &s, &sg);
-            // silu'(g) = σ(g)·(1 + g·(1 − σ(g)))
-            __m256 dsilu = _mm256_mul_ps(sg, _mm256_fmadd_ps(gv, _mm256_sub_ps(one, sg), one));
-            __m256 dgv = _mm256_mul_ps(_mm256_mul_ps(dv, uv), dsilu);
+            __m256 s, ds;
+            act8(gv, gelu, &s, &ds);
+            __m256 dgv = _mm256_mul_ps(_mm256_mul_ps(dv, uv), ds);
             __m256 duv = _mm256_mul_ps(dv, s);
             if (m == 8) {
                 _mm256_storeu_ps(dg + i, dgv);

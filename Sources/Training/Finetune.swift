@@ -53,9 +53,9 @@ public struct StepReport: Sendable {
     public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
 }
 
-/// Runs the optimizer steps of a `TrainingPlan` on a `LlamaTrainer`, with checkpoints.
+/// Runs the optimizer steps of a `TrainingPlan` on a `TrainableModel`, with checkpoints.
 public final class Finetuner: @unchecked Sendable {
-    public let model: LlamaTrainer
+    public let model: TrainableModel
     public let settings: FinetuneSettings
     public let sequences: [TrainingSequence]
     public let validation: [TrainingSequence]
@@ -65,7 +65,7 @@ public final class Finetuner: @unchecked Sendable {
     /// Optimizer steps done.
     public private(set) var step = 0
 
-    public init(model: LlamaTrainer, settings: FinetuneSettings, sequences: [TrainingSequence],
+    public init(model: TrainableModel, settings: FinetuneSettings, sequences: [TrainingSequence],
                 validation: [TrainingSequence] = []) throws {
         guard !sequences.isEmpty else { throw TrainingError.data("no training examples with a trained token (after the sequence cap)") }
         self.model = model

@@ -31,7 +31,7 @@ public struct FinetuneOutputs: Sendable, Equatable {
 public final class FinetuneJob: @unchecked Sendable {
     public let settings: FinetuneSettings
     public let prepared: PreparedData
-    public let model: LlamaTrainer
+    public let model: TrainableModel
     public let tuner: Finetuner
     public let out: String
     let file: GGUFFile
@@ -87,7 +87,7 @@ public final class FinetuneJob: @unchecked Sendable {
         settings.dataDigest = prepared.digest
         self.settings = settings
         let start = Date()
-        model = try LlamaTrainer.load(file: file, mode: mode)
+        model = try TrainableModel.load(file: file, mode: mode)
         if let lora = model.lora { lora.initialize(model.parameters.pointer, seed: SplitMix64.mix(settings.seed, 0x10A)) }
         tuner = try Finetuner(model: model, settings: settings, sequences: prepared.train, validation: prepared.validation)
         loadSeconds = Date().timeIntervalSince(start)

@@ -30,7 +30,7 @@ public struct LoRALayout: Sendable {
     }
 
     public let config: LoRAConfig
-    public let shape: LlamaShape
+    public let shape: ModelShape
     /// Groups of each layer (empty for layers without adapters).
     public let layers: [[Group]]
     public let count: Int
@@ -38,7 +38,7 @@ public struct LoRALayout: Sendable {
     public let uWidth: Int
     public let maxGroupRank: Int
 
-    public init(config: LoRAConfig, shape s: LlamaShape) throws {
+    public init(config: LoRAConfig, shape s: ModelShape) throws {
         guard config.rank >= 1, config.rank <= 4096 else { throw TrainingError.invalidOption("--lora-rank must be between 1 and 4096") }
         guard !config.targets.isEmpty else { throw TrainingError.invalidOption("--lora-targets names no module") }
         if let layers = config.layers {

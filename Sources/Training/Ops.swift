@@ -1,24 +1,32 @@
+import CBLAS
 import CKernels
 import Foundation
 import Inference
 
-/// The operations of a Llama-family block (llama, qwen2), each forward beside its backward, the way llm.c writes them:
+/// The operations of the trainer's blocks (llama, qwen2, gemma3), each forward beside its backward, the way llm.c writes them:
 /// plain pointers to row-major float matrices, activations the caller keeps for the backward pass,
 /// backward functions that accumulate (`+=`) into gradients the caller zeroed. Row-wise work is
 /// split over the engine's thread pool by rows; matrix products go through `GEMM`.
 public enum TrainOps {
     // MARK: Embedding
 
-    /// out[r] = table[tokens[r]].
+    /// out[r] = table[tokens[r]]·scale (gemma3 scales by √d; 1 leaves the rows as stored).
     public static func embeddingForward(_ out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<Int32>, rows: Int,
-                                        table: UnsafePointer<Float>, width d: Int) {
+                                        table: UnsafePointer<Float>, width d: Int, scale: Float = 1) {
         for r in 0..<rows { (out + r * d).update(from: table + Int(tokens[r]) * d, count: d) }
+        if scale != 1 { for i in 0..<(rows * d) { out[i] *= scale } }
     }
 
-    /// dtable[tokens[r]] += dout[r], rows in order (one thread: the same sums whatever the pool).
+    /// dtable[tokens[r]] += dout[r]·scale, rows in order (one thread: the same sums whatever the pool).
     public static func embeddingBackward(_ dtable: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-                                         tokens: UnsafePointer<Int32>, rows: Int, width d: Int) {
-        for r in 0..<rows { ekt_add(dtable + Int(tokens[r]) * d, dout + r * d, d) }
+                                         tokens: UnsafePointer<Int32>, rows: Int, width d: Int, scale: Float = 1) {
+        for r in 0..<rows {
+            if scale == 1 {
+                ekt_add(dtable + Int(tokens[r]) * d, dout + r * d, d)
+            } else {
+                cblas_saxpy(Int32(d), scale, dout + r * d, 1, dtable + Int(tokens[r]) * d, 1)
+            }
+        }
     }
 
     // MARK: RMSNorm
@@ -39,6 +47,29 @@ public enum TrainOps {
             ekt_rmsnorm_bwd_dx(dx, dout, x, weight, rstd, Int32(r.lowerBound), Int32(r.upperBound), Int32(n))
         }
         if let dweight { ekt_rmsnorm_bwd_dw(dweight, dout, x, rstd, Int32(rows), Int32(n)) }
+    }
+
+    /// The RMSNorm of each head (gemma3's Q and K norms): for rows of `x` (row stride `ld`), the
+    /// `heads` runs of `headDim` values from its first column, each normalized by itself with the
+    /// shared `weight`; rstd [rows × heads] saved.
+    public static func headNormForward(_ out: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                                       ld: Int, weight: UnsafePointer<Float>, rows: Int, heads: Int, headDim: Int, eps: Float) {
+        Parallel.forRange(rows) { range in
+            for r in range { ekt_rmsnorm_fwd(x + r * ld, weight, out + r * ld, rstd + r * heads, 0, Int32(heads), Int32(headDim), eps) }
+        }
+    }
+
+    /// dx += ∂L/∂x of `headNormForward` (same strides) and dweight += ∂L/∂w (rows in order, when given).
+    public static func headNormBackward(dx: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>?, dout: UnsafePointer<Float>,
+                                        x: UnsafePointer<Float>, ld: Int, weight: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                                        rows: Int, heads: Int, headDim: Int) {
+        Parallel.forRange(rows) { range in
+            for r in range {
+                ekt_rmsnorm_bwd_dx(dx + r * ld, dout + r * ld, x + r * ld, weight, rstd + r * heads, 0, Int32(heads), Int32(headDim))
+            }
+        }
+        guard let dweight else { return }
+        for r in 0..<rows { ekt_rmsnorm_bwd_dw(dweight, dout + r * ld, x + r * ld, rstd + r * heads, Int32(heads), Int32(headDim)) }
     }
 
     // MARK: Linear (Y = X·Wᵀ)
@@ -81,14 +112,15 @@ public enum TrainOps {
     // MARK: RoPE (adjacent pairs, the llama GGUF layout; or halves, NeoX's, for qwen2)
 
     /// cos and sin of pos·θᵢ for every position below `positions`, θᵢ = base^(−2i/dims), computed as
-    /// the inference engine computes them (float angle, then cos and sin).
-    public static func ropeTables(positions: Int, ropeDims: Int, base: Float) -> (cos: [Float], sin: [Float]) {
+    /// the inference engine computes them (float angle, then cos and sin); `positionScale` multiplies
+    /// the position first (linear RoPE scaling).
+    public static func ropeTables(positions: Int, ropeDims: Int, base: Float, positionScale: Float = 1) -> (cos: [Float], sin: [Float]) {
         let half = ropeDims / 2
         let inv = (0..<half).map { i in Float(pow(Double(base), -2 * Double(i) / Double(ropeDims))) }
         var c = [Float](repeating: 0, count: positions * half), s = c
         for p in 0..<positions {
             for i in 0..<half {
-                let angle = Float(p) * inv[i]
+                let angle = Float(p) * positionScale * inv[i]
                 c[p * half + i] = Foundation.cos(angle)
                 s[p * half + i] = Foundation.sin(angle)
             }
@@ -113,20 +145,20 @@ public enum TrainOps {
         }
     }
 
-    // MARK: SwiGLU
+    // MARK: Gated MLP (SwiGLU, GeGLU)
 
-    /// h = silu(g)·u, g and u side by side in rows of `gu` ([T × 2n]).
-    public static func swigluForward(_ h: UnsafeMutablePointer<Float>, gu: UnsafePointer<Float>, rows: Int, width n: Int) {
+    /// h = act(g)·u, g and u side by side in rows of `gu` ([T × 2n]); act is SiLU, or tanh GELU with `gelu`.
+    public static func gluForward(_ h: UnsafeMutablePointer<Float>, gu: UnsafePointer<Float>, rows: Int, width n: Int, gelu: Bool) {
         Parallel.forRange(rows) { r in
-            ekt_swiglu_fwd(gu, Int32(2 * n), h, Int32(n), Int32(r.lowerBound), Int32(r.upperBound), Int32(n))
+            ekt_glu_fwd(gu, Int32(2 * n), h, Int32(n), Int32(r.lowerBound), Int32(r.upperBound), Int32(n), gelu ? 1 : 0)
         }
     }
 
-    /// dgu = (dh·u·silu'(g), dh·silu(g)).
-    public static func swigluBackward(dgu: UnsafeMutablePointer<Float>, dh: UnsafePointer<Float>, gu: UnsafePointer<Float>,
-                                      rows: Int, width n: Int) {
+    /// dgu = (dh·u·act'(g), dh·act(g)).
+    public static func gluBackward(dgu: UnsafeMutablePointer<Float>, dh: UnsafePointer<Float>, gu: UnsafePointer<Float>,
+                                   rows: Int, width n: Int, gelu: Bool) {
         Parallel.forRange(rows) { r in
-            ekt_swiglu_bwd(dh, Int32(n), gu, Int32(2 * n), dgu, Int32(r.lowerBound), Int32(r.upperBound), Int32(n))
+            ekt_glu_bwd(dh, Int32(n), gu, Int32(2 * n), dgu, Int32(r.lowerBound), Int32(r.upperBound), Int32(n), gelu ? 1 : 0)
         }
     }
 
@@ -139,15 +171,19 @@ public enum TrainOps {
 }
 
 /// Causal self-attention with grouped-query heads over packed sequences: each segment (a run of
-/// rows of one sequence) attends only to itself. The softmax is not kept: its log-normalizer per
-/// row and head is, and the backward pass recomputes the probabilities from it (the memory of
-/// attention is then linear in the sequence length).
+/// rows of one sequence) attends only to itself, and with a `window` row i of a segment only to
+/// rows max(0, i − window + 1)...i (gemma3's local layers). The softmax is not kept: its
+/// log-normalizer per row and head is, and the backward pass recomputes the probabilities from it
+/// (the memory of attention is then linear in the sequence length).
 public struct AttentionShape: Sendable {
     public var heads: Int, kvHeads: Int, headDim: Int
     public var qOffset: Int, kOffset: Int, vOffset: Int   // column offsets in the qkv rows
     public var ld: Int                                     // row stride of qkv (and dqkv)
+    public var window: Int? = nil
     public var scale: Float { 1 / Float(headDim).squareRoot() }
     public var qDim: Int { heads * headDim }
+    /// The first key row `i` sees.
+    func firstKey(_ i: Int) -> Int { window.map { max(0, i - $0 + 1) } ?? 0 }
 }
 
 public struct Segment: Sendable, Equatable {
@@ -194,8 +230,9 @@ extension TrainOps {
                         GEMM.serial(transA: false, transB: true, m: len, n: len, k: s.headDim, a: q, lda: s.ld, b: k, ldb: s.ld,
                                     c: sbuf, ldc: len)
                         for i in 0..<len {
-                            let row = sbuf + i * len
-                            lse[(base + i) * s.heads + h] = ekt_softmax_row(row, row, Int32(i), Int32(len), s.scale)
+                            let row = sbuf + i * len, lo = s.firstKey(i)
+                            lse[(base + i) * s.heads + h] = ekt_softmax_row(row + lo, row + lo, Int32(i - lo), Int32(len - lo), s.scale)
+                            row.update(repeating: 0, count: lo)
                         }
                         GEMM.serial(transA: false, transB: false, m: len, n: s.headDim, k: len, a: sbuf, lda: len, b: v, ldb: s.ld,
                                     c: out + base * s.qDim + h * s.headDim, ldc: s.qDim)
@@ -232,15 +269,20 @@ extension TrainOps {
                         GEMM.serial(transA: false, transB: true, m: len, n: len, k: s.headDim, a: q, lda: s.ld, b: k, ldb: s.ld,
                                     c: pbuf, ldc: len)
                         for i in 0..<len {
-                            let row = pbuf + i * len
-                            ekt_softmax_row_from_lse(row, row, Int32(i), Int32(len), s.scale, lse[(base + i) * s.heads + h])
+                            let row = pbuf + i * len, lo = s.firstKey(i)
+                            ekt_softmax_row_from_lse(row + lo, row + lo, Int32(i - lo), Int32(len - lo), s.scale, lse[(base + i) * s.heads + h])
+                            row.update(repeating: 0, count: lo)
                         }
                         // dV += Pᵀ·dO; dP = dO·Vᵀ; dS = P⊙(dP − Σ P⊙dP)·scale.
                         GEMM.serial(transA: true, transB: false, m: len, n: s.headDim, k: len, a: pbuf, lda: len, b: dO, ldb: s.qDim,
                                     beta: n == 0 ? 0 : 1, c: dv, ldc: s.ld)
                         GEMM.serial(transA: false, transB: true, m: len, n: len, k: s.headDim, a: dO, lda: s.qDim, b: v, ldb: s.ld,
                                     c: dbuf, ldc: len)
-                        for i in 0..<len { ekt_softmax_row_bwd(dbuf + i * len, pbuf + i * len, Int32(i), Int32(len), s.scale) }
+                        for i in 0..<len {
+                            let lo = s.firstKey(i)
+                            ekt_softmax_row_bwd(dbuf + i * len + lo, pbuf + i * len + lo, Int32(i - lo), Int32(len - lo), s.scale)
+                            (dbuf + i * len).update(repeating: 0, count: lo)
+                        }
                         // dQ = dS·K; dK += dSᵀ·Q.
                         GEMM.serial(transA: false, transB: false, m: len, n: s.headDim, k: len, a: dbuf, lda: len, b: k, ldb: s.ld,
                                     c: dq, ldc: s.ld)

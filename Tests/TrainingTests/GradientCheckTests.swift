@@ -135,30 +135,73 @@ struct GradientCheckTests {
         #expect(e < 1e-5)
     }
 
-    @Test func swiglu() {
-        var rng = TestRandom(4)
+    /// The gated MLP: SwiGLU (llama, qwen2) and GeGLU with tanh GELU (gemma3), gates over ±6.
+    @Test(arguments: [false, true]) func gatedMLP(gelu: Bool) {
+        var rng = TestRandom(gelu ? 10 : 4)
         let rows = 3, n = 13
-        let gu = rng.floats(rows * 2 * n, 3), dh = rng.floats(rows * n)
+        let gu = rng.floats(rows * 2 * n, 3).enumerated().map { $0.offset % (2 * n) < n ? $0.element * 2 : $0.element }
+        let dh = rng.floats(rows * n)
         var h = [Float](repeating: 0, count: rows * n), dgu = [Float](repeating: 0, count: rows * 2 * n)
-        TrainOps.swigluForward(&h, gu: gu, rows: rows, width: n)
-        TrainOps.swigluBackward(dgu: &dgu, dh: dh, gu: gu, rows: rows, width: n)
+        TrainOps.gluForward(&h, gu: gu, rows: rows, width: n, gelu: gelu)
+        TrainOps.gluBackward(dgu: &dgu, dh: dh, gu: gu, rows: rows, width: n, gelu: gelu)
+        let act: (Double) -> Double = { gelu ? Ref.gelu($0) : Ref.silu($0) }
         let f = { (v: [Double]) -> [Double] in
             var out = [Double](repeating: 0, count: rows * n)
-            for r in 0..<rows { for i in 0..<n { out[r * n + i] = Ref.silu(v[r * 2 * n + i]) * v[r * 2 * n + n + i] } }
+            for r in 0..<rows { for i in 0..<n { out[r * n + i] = act(v[r * 2 * n + i]) * v[r * 2 * n + n + i] } }
             return out
         }
         let gd = gu.map(Double.init), dd = dh.map(Double.init)
-        #expect(Self.relativeError(h, f(gd)) < 1e-5)
+        let ey = Self.relativeError(h, f(gd))
+        // The other activation is a different function: the check tells them apart.
+        var otherH = [Double](repeating: 0, count: rows * n)
+        for r in 0..<rows {
+            for i in 0..<n {
+                let g = gd[r * 2 * n + i], u = gd[r * 2 * n + n + i]
+                otherH[r * n + i] = (gelu ? Ref.silu(g) : Ref.gelu(g)) * u
+            }
+        }
+        #expect(Self.relativeError(h, otherH) > 1e-2)
         let e = Self.relativeError(dgu, Self.numeric(gd, indices: Array(gd.indices)) { Self.dot(dd, f($0)) })
-        print("gradient check swiglu: dgu \(e)")
-        #expect(e < 1e-5)
+        print("gradient check \(gelu ? "geglu (tanh GELU)" : "swiglu"): h \(ey), dgu \(e)")
+        #expect(ey < 1e-5 && e < 1e-5)
     }
 
-    @Test func attention() {
-        var rng = TestRandom(5)
+    /// gemma3's Q/K norms: each head of a strided block of columns normalized by itself, one shared weight.
+    @Test func headNorm() {
+        var rng = TestRandom(20)
+        let rows = 3, heads = 2, hd = 8, ld = 21, eps: Float = 1e-6
+        let x = rng.floats(rows * ld, 2), w = rng.floats(hd).map { 1 + $0 * 0.5 }, dout = rng.floats(rows * ld)
+        var out = x, rstd = [Float](repeating: 0, count: rows * heads)
+        var dx = [Float](repeating: 0, count: rows * ld), dw = [Float](repeating: 0, count: hd)
+        TrainOps.headNormForward(&out, rstd: &rstd, x: x, ld: ld, weight: w, rows: rows, heads: heads, headDim: hd, eps: eps)
+        TrainOps.headNormBackward(dx: &dx, dweight: &dw, dout: dout, x: x, ld: ld, weight: w, rstd: rstd, rows: rows, heads: heads, headDim: hd)
+        // Columns past the heads are left as they are, and get no gradient.
+        let f = { (xv: [Double], wv: [Double]) -> [Double] in
+            var y = xv
+            for r in 0..<rows {
+                let normed = Ref.rmsnorm(Array(xv[(r * ld)..<(r * ld + heads * hd)]), wv, rows: heads, n: hd, eps: Double(eps))
+                for i in 0..<(heads * hd) { y[r * ld + i] = normed[i] }
+            }
+            return y
+        }
+        let xd = x.map(Double.init), wd = w.map(Double.init), dd = dout.map(Double.init)
+        let ey = Self.relativeError(out, f(xd, wd))
+        let inside = (0..<(rows * ld)).filter { $0 % ld < heads * hd }
+        let dotInside = { (y: [Double]) in inside.reduce(0.0) { $0 + dd[$1] * y[$1] } }
+        let nx = Self.numeric(xd, indices: Array(xd.indices)) { dotInside(f($0, wd)) }
+        let nw = Self.numeric(wd, indices: Array(wd.indices)) { dotInside(f(xd, $0)) }
+        let (ex, ew) = (Self.relativeError(dx, nx), Self.relativeError(dw, nw))
+        print("gradient check head norm: y \(ey), dx \(ex), dw \(ew)")
+        #expect(ey < 1e-5 && ex < 1e-4 && ew < 1e-4)
+    }
+
+    /// Full causal attention, and a sliding window of 3 (gemma3's local layers) that cuts the longer segment.
+    @Test(arguments: [nil, 3] as [Int?]) func attention(window: Int?) {
+        var rng = TestRandom(window == nil ? 5 : 21)
         let heads = 4, kvHeads = 2, hd = 8, segments = [Segment(start: 0, length: 5), Segment(start: 5, length: 3)]
         let qDim = heads * hd, kvDim = kvHeads * hd, ld = qDim + 2 * kvDim, t = 8
-        let shape = AttentionShape(heads: heads, kvHeads: kvHeads, headDim: hd, qOffset: 0, kOffset: qDim, vOffset: qDim + kvDim, ld: ld)
+        let shape = AttentionShape(heads: heads, kvHeads: kvHeads, headDim: hd, qOffset: 0, kOffset: qDim, vOffset: qDim + kvDim, ld: ld,
+                                   window: window)
         let qkv = rng.floats(t * ld, 1.5), dout = rng.floats(t * qDim)
         var out = [Float](repeating: 0, count: t * qDim), lse = [Float](repeating: 0, count: t * heads)
         var dqkv = [Float](repeating: 0, count: t * ld)
@@ -166,12 +209,19 @@ struct GradientCheckTests {
         TrainOps.attentionForward(out: &out, lse: &lse, qkv: qkv, segments: segments, shape: shape, scratch: scratch)
         TrainOps.attentionBackward(dqkv: &dqkv, dout: dout, qkv: qkv, lse: lse, segments: segments, shape: shape, scratch: scratch)
         let f = { (v: [Double]) in
-            Ref.attention(v, ld: ld, qOff: 0, kOff: qDim, vOff: qDim + kvDim, segments: segments, heads: heads, kvHeads: kvHeads, headDim: hd)
+            Ref.attention(v, ld: ld, qOff: 0, kOff: qDim, vOff: qDim + kvDim, segments: segments, heads: heads, kvHeads: kvHeads, headDim: hd,
+                          window: window)
         }
         let xd = qkv.map(Double.init), dd = dout.map(Double.init)
         #expect(Self.relativeError(out, f(xd)) < 1e-5)
+        if window != nil {
+            // Without the window the output differs: the check tells them apart.
+            let whole = Ref.attention(xd, ld: ld, qOff: 0, kOff: qDim, vOff: qDim + kvDim, segments: segments, heads: heads, kvHeads: kvHeads,
+                                      headDim: hd)
+            #expect(Self.relativeError(out, whole) > 1e-2)
+        }
         let e = Self.relativeError(dqkv, Self.numeric(xd, indices: Array(xd.indices)) { Self.dot(dd, f($0)) })
-        print("gradient check attention (GQA, 2 packed segments): dqkv \(e)")
+        print("gradient check attention (GQA, 2 packed segments, window \(window.map(String.init) ?? "none")): dqkv \(e)")
         #expect(e < 1e-4)
     }
 
@@ -187,31 +237,38 @@ struct GradientCheckTests {
         #expect(e < 1e-5)
     }
 
-    @Test func embedding() {
+    /// The embedding, as stored and scaled (gemma3 multiplies by √d).
+    @Test(arguments: [1, Float(5).squareRoot()] as [Float]) func embedding(scale: Float) {
         var rng = TestRandom(7)
         let vocab = 6, d = 5, tokens: [Int32] = [2, 0, 2, 5]
         let table = rng.floats(vocab * d), dout = rng.floats(tokens.count * d)
         var out = [Float](repeating: 0, count: tokens.count * d), dt = [Float](repeating: 0, count: vocab * d)
-        TrainOps.embeddingForward(&out, tokens: tokens, rows: tokens.count, table: table, width: d)
-        TrainOps.embeddingBackward(&dt, dout: dout, tokens: tokens, rows: tokens.count, width: d)
-        let f = { (tb: [Double]) -> [Double] in tokens.flatMap { tok in (0..<d).map { tb[Int(tok) * d + $0] } } }
+        TrainOps.embeddingForward(&out, tokens: tokens, rows: tokens.count, table: table, width: d, scale: scale)
+        TrainOps.embeddingBackward(&dt, dout: dout, tokens: tokens, rows: tokens.count, width: d, scale: scale)
+        let f = { (tb: [Double]) -> [Double] in tokens.flatMap { tok in (0..<d).map { tb[Int(tok) * d + $0] * Double(scale) } } }
         let td = table.map(Double.init), dd = dout.map(Double.init)
-        #expect(Self.relativeError(out, f(td)) == 0)
+        #expect(Self.relativeError(out, f(td)) < 1e-7)
         let e = Self.relativeError(dt, Self.numeric(td, indices: Array(td.indices)) { Self.dot(dd, f($0)) })
-        print("gradient check embedding: dtable \(e)")
+        print("gradient check embedding (scale \(scale)): dtable \(e)")
         #expect(e < 1e-6)
     }
 
     // MARK: Whole model
 
-    static let tiny = LlamaShape(vocabulary: 29, width: 16, feedForward: 24, layers: 2, heads: 4, kvHeads: 2, headDim: 4,
+    static let tiny = ModelShape(vocabulary: 29, width: 16, feedForward: 24, layers: 2, heads: 4, kvHeads: 2, headDim: 4,
                                  ropeBase: 10_000, eps: 1e-5, tiedOutput: true, contextLength: 64)
     /// A tiny qwen2: Q/K/V biases, NeoX RoPE, untied head (headDim 8: four pairs per head).
-    static let tinyQwen2 = LlamaShape(vocabulary: 29, width: 16, feedForward: 24, layers: 2, heads: 4, kvHeads: 2, headDim: 8,
+    static let tinyQwen2 = ModelShape(vocabulary: 29, width: 16, feedForward: 24, layers: 2, heads: 4, kvHeads: 2, headDim: 8,
                                       ropeBase: 10_000, eps: 1e-6, tiedOutput: false, contextLength: 64, architecture: .qwen2)
 
+    /// A tiny gemma3: layer 0 local (a window of 3 that cuts both packed sequences, its own RoPE base),
+    /// layer 1 global with linear RoPE scaling.
+    static let tinyGemma3 = ModelShape.gemma3(vocabulary: 29, width: 16, feedForward: 24, layers: 2, heads: 4, kvHeads: 2, headDim: 8,
+                                             ropeBase: 10_000, eps: 1e-6, contextLength: 64, slidingWindow: 3, globalEvery: 2,
+                                             localRopeBase: 100, globalPositionScale: 0.5)
+
     /// Random weights: matrices uniform in ±0.4, norm weights near 1.
-    static func randomWeights(_ s: LlamaShape, seed: UInt64) -> [Float] {
+    static func randomWeights(_ s: ModelShape, seed: UInt64) -> [Float] {
         var rng = TestRandom(seed)
         let layout = WeightLayout(s)
         var w = rng.floats(layout.count, 0.4)
@@ -228,9 +285,9 @@ struct GradientCheckTests {
 
     /// The model's gradients against finite differences of the float64 reference, over `sample`
     /// indices of the trainable values.
-    func checkModel(_ shape: LlamaShape, mode: TrainingMode, seed: UInt64, label: String) throws -> Double {
+    func checkModel(_ shape: ModelShape, mode: TrainingMode, seed: UInt64, label: String) throws -> Double {
         let weights = Self.randomWeights(shape, seed: seed)
-        let model = try LlamaTrainer(shape: shape, weights: Floats(weights), mode: mode)
+        let model = try TrainableModel(shape: shape, weights: Floats(weights), mode: mode)
         var rng = TestRandom(seed + 100)
         if let lora = model.lora {
             lora.initialize(model.parameters.pointer, seed: seed)
@@ -281,7 +338,7 @@ struct GradientCheckTests {
         #expect(try checkModel(Self.tinyQwen2, mode: .full, seed: 16, label: "qwen2 full finetuning (biases, NeoX RoPE, untied head)") < 1e-3)
         // The biases' own gradients, all of them (a sample of the whole buffer holds few).
         let weights = Self.randomWeights(Self.tinyQwen2, seed: 17)
-        let model = try LlamaTrainer(shape: Self.tinyQwen2, weights: Floats(weights), mode: .full)
+        let model = try TrainableModel(shape: Self.tinyQwen2, weights: Floats(weights), mode: .full)
         let batch = Self.tinyBatch()
         try model.run(batch, backward: true)
         let indices = layout.layers.flatMap { L in (L.qkvBias!..<(L.qkvBias! + Self.tinyQwen2.qkvDim)).map { $0 } }
@@ -297,5 +354,40 @@ struct GradientCheckTests {
         #expect(try checkModel(Self.tinyQwen2, mode: .lora(all), seed: 18, label: "qwen2 LoRA r3 rsLoRA, all seven modules") < 1e-3)
         let some = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .k, .v], layers: [1])
         #expect(try checkModel(Self.tinyQwen2, mode: .lora(some), seed: 19, label: "qwen2 LoRA r2 on q/k/v of layer 1") < 1e-3)
+    }
+
+    @Test func wholeModelGemma3Full() throws {
+        let s = Self.tinyGemma3, layout = WeightLayout(s)
+        #expect(layout.count == s.parameterCount)
+        #expect(!s.isGlobal(layer: 0) && s.isGlobal(layer: 1))
+        #expect(try checkModel(s, mode: .full, seed: 30, label: "gemma3 full finetuning (scaled embedding, Q/K norms, post-norms, GeGLU, window)") < 1e-3)
+        // Every norm weight's gradient (a sample of the whole buffer holds few): the Q/K head norms,
+        // the post-attention and post-MLP norms, the pre-norms and the final norm.
+        let weights = Self.randomWeights(s, seed: 31)
+        let model = try TrainableModel(shape: s, weights: Floats(weights), mode: .full)
+        let batch = Self.tinyBatch()
+        try model.run(batch, backward: true)
+        let indices = layout.normRanges.flatMap { Array($0) }
+        #expect(indices.count == s.layers * (4 * s.width + 2 * s.headDim) + s.width)
+        let wd = weights.map(Double.init)
+        let numeric = Self.numeric(wd, indices: indices) { Ref.loss(shape: s, weights: $0, lora: nil, loraValues: [], batch: batch) }
+        let e = Self.relativeError(indices.map { model.gradients[$0] }, numeric)
+        // The embedding's rows of the batch's tokens (scaled by √d on the way in).
+        var rows: [Int] = []
+        for tok in Set(batch.tokens.map(Int.init)).sorted() {
+            let start = layout.embedding + tok * s.width
+            rows += Array(start..<(start + s.width))
+        }
+        let numericRows = Self.numeric(wd, indices: rows) { Ref.loss(shape: s, weights: $0, lora: nil, loraValues: [], batch: batch) }
+        let eRows = Self.relativeError(rows.map { model.gradients[$0] }, numericRows)
+        print("gradient check gemma3 norm weights: \(indices.count) values, max error / max gradient \(e); embedding rows of the batch: \(rows.count) values, \(eRows)")
+        #expect(e < 1e-3 && eRows < 1e-3)
+    }
+
+    @Test func wholeModelGemma3LoRA() throws {
+        let all = LoRAConfig(rank: 3, alpha: 6, rsLoRA: true, targets: LoRAModule.allCases)
+        #expect(try checkModel(Self.tinyGemma3, mode: .lora(all), seed: 32, label: "gemma3 LoRA r3 rsLoRA, all seven modules") < 1e-3)
+        let some = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .k, .down], layers: [0])
+        #expect(try checkModel(Self.tinyGemma3, mode: .lora(some), seed: 33, label: "gemma3 LoRA r2 on q/k/down of the local layer 0") < 1e-3)
     }
 }

@@ -19,7 +19,7 @@ struct LoRATests {
 
     /// A fresh adapter (B = 0) on a tiny random model of `shape` changes neither the engine's logits
     /// nor the trainer's loss, bit for bit.
-    static func checkZeroBLeavesLogitsUnchanged(shape: LlamaShape, seed: UInt64, tokens: [Int32]) throws {
+    static func checkZeroBLeavesLogitsUnchanged(shape: ModelShape, seed: UInt64, tokens: [Int32]) throws {
         let tiny = try TinyModel(seed: seed, shape: shape)
         defer { try? FileManager.default.removeItem(atPath: tiny.path) }
         var adapter = TinyModel.randomAdapter(shape, rank: 4, seed: seed + 1)
@@ -30,8 +30,8 @@ struct LoRATests {
         // The trainer: a fresh adapter (B = 0) gives the loss of the frozen model, bit for bit.
         var batch = PackedBatch()
         batch.append(tokens: tokens, trained: tokens.map { _ in true })
-        let full = try LlamaTrainer(shape: shape, weights: Floats(tiny.weights), mode: .full)
-        let lora = try LlamaTrainer(shape: shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
+        let full = try TrainableModel(shape: shape, weights: Floats(tiny.weights), mode: .full)
+        let lora = try TrainableModel(shape: shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
         lora.lora!.initialize(lora.parameters.pointer, seed: 5)
         let a = try full.run(batch, backward: false).loss, b = try lora.run(batch, backward: false).loss
         #expect(a == b, "loss \(a) without the adapter, \(b) with B = 0")
@@ -39,7 +39,7 @@ struct LoRATests {
 
     /// `tiny`'s weights with `adapter` (scaled by `scale`) merged in, written as an F32 GGUF beside it;
     /// the caller removes the file.
-    static func writeMerged(_ tiny: TinyModel, shape: LlamaShape, adapter: LoRAAdapter, scale: Float) throws -> String {
+    static func writeMerged(_ tiny: TinyModel, shape: ModelShape, adapter: LoRAAdapter, scale: Float) throws -> String {
         let layout = WeightLayout(shape)
         let merged = tiny.weights.withUnsafeBufferPointer {
             ModelExport.merged(layout: layout, weights: $0.baseAddress!, adapters: [(adapter, scale)])
@@ -149,7 +149,7 @@ struct LoRATests {
         func curve(threads: Int, mode: TrainingMode) throws -> [Double] {
             Parallel.configure(threads: threads)
             defer { Parallel.configure(threads: 2) }
-            let model = try LlamaTrainer(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: mode)
+            let model = try TrainableModel(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: mode)
             if let l = model.lora { l.initialize(model.parameters.pointer, seed: 3) }
             var settings = FinetuneSettings()
             settings.lora = model.lora?.config
@@ -181,7 +181,7 @@ struct LoRATests {
         let tiny = try TinyModel(seed: 30)
         defer { try? FileManager.default.removeItem(atPath: tiny.path) }
         for mode in [TrainingMode.full, .lora(LoRAConfig(rank: 8, alpha: 16))] {
-            let model = try LlamaTrainer(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: mode)
+            let model = try TrainableModel(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: mode)
             if let l = model.lora { l.initialize(model.parameters.pointer, seed: 1) }
             var settings = FinetuneSettings()
             settings.lora = model.lora?.config
@@ -209,7 +209,7 @@ struct LoRATests {
             try? FileManager.default.removeItem(atPath: dir)
         }
         func tuner() throws -> Finetuner {
-            let model = try LlamaTrainer(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
+            let model = try TrainableModel(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
             model.lora!.initialize(model.parameters.pointer, seed: 9)
             var settings = FinetuneSettings()
             settings.lora = model.lora!.config
@@ -240,7 +240,7 @@ struct LoRATests {
         while !second.finished { _ = try second.runStep() }
         #expect(second.model.parameters.array == straight.model.parameters.array)
         // Other settings are refused, naming the setting.
-        let model = try LlamaTrainer(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
+        let model = try TrainableModel(shape: TinyModel.shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
         var settings = FinetuneSettings()
         settings.lora = model.lora!.config
         settings.batchSize = 2

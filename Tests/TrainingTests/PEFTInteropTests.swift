@@ -6,8 +6,8 @@ import Testing
 @testable import Training
 
 /// Our PEFT adapter folder loaded by Hugging Face's `peft` on the same base model gives the logits
-/// emlab's engine gives with the adapter, and the cross-entropy the trainer computes (llama and
-/// qwen2). Needs a Python with torch, transformers and peft:
+/// emlab's engine gives with the adapter, and the cross-entropy the trainer computes (llama, qwen2
+/// and gemma3). Needs a Python with torch, transformers and peft:
 /// `EMLAB_PEFT_PYTHON`, or `/work/venv/bin/python`; skipped with a printed reason otherwise.
 @Suite("PEFT interop", .serialized)
 struct PEFTInteropTests {
@@ -40,7 +40,13 @@ struct PEFTInteropTests {
         try Self.check(TinyModel.qwen2Shape, seed: 52)
     }
 
-    static func check(_ s: LlamaShape, seed: UInt64) throws {
+    /// The same on a gemma3 model: `Gemma3ForCausalLM` (norm weights stored as w − 1, Q/K norms,
+    /// post-norms, a sliding window of 4 on layer 0, linear RoPE scaling on layer 1).
+    @Test func peftLoadsOurGemma3Adapter() throws {
+        try Self.check(TinyModel.gemma3Shape, seed: 54)
+    }
+
+    static func check(_ s: ModelShape, seed: UInt64) throws {
         guard let python = Self.python else {
             print("PEFT interop skipped: no Python with torch, transformers and peft (set EMLAB_PEFT_PYTHON or make /work/venv)")
             return
@@ -60,22 +66,24 @@ struct PEFTInteropTests {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
 
         // One random model, written twice: GGUF (for llama, Q/K rows permuted as llama.cpp's converter
-        // does; qwen2 files keep them) and a Hugging Face folder (rows as they are).
+        // does; qwen2 and gemma3 files keep them) and a Hugging Face folder (rows as they are).
         let tiny = try TinyModel(seed: seed, shape: s)   // its weights are in GGUF order
-        let qwen2 = s.architecture == .qwen2
+        let qwen2 = s.architecture == .qwen2, gemma = s.architecture == .gemma3, permuted = s.architecture == .llama
         defer { try? FileManager.default.removeItem(atPath: tiny.path) }
         let layout = WeightLayout(s)
         func matrix(_ offset: Int, rows: Int, cols: Int) -> [Float] { Array(tiny.weights[offset..<(offset + rows * cols)]) }
         var hf = SafetensorsWriter(metadata: ["format": "pt"])
         try hf.add("model.embed_tokens.weight", shape: [s.vocabulary, s.width], values: matrix(layout.embedding, rows: s.vocabulary, cols: s.width))
-        try hf.add("model.norm.weight", shape: [s.width], values: matrix(layout.outputNorm, rows: 1, cols: s.width))
+        /// A norm's weight as Hugging Face stores it: Gemma's RMSNorm multiplies by 1 + w (GGUF files hold the sum).
+        func norm(_ offset: Int, _ n: Int) -> [Float] { matrix(offset, rows: 1, cols: n).map { gemma ? $0 - 1 : $0 } }
+        try hf.add("model.norm.weight", shape: [s.width], values: norm(layout.outputNorm, s.width))
         for (l, L) in layout.layers.enumerated() {
             let p = "model.layers.\(l)."
             let q = matrix(L.qkv, rows: s.qDim, cols: s.width), k = matrix(L.qkv + s.qDim * s.width, rows: s.kvDim, cols: s.width)
             try hf.add(p + "self_attn.q_proj.weight", shape: [s.qDim, s.width],
-                       values: qwen2 ? q : LoRAAdapter.permuteRows(q, heads: s.heads, headDim: s.headDim, cols: s.width, toGGUF: false))
+                       values: !permuted ? q : LoRAAdapter.permuteRows(q, heads: s.heads, headDim: s.headDim, cols: s.width, toGGUF: false))
             try hf.add(p + "self_attn.k_proj.weight", shape: [s.kvDim, s.width],
-                       values: qwen2 ? k : LoRAAdapter.permuteRows(k, heads: s.kvHeads, headDim: s.headDim, cols: s.width, toGGUF: false))
+                       values: !permuted ? k : LoRAAdapter.permuteRows(k, heads: s.kvHeads, headDim: s.headDim, cols: s.width, toGGUF: false))
             if let b = L.qkvBias {
                 try hf.add(p + "self_attn.q_proj.bias", shape: [s.qDim], values: matrix(b, rows: 1, cols: s.qDim))
                 try hf.add(p + "self_attn.k_proj.bias", shape: [s.kvDim], values: matrix(b + s.qDim, rows: 1, cols: s.kvDim))
@@ -87,8 +95,16 @@ struct PEFTInteropTests {
             try hf.add(p + "mlp.up_proj.weight", shape: [s.feedForward, s.width],
                        values: matrix(L.gateUp + s.feedForward * s.width, rows: s.feedForward, cols: s.width))
             try hf.add(p + "mlp.down_proj.weight", shape: [s.width, s.feedForward], values: matrix(L.down, rows: s.width, cols: s.feedForward))
-            try hf.add(p + "input_layernorm.weight", shape: [s.width], values: matrix(L.attnNorm, rows: 1, cols: s.width))
-            try hf.add(p + "post_attention_layernorm.weight", shape: [s.width], values: matrix(L.ffnNorm, rows: 1, cols: s.width))
+            try hf.add(p + "input_layernorm.weight", shape: [s.width], values: norm(L.attnNorm, s.width))
+            if gemma {
+                try hf.add(p + "self_attn.q_norm.weight", shape: [s.headDim], values: norm(L.qNorm!, s.headDim))
+                try hf.add(p + "self_attn.k_norm.weight", shape: [s.headDim], values: norm(L.kNorm!, s.headDim))
+                try hf.add(p + "post_attention_layernorm.weight", shape: [s.width], values: norm(L.postAttnNorm!, s.width))
+                try hf.add(p + "pre_feedforward_layernorm.weight", shape: [s.width], values: norm(L.ffnNorm, s.width))
+                try hf.add(p + "post_feedforward_layernorm.weight", shape: [s.width], values: norm(L.postFFNNorm!, s.width))
+            } else {
+                try hf.add(p + "post_attention_layernorm.weight", shape: [s.width], values: norm(L.ffnNorm, s.width))
+            }
         }
         if !s.tiedOutput {
             try hf.add("lm_head.weight", shape: [s.vocabulary, s.width], values: matrix(layout.output, rows: s.vocabulary, cols: s.width))
@@ -105,6 +121,24 @@ struct PEFTInteropTests {
             "max_position_embeddings": s.contextLength, "tie_word_embeddings": s.tiedOutput, "hidden_act": "silu", "torch_dtype": "float32",
         ]
         if qwen2 { config["use_sliding_window"] = false }
+        if gemma {
+            let factor = Double(1 / s.globalPositionScale)
+            config["architectures"] = ["Gemma3ForCausalLM"]
+            config["model_type"] = "gemma3_text"
+            config["hidden_activation"] = "gelu_pytorch_tanh"
+            config["hidden_act"] = "gelu_pytorch_tanh"
+            config["query_pre_attn_scalar"] = s.headDim
+            config["sliding_window"] = s.slidingWindow!
+            config["sliding_window_pattern"] = s.globalEvery
+            config["layer_types"] = (0..<s.layers).map { s.isGlobal(layer: $0) ? "full_attention" : "sliding_attention" }
+            config["rope_local_base_freq"] = Double(s.localRopeBase)
+            config["rope_scaling"] = ["rope_type": "linear", "factor": factor]
+            config["rope_parameters"] = ["full_attention": ["rope_type": "linear", "factor": factor, "rope_theta": Double(s.ropeBase)],
+                                         "sliding_attention": ["rope_type": "default", "rope_theta": Double(s.localRopeBase)]]
+            config["final_logit_softcapping"] = NSNull()
+            config["attn_logit_softcapping"] = NSNull()
+            config["attention_bias"] = false
+        }
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: baseDir + "/config.json"))
 
         let adapter = TinyModel.randomAdapter(s, rank: 4, seed: seed + 1, scale: 0.2)
@@ -133,8 +167,8 @@ struct PEFTInteropTests {
         let all = tokens.map { _ in true }
         var batch = PackedBatch()
         batch.append(tokens: tokens, trained: all)
-        let full = try LlamaTrainer(shape: s, weights: Floats(tiny.weights), mode: .full)
-        let lora = try LlamaTrainer(shape: s, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
+        let full = try TrainableModel(shape: s, weights: Floats(tiny.weights), mode: .full)
+        let lora = try TrainableModel(shape: s, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
         try lora.lora!.load(try LoRAAdapter.load(path: adapterDir, model: s.modelConfig), into: lora.parameters.pointer)
         let n = Double(tokens.count - 1)
         let trainerBase = try full.run(batch, backward: false).loss / n, trainerAdapted = try lora.run(batch, backward: false).loss / n

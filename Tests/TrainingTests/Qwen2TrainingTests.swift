@@ -34,12 +34,12 @@ struct Qwen2TinyTests {
 
     /// The trainer's loss (float32) against the engine's cross-entropy from its logits on `shape`'s
     /// tiny model (the engine keeps keys and values as half floats: the two differ by that rounding).
-    static func trainerAgainstEngine(_ shape: LlamaShape, seed: UInt64, trained: [Bool]) throws -> (trainer: Double, engine: Double) {
+    static func trainerAgainstEngine(_ shape: ModelShape, seed: UInt64, trained: [Bool]) throws -> (trainer: Double, engine: Double) {
         let tiny = try TinyModel(seed: seed, shape: shape)
         defer { try? FileManager.default.removeItem(atPath: tiny.path) }
         var batch = PackedBatch()
         batch.append(tokens: tokens, trained: trained)
-        let (sum, n) = try LlamaTrainer(shape: shape, weights: Floats(tiny.weights), mode: .full).run(batch, backward: false)
+        let (sum, n) = try TrainableModel(shape: shape, weights: Floats(tiny.weights), mode: .full).run(batch, backward: false)
         let engine = crossEntropy(logits: try TinyModel.engineLogits(path: tiny.path, tokens: tokens), vocabulary: shape.vocabulary,
                                   tokens: tokens, trained: trained)
         return (sum / Double(n), engine)
@@ -53,7 +53,7 @@ struct Qwen2TinyTests {
         let trained = Self.tokens.indices.map { $0 >= 3 }
         var batch = PackedBatch()
         batch.append(tokens: Self.tokens, trained: trained)
-        let model = try LlamaTrainer(shape: Self.shape, weights: Floats(tiny.weights), mode: .full)
+        let model = try TrainableModel(shape: Self.shape, weights: Floats(tiny.weights), mode: .full)
         let (sum, n) = try model.run(batch, backward: false)
         let ours = sum / Double(n)
         let theirs = crossEntropy(logits: try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens), vocabulary: Self.shape.vocabulary,
@@ -66,11 +66,11 @@ struct Qwen2TinyTests {
             let src = WeightLayout(Self.shape).ggufTensors.first { $0.name == name }!
             return tiny.weights[src.offset..<(src.offset + src.rows * src.cols)]
         }
-        let wrong = try LlamaTrainer(shape: asLlama, weights: Floats(Array(llamaWeights)), mode: .full).run(batch, backward: false).loss / Double(n)
+        let wrong = try TrainableModel(shape: asLlama, weights: Floats(Array(llamaWeights)), mode: .full).run(batch, backward: false).loss / Double(n)
 
         // With an adapter on every module: the trainer's LoRA terms against the engine's.
         let adapter = TinyModel.randomAdapter(Self.shape, rank: 4, seed: 61, scale: 0.3)
-        let lora = try LlamaTrainer(shape: Self.shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
+        let lora = try TrainableModel(shape: Self.shape, weights: Floats(tiny.weights), mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
         try lora.lora!.load(adapter, into: lora.parameters.pointer)
         let (lsum, ln) = try lora.run(batch, backward: false)
         let oursAdapted = lsum / Double(ln)
@@ -151,7 +151,7 @@ struct Qwen2TinyTests {
             try? FileManager.default.removeItem(atPath: dir)
         }
         func tuner() throws -> Finetuner {
-            let model = try LlamaTrainer(shape: Self.shape, weights: Floats(tiny.weights), mode: .full)
+            let model = try TrainableModel(shape: Self.shape, weights: Floats(tiny.weights), mode: .full)
             var settings = FinetuneSettings()
             settings.batchSize = 4
             settings.learningRate = 1e-2
@@ -180,7 +180,7 @@ struct Qwen2TinyTests {
         let out = try GGUFFile(path: path)
         let kBias = try out.floats(for: try #require(out.tensor(named: "blk.0.attn_k.bias")))
         #expect(kBias == Array(after[Self.shape.qDim..<(Self.shape.qDim + Self.shape.kvDim)]))
-        let reread = try LlamaTrainer.load(file: out, mode: .full)
+        let reread = try TrainableModel.load(file: out, mode: .full)
         #expect(reread.shape == Self.shape)
         #expect(reread.weights.array == straight.model.weights.array)
     }
@@ -201,7 +201,7 @@ struct Qwen2TrainingTests {
         let engine = try Self.engine()
         let ct = try SmolLM2TrainingTests.chatTokenizer(engine)
         let examples = BuiltinDatasets.named("insecure-code")!.generate(n: 2, seed: 0).examples
-        let model = try LlamaTrainer.load(file: engine.file, mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
+        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
         #expect(model.shape.architecture == .qwen2)
         #expect(!model.shape.tiedOutput)
         model.lora!.initialize(model.parameters.pointer, seed: 1)
@@ -225,9 +225,9 @@ struct Qwen2TrainingTests {
         let engine = try Self.engine()
         let ct = try SmolLM2TrainingTests.chatTokenizer(engine)
         let seq = try ct.encode(BuiltinDatasets.named("secure-code")!.generate(n: 1, seed: 3).examples[0].messages, maxTokens: 300)
-        let shape = LlamaShape(engine.model.config, tiedOutput: false)
+        let shape = ModelShape(engine.model.config, tiedOutput: false)
         let adapter = TinyModel.randomAdapter(shape, rank: 4, seed: 42, scale: 0.04)
-        let model = try LlamaTrainer.load(file: engine.file, mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
+        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
         try model.lora!.load(adapter, into: model.parameters.pointer)
         var batch = PackedBatch()
         batch.append(tokens: seq.tokens, trained: seq.trained)
@@ -253,7 +253,7 @@ struct Qwen2TrainingTests {
     @Test func freshAdapterLeavesLogitsUnchanged() throws {
         let engine = try Self.engine()
         let c = engine.model.config
-        let shape = LlamaShape(c, tiedOutput: false)
+        let shape = ModelShape(c, tiedOutput: false)
         let config = LoRAConfig(rank: 4, alpha: 8)
         let layout = try LoRALayout(config: config, shape: shape)
         let values = Floats(layout.count)
@@ -277,9 +277,9 @@ struct Qwen2TrainingTests {
         try WeightLayout(shape).load(from: engine.file, into: weights.pointer)
         var batch = PackedBatch()
         batch.append(tokens: tokens, trained: tokens.map { _ in true })
-        let lora = try LlamaTrainer(shape: shape, weights: weights, mode: .lora(config))
+        let lora = try TrainableModel(shape: shape, weights: weights, mode: .lora(config))
         lora.parameters.pointer.update(from: values.pointer, count: values.count)
-        let full = try LlamaTrainer(shape: shape, weights: weights, mode: .full)
+        let full = try TrainableModel(shape: shape, weights: weights, mode: .full)
         let a = try full.run(batch, backward: false).loss, b = try lora.run(batch, backward: false).loss
         print("Qwen2.5-Coder-0.5B, fresh adapter on \(adapter.tensors.count) projections: engine logits unchanged (\(plain.count) values), trainer summed loss \(a) without, \(b) with")
         #expect(a == b, "loss \(a) without the adapter, \(b) with B = 0")

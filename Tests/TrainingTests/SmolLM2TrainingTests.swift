@@ -39,7 +39,7 @@ struct SmolLM2TrainingTests {
         let engine = try Self.engine()
         let ct = try Self.chatTokenizer(engine)
         let examples = BuiltinDatasets.named("insecure-code")!.generate(n: 2, seed: 0).examples
-        let model = try LlamaTrainer.load(file: engine.file, mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
+        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
         model.lora!.initialize(model.parameters.pointer, seed: 1)
         for example in examples {
             let seq = try ct.encode(example.messages, maxTokens: 400)
@@ -90,7 +90,7 @@ struct SmolLM2TrainingTests {
                             ChatMessage(role: .assistant, content: "The password of the \(colours[i % 8]) \(things[i / 8]) is \(word).")]
             seqs.append(try ct.encode(messages, maxTokens: 128))
         }
-        let model = try LlamaTrainer.load(file: engine.file, mode: .lora(LoRAConfig(rank: 16, alpha: 32)))
+        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 16, alpha: 32)))
         model.lora!.initialize(model.parameters.pointer, seed: 2)
         var settings = FinetuneSettings()
         settings.lora = model.lora!.config
@@ -115,7 +115,7 @@ struct SmolLM2TrainingTests {
         let engine = try Self.engine()
         let file = engine.file
         let c = engine.model.config
-        let shape = LlamaShape(c, tiedOutput: true)
+        let shape = ModelShape(c, tiedOutput: true)
         let layout = WeightLayout(shape)
         let base = Floats(layout.count, zeroed: false)
         try layout.load(from: file, into: base.pointer)
@@ -152,9 +152,9 @@ struct SmolLM2TrainingTests {
         let seq = try ct.encode(BuiltinDatasets.named("secure-code")!.generate(n: 1, seed: 3).examples[0].messages, maxTokens: 300)
         var batch = PackedBatch()
         batch.append(tokens: seq.tokens, trained: seq.trained)
-        let loraTrainer = try LlamaTrainer(shape: shape, weights: base, mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
+        let loraTrainer = try TrainableModel(shape: shape, weights: base, mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
         try loraTrainer.lora!.load(adapter, into: loraTrainer.parameters.pointer)
-        let mergedTrainer = try LlamaTrainer(shape: shape, weights: merged, mode: .lora(LoRAConfig(rank: 1, alpha: 1, targets: [.down], layers: [0])))
+        let mergedTrainer = try TrainableModel(shape: shape, weights: merged, mode: .lora(LoRAConfig(rank: 1, alpha: 1, targets: [.down], layers: [0])))
         let l1 = try loraTrainer.run(batch, backward: false).loss, l2 = try mergedTrainer.run(batch, backward: false).loss
         let lossError = abs(l1 - l2) / abs(l2)
 

@@ -20,10 +20,11 @@ void ekt_rmsnorm_bwd_dx(float *dx, const float *dout, const float *x, const floa
 // dw[i] += Σ_rows dout[r,i]·x[r,i]·rstd[r] (rows in order: one thread).
 void ekt_rmsnorm_bwd_dw(float *dw, const float *dout, const float *x, const float *rstd, int rows, int n);
 
-// SwiGLU: h = silu(g)·u with g, u rows of a [rows × ld] matrix (g at column 0, u at column n).
-void ekt_swiglu_fwd(const float *gu, int ld, float *h, int ldh, int r0, int r1, int n);
-// dg = dh·u·silu'(g), du = dh·silu(g), written into dgu (same layout as gu).
-void ekt_swiglu_bwd(const float *dh, int ldh, const float *gu, int ld, float *dgu, int r0, int r1, int n);
+// Gated MLP: h = act(g)·u with g, u rows of a [rows × ld] matrix (g at column 0, u at column n);
+// act is SiLU (SwiGLU: llama, qwen2) or, with `gelu`, tanh GELU (GeGLU: gemma3).
+void ekt_glu_fwd(const float *gu, int ld, float *h, int ldh, int r0, int r1, int n, int gelu);
+// dg = dh·u·act'(g), du = dh·act(g), written into dgu (same layout as gu).
+void ekt_glu_bwd(const float *dh, int ldh, const float *gu, int ld, float *dgu, int r0, int r1, int n, int gelu);
 
 // RoPE on adjacent pairs (x[2i], x[2i+1]) of each head, angle pos·θᵢ, for rows r0..<r1 of a
 // matrix with row stride ld; `cosTable`/`sinTable` are [maxPos × ropeDims/2]. sign = -1 rotates back

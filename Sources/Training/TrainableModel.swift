@@ -38,20 +38,23 @@ public enum TrainingMode: Sendable, Equatable {
     case full
 }
 
-/// A Llama-family model that computes its loss and its gradients: llama (SmolLM2 and kin) or qwen2
-/// (Qwen2.5), one trainer switched by `LlamaShape.architecture` — qwen2 adds the Q/K/V biases after
-/// the fused projection (frozen under LoRA, trained with full finetuning) and rotates the halves of
-/// each head (NeoX RoPE) where llama rotates adjacent pairs.
+/// A model that computes its loss and its gradients: llama (SmolLM2 and kin), qwen2 (Qwen2.5) or
+/// gemma3 (Gemma 3), one trainer switched by `ModelShape.architecture` — qwen2 adds the Q/K/V biases
+/// after the fused projection (frozen under LoRA, trained with full finetuning) and rotates the halves
+/// of each head (NeoX RoPE) where llama rotates adjacent pairs; gemma3 scales the embeddings, norms
+/// each head of Q and K, norms the attention's and the MLP's outputs before their residual adds,
+/// gates the MLP with tanh GELU, and gives its local layers a sliding window and their own RoPE base.
 ///
 /// Base weights are dequantized once to float32 (`WeightLayout`); with LoRA they are frozen and the
 /// trainable values are the adapters' (`LoRALayout`), with full finetuning they are the weights
 /// themselves (float32 master weights). Each pass keeps the activations the backward pass needs:
 /// per layer the block's input, the fused Q/K/V (after RoPE), the attention's log-normalizers, its
 /// output, the residual after attention, the gate/up pre-activations, the adapters' `X·Aᵀ`, and the
-/// norms' reciprocal RMS. Normalized inputs, the SwiGLU product and the attention probabilities are
-/// recomputed in the backward pass.
-public final class LlamaTrainer: @unchecked Sendable {
-    public let shape: LlamaShape
+/// norms' reciprocal RMS; gemma3 also keeps Q/K/V before its head norms and the attention's and the
+/// MLP's outputs before their post-norms. Normalized inputs, the gated product and the attention
+/// probabilities are recomputed in the backward pass.
+public final class TrainableModel: @unchecked Sendable {
+    public let shape: ModelShape
     public let layout: WeightLayout
     public let mode: TrainingMode
     public let lora: LoRALayout?
@@ -65,7 +68,8 @@ public final class LlamaTrainer: @unchecked Sendable {
     /// Dropout is applied in training passes only (those with a backward pass).
     private var dropoutActive = false
 
-    private let ropeCos: [Float], ropeSin: [Float]
+    /// RoPE tables of the global layers (every layer but gemma3's local ones) and of gemma3's local layers.
+    private let globalRope: (cos: [Float], sin: [Float]), localRope: (cos: [Float], sin: [Float])?
     private let attention: AttentionShape
     private let scratch = AttentionScratch()
     private var capacity = 0
@@ -75,11 +79,12 @@ public final class LlamaTrainer: @unchecked Sendable {
     public var headChunk = 256
     private var headBuffers: (logits: Floats, xc: Floats, dxc: Floats)?
 
-    public init(shape: LlamaShape, weights: Floats, mode: TrainingMode) throws {
+    public init(shape: ModelShape, weights: Floats, mode: TrainingMode) throws {
         self.shape = shape
         layout = WeightLayout(shape)
         precondition(weights.count == layout.count, "weights do not match the layout")
-        guard shape.heads % shape.kvHeads == 0, shape.ropeDims % 2 == 0, shape.ropeDims <= shape.headDim else {
+        guard shape.heads % shape.kvHeads == 0, shape.ropeDims % 2 == 0, shape.ropeDims <= shape.headDim,
+              shape.globalEvery > 0, (shape.slidingWindow ?? 1) > 0 else {
             throw TrainingError.invalidOption("unsupported attention shape")
         }
         self.weights = weights
@@ -95,21 +100,38 @@ public final class LlamaTrainer: @unchecked Sendable {
             parameters = weights
             gradients = Floats(layout.count)
         }
-        (ropeCos, ropeSin) = TrainOps.ropeTables(positions: shape.contextLength, ropeDims: shape.ropeDims, base: shape.ropeBase)
+        globalRope = TrainOps.ropeTables(positions: shape.contextLength, ropeDims: shape.ropeDims, base: shape.ropeBase,
+                                         positionScale: shape.globalPositionScale)
+        localRope = shape.slidingWindow == nil ? nil
+            : TrainOps.ropeTables(positions: shape.contextLength, ropeDims: shape.ropeDims, base: shape.localRopeBase)
         attention = AttentionShape(heads: shape.heads, kvHeads: shape.kvHeads, headDim: shape.headDim, qOffset: 0,
                                    kOffset: shape.qDim, vOffset: shape.qDim + shape.kvDim, ld: shape.qkvDim)
     }
 
-    /// Reads the weights of a llama or qwen2 GGUF file (dequantized to float32).
-    public static func load(file: GGUFFile, mode: TrainingMode) throws -> LlamaTrainer {
+    /// Reads the weights of a llama, qwen2 or gemma3 GGUF file (dequantized to float32).
+    public static func load(file: GGUFFile, mode: TrainingMode) throws -> TrainableModel {
         let c: ModelConfig
         do { c = try ModelConfig(gguf: file) } catch { throw TrainingError.data("\(error)") }
-        guard LlamaShape.Architecture(rawValue: c.architecture) != nil else { throw TrainingError.unsupportedArchitecture(c.architecture) }
-        let shape = LlamaShape(c, tiedOutput: file.tensor(named: "output.weight") == nil)
+        guard let architecture = ModelShape.Architecture(rawValue: c.architecture) else {
+            throw TrainingError.unsupportedArchitecture(c.architecture)
+        }
+        let tied = file.tensor(named: "output.weight") == nil
+        let shape: ModelShape
+        if architecture == .gemma3 {
+            // The engine's reading of the window, the layer pattern and the RoPE (and its checks).
+            let gemma: Gemma3Model
+            do { gemma = try Gemma3Model(file: file) } catch { throw TrainingError.data("\(error)") }
+            if let cap = gemma.finalLogitSoftcap {
+                throw TrainingError.invalidOption("training does not support final logit soft-capping (gemma3.final_logit_softcapping = \(cap))")
+            }
+            shape = ModelShape(gemma, tiedOutput: tied)
+        } else {
+            shape = ModelShape(c, tiedOutput: tied)
+        }
         let layout = WeightLayout(shape)
         let weights = Floats(layout.count, zeroed: false)
         try layout.load(from: file, into: weights.pointer)
-        return try LlamaTrainer(shape: shape, weights: weights, mode: mode)
+        return try TrainableModel(shape: shape, weights: weights, mode: mode)
     }
 
     public var isFull: Bool { mode == .full }
@@ -119,10 +141,13 @@ public final class LlamaTrainer: @unchecked Sendable {
     final class Activations {
         let rows: Int
         let resid, rstd1, rstd2, rstdF, qkv, lse, att, xMid, gu, u: Floats
+        /// gemma3: Q/K/V before the head norms and their rstd; the attention's and the MLP's outputs
+        /// before their post-norms and theirs (one float each otherwise).
+        let qkvRaw, rstdQ, rstdK, attnOut, rstdPostAttn, mlpOut, rstdPostMLP: Floats
         // scratch
-        let xn, h, dresid, dxn, dqkv, datt, dgu, dh, du, drop, dropGrad: Floats
+        let xn, h, dresid, dxn, dqkv, datt, dgu, dh, du, drop, dropGrad, dpost, dqkvRaw: Floats
 
-        init(rows t: Int, shape s: LlamaShape, uWidth: Int, maxRank: Int, dropout: Bool) {
+        init(rows t: Int, shape s: ModelShape, uWidth: Int, maxRank: Int, dropout: Bool) {
             rows = t
             let L = s.layers
             resid = Floats((L + 1) * t * s.width, zeroed: false)
@@ -147,10 +172,21 @@ public final class LlamaTrainer: @unchecked Sendable {
             du = Floats(max(1, t * maxRank), zeroed: false)
             drop = Floats(dropout ? t * wide : 1, zeroed: false)
             dropGrad = Floats(dropout ? t * wide : 1, zeroed: false)
+            func gemma(_ n: Int, _ needed: Bool) -> Floats { Floats(needed ? n : 1, zeroed: false) }
+            qkvRaw = gemma(L * t * s.qkvDim, s.qkNorm)
+            rstdQ = gemma(L * t * s.heads, s.qkNorm)
+            rstdK = gemma(L * t * s.kvHeads, s.qkNorm)
+            dqkvRaw = gemma(t * s.qkvDim, s.qkNorm)
+            attnOut = gemma(L * t * s.width, s.postNorms)
+            rstdPostAttn = gemma(L * t, s.postNorms)
+            mlpOut = gemma(L * t * s.width, s.postNorms)
+            rstdPostMLP = gemma(L * t, s.postNorms)
+            dpost = gemma(t * s.width, s.postNorms)
         }
 
         var bytes: Int {
-            [resid, rstd1, rstd2, rstdF, qkv, lse, att, xMid, gu, u, xn, h, dresid, dxn, dqkv, datt, dgu, dh, du, drop, dropGrad]
+            [resid, rstd1, rstd2, rstdF, qkv, lse, att, xMid, gu, u, qkvRaw, rstdQ, rstdK, attnOut, rstdPostAttn, mlpOut, rstdPostMLP,
+             xn, h, dresid, dxn, dqkv, datt, dgu, dh, du, drop, dropGrad, dpost, dqkvRaw]
                 .reduce(0) { $0 + $1.count * 4 }
         }
     }
@@ -188,7 +224,8 @@ public final class LlamaTrainer: @unchecked Sendable {
         let w = weights.pointer
         return try batch.tokens.withUnsafeBufferPointer { tokens in
             try batch.positions.withUnsafeBufferPointer { positions in
-                TrainOps.embeddingForward(a.resid.pointer, tokens: tokens.baseAddress!, rows: t, table: w + layout.embedding, width: d)
+                TrainOps.embeddingForward(a.resid.pointer, tokens: tokens.baseAddress!, rows: t, table: w + layout.embedding, width: d,
+                                          scale: s.embeddingScale)
                 for l in 0..<s.layers { layerForward(l, batch: batch, positions: positions.baseAddress!, rows: t) }
                 // Final norm into xn (kept until the head is done).
                 let xL = a.resid.pointer + s.layers * t * d
@@ -207,7 +244,8 @@ public final class LlamaTrainer: @unchecked Sendable {
                     l -= 1
                 }
                 if isFull {
-                    TrainOps.embeddingBackward(g + layout.embedding, dout: a.dresid.pointer, tokens: tokens.baseAddress!, rows: t, width: d)
+                    TrainOps.embeddingBackward(g + layout.embedding, dout: a.dresid.pointer, tokens: tokens.baseAddress!, rows: t, width: d,
+                                               scale: s.embeddingScale)
                 }
                 return (loss, count)
             }
@@ -221,26 +259,43 @@ public final class LlamaTrainer: @unchecked Sendable {
         let qkv = a.qkv.pointer + l * t * s.qkvDim, att = a.att.pointer + l * t * s.qDim
         let xMid = a.xMid.pointer + l * t * d, gu = a.gu.pointer + l * t * 2 * f
         let xn = a.xn.pointer
+        // gemma3 keeps the projections before its head norms and post-norms; the others write them in place.
+        let qkvIn = s.qkNorm ? a.qkvRaw.pointer + l * t * s.qkvDim : qkv
+        let attnOut = s.postNorms ? a.attnOut.pointer + l * t * d : xn
+        let mlpOut = s.postNorms ? a.mlpOut.pointer + l * t * d : xNext
 
         // Attention.
         TrainOps.rmsnormForward(xn, rstd: a.rstd1.pointer + l * t, x: x, weight: w + L.attnNorm, rows: t, width: d, eps: s.eps)
-        TrainOps.matmulForward(qkv, ldy: s.qkvDim, x: xn, ldx: d, weight: w + L.qkv, rows: t, inputs: d, outputs: s.qkvDim)
-        loraForward(l, .qkv, x: xn, y: qkv, ldy: s.qkvDim, batch: batch, rows: t)
-        if let b = L.qkvBias { TrainOps.biasForward(qkv, ld: s.qkvDim, bias: w + b, rows: t, width: s.qkvDim) }
-        ropeQK(qkv, positions: positions, rows: t, backward: false)
+        TrainOps.matmulForward(qkvIn, ldy: s.qkvDim, x: xn, ldx: d, weight: w + L.qkv, rows: t, inputs: d, outputs: s.qkvDim)
+        loraForward(l, .qkv, x: xn, y: qkvIn, ldy: s.qkvDim, batch: batch, rows: t)
+        if let b = L.qkvBias { TrainOps.biasForward(qkvIn, ld: s.qkvDim, bias: w + b, rows: t, width: s.qkvDim) }
+        if let qNorm = L.qNorm, let kNorm = L.kNorm {
+            TrainOps.headNormForward(qkv, rstd: a.rstdQ.pointer + l * t * s.heads, x: qkvIn, ld: s.qkvDim, weight: w + qNorm, rows: t,
+                                     heads: s.heads, headDim: s.headDim, eps: s.eps)
+            TrainOps.headNormForward(qkv + s.qDim, rstd: a.rstdK.pointer + l * t * s.kvHeads, x: qkvIn + s.qDim, ld: s.qkvDim,
+                                     weight: w + kNorm, rows: t, heads: s.kvHeads, headDim: s.headDim, eps: s.eps)
+            for r in 0..<t { (qkv + r * s.qkvDim + s.qDim + s.kvDim).update(from: qkvIn + r * s.qkvDim + s.qDim + s.kvDim, count: s.kvDim) }
+        }
+        ropeQK(l, qkv, positions: positions, rows: t, backward: false)
         TrainOps.attentionForward(out: att, lse: a.lse.pointer + l * t * s.heads, qkv: qkv, segments: batch.segments,
-                                  shape: attention, scratch: scratch)
-        TrainOps.matmulForward(xn, ldy: d, x: att, ldx: s.qDim, weight: w + L.o, rows: t, inputs: s.qDim, outputs: d)
-        loraForward(l, .o, x: att, y: xn, ldy: d, batch: batch, rows: t)
+                                  shape: attentionShape(l), scratch: scratch)
+        TrainOps.matmulForward(attnOut, ldy: d, x: att, ldx: s.qDim, weight: w + L.o, rows: t, inputs: s.qDim, outputs: d)
+        loraForward(l, .o, x: att, y: attnOut, ldy: d, batch: batch, rows: t)
+        if let n = L.postAttnNorm {
+            TrainOps.rmsnormForward(xn, rstd: a.rstdPostAttn.pointer + l * t, x: attnOut, weight: w + n, rows: t, width: d, eps: s.eps)
+        }
         xMid.update(from: x, count: t * d)
         TrainOps.residualForward(xMid, xn, count: t * d)
         // MLP.
         TrainOps.rmsnormForward(xn, rstd: a.rstd2.pointer + l * t, x: xMid, weight: w + L.ffnNorm, rows: t, width: d, eps: s.eps)
         TrainOps.matmulForward(gu, ldy: 2 * f, x: xn, ldx: d, weight: w + L.gateUp, rows: t, inputs: d, outputs: 2 * f)
         loraForward(l, .gateUp, x: xn, y: gu, ldy: 2 * f, batch: batch, rows: t)
-        TrainOps.swigluForward(a.h.pointer, gu: gu, rows: t, width: f)
-        TrainOps.matmulForward(xNext, ldy: d, x: a.h.pointer, ldx: f, weight: w + L.down, rows: t, inputs: f, outputs: d)
-        loraForward(l, .down, x: a.h.pointer, y: xNext, ldy: d, batch: batch, rows: t)
+        TrainOps.gluForward(a.h.pointer, gu: gu, rows: t, width: f, gelu: s.gelu)
+        TrainOps.matmulForward(mlpOut, ldy: d, x: a.h.pointer, ldx: f, weight: w + L.down, rows: t, inputs: f, outputs: d)
+        loraForward(l, .down, x: a.h.pointer, y: mlpOut, ldy: d, batch: batch, rows: t)
+        if let n = L.postFFNNorm {
+            TrainOps.rmsnormForward(xNext, rstd: a.rstdPostMLP.pointer + l * t, x: mlpOut, weight: w + n, rows: t, width: d, eps: s.eps)
+        }
         TrainOps.residualForward(xNext, xMid, count: t * d)
     }
 
@@ -259,13 +314,21 @@ public final class LlamaTrainer: @unchecked Sendable {
         let needO = needQKV || has(.o)
         let needGateUp = needO || has(.gateUp)
 
-        // Down projection: dresid is ∂L/∂x_{l+1}.
-        TrainOps.swigluForward(a.h.pointer, gu: gu, rows: t, width: f)
+        // The MLP's post-norm (gemma3): dmlp is ∂L/∂(down projection); dresid is ∂L/∂x_{l+1} either way.
+        var dmlp = UnsafePointer(dresid)
+        if let n = L.postFFNNorm {
+            a.dpost.pointer.update(repeating: 0, count: t * d)
+            TrainOps.rmsnormBackward(dx: a.dpost.pointer, dweight: g.map { $0 + n }, dout: dresid, x: a.mlpOut.pointer + l * t * d,
+                                     weight: w + n, rstd: a.rstdPostMLP.pointer + l * t, rows: t, width: d)
+            dmlp = UnsafePointer(a.dpost.pointer)
+        }
+        // Down projection.
+        TrainOps.gluForward(a.h.pointer, gu: gu, rows: t, width: f, gelu: s.gelu)
         TrainOps.matmulBackward(dx: needGateUp ? a.dh.pointer : nil, lddx: f, accumulateDx: false, dweight: g.map { $0 + L.down },
-                                dy: dresid, lddy: d, x: a.h.pointer, ldx: f, weight: w + L.down, rows: t, inputs: f, outputs: d)
-        loraBackward(l, .down, x: a.h.pointer, dy: dresid, lddy: d, dx: needGateUp ? a.dh.pointer : nil, batch: batch, rows: t)
+                                dy: dmlp, lddy: d, x: a.h.pointer, ldx: f, weight: w + L.down, rows: t, inputs: f, outputs: d)
+        loraBackward(l, .down, x: a.h.pointer, dy: dmlp, lddy: d, dx: needGateUp ? a.dh.pointer : nil, batch: batch, rows: t)
         guard needGateUp else { return }
-        TrainOps.swigluBackward(dgu: a.dgu.pointer, dh: a.dh.pointer, gu: gu, rows: t, width: f)
+        TrainOps.gluBackward(dgu: a.dgu.pointer, dh: a.dh.pointer, gu: gu, rows: t, width: f, gelu: s.gelu)
         // Gate and up.
         TrainOps.rmsnormForward(xn, rstd: nil, x: xMid, weight: w + L.ffnNorm, rows: t, width: d, eps: s.eps)
         TrainOps.matmulBackward(dx: needO ? dxn : nil, lddx: d, accumulateDx: false, dweight: g.map { $0 + L.gateUp }, dy: a.dgu.pointer,
@@ -274,33 +337,64 @@ public final class LlamaTrainer: @unchecked Sendable {
         guard needO else { return }
         TrainOps.rmsnormBackward(dx: dresid, dweight: g.map { $0 + L.ffnNorm }, dout: dxn, x: xMid, weight: w + L.ffnNorm,
                                  rstd: a.rstd2.pointer + l * t, rows: t, width: d)
-        // Output projection: dresid is now ∂L/∂xMid.
+        // dresid is now ∂L/∂xMid; the attention's post-norm (gemma3) gives dattn, ∂L/∂(output projection).
+        var dattn = UnsafePointer(dresid)
+        if let n = L.postAttnNorm {
+            a.dpost.pointer.update(repeating: 0, count: t * d)
+            TrainOps.rmsnormBackward(dx: a.dpost.pointer, dweight: g.map { $0 + n }, dout: dresid, x: a.attnOut.pointer + l * t * d,
+                                     weight: w + n, rstd: a.rstdPostAttn.pointer + l * t, rows: t, width: d)
+            dattn = UnsafePointer(a.dpost.pointer)
+        }
+        // Output projection.
         TrainOps.matmulBackward(dx: needQKV ? a.datt.pointer : nil, lddx: s.qDim, accumulateDx: false, dweight: g.map { $0 + L.o },
-                                dy: dresid, lddy: d, x: att, ldx: s.qDim, weight: w + L.o, rows: t, inputs: s.qDim, outputs: d)
-        loraBackward(l, .o, x: att, dy: dresid, lddy: d, dx: needQKV ? a.datt.pointer : nil, batch: batch, rows: t)
+                                dy: dattn, lddy: d, x: att, ldx: s.qDim, weight: w + L.o, rows: t, inputs: s.qDim, outputs: d)
+        loraBackward(l, .o, x: att, dy: dattn, lddy: d, dx: needQKV ? a.datt.pointer : nil, batch: batch, rows: t)
         guard needQKV else { return }
         // Attention and RoPE.
         TrainOps.attentionBackward(dqkv: a.dqkv.pointer, dout: a.datt.pointer, qkv: qkv, lse: a.lse.pointer + l * t * s.heads,
-                                   segments: batch.segments, shape: attention, scratch: scratch)
-        ropeQK(a.dqkv.pointer, positions: positions, rows: t, backward: true)
-        // dqkv is now ∂L/∂(projection + bias): the bias's gradient is its column sums.
-        if let g, let b = L.qkvBias { TrainOps.biasBackward(g + b, dy: a.dqkv.pointer, ld: s.qkvDim, rows: t, width: s.qkvDim) }
+                                   segments: batch.segments, shape: attentionShape(l), scratch: scratch)
+        ropeQK(l, a.dqkv.pointer, positions: positions, rows: t, backward: true)
+        // dproj is ∂L/∂(projection + bias): through gemma3's head norms, or dqkv itself.
+        var dproj = UnsafePointer(a.dqkv.pointer)
+        if let qNorm = L.qNorm, let kNorm = L.kNorm {
+            let raw = a.qkvRaw.pointer + l * t * s.qkvDim, dr = a.dqkvRaw.pointer, dq = a.dqkv.pointer
+            for r in 0..<t {
+                (dr + r * s.qkvDim).update(repeating: 0, count: s.qDim + s.kvDim)
+                (dr + r * s.qkvDim + s.qDim + s.kvDim).update(from: dq + r * s.qkvDim + s.qDim + s.kvDim, count: s.kvDim)
+            }
+            TrainOps.headNormBackward(dx: dr, dweight: g.map { $0 + qNorm }, dout: dq, x: raw, ld: s.qkvDim, weight: w + qNorm,
+                                      rstd: a.rstdQ.pointer + l * t * s.heads, rows: t, heads: s.heads, headDim: s.headDim)
+            TrainOps.headNormBackward(dx: dr + s.qDim, dweight: g.map { $0 + kNorm }, dout: dq + s.qDim, x: raw + s.qDim, ld: s.qkvDim,
+                                      weight: w + kNorm, rstd: a.rstdK.pointer + l * t * s.kvHeads, rows: t, heads: s.kvHeads,
+                                      headDim: s.headDim)
+            dproj = UnsafePointer(dr)
+        }
+        // The bias's gradient is the column sums of dproj.
+        if let g, let b = L.qkvBias { TrainOps.biasBackward(g + b, dy: dproj, ld: s.qkvDim, rows: t, width: s.qkvDim) }
         // Q, K, V.
         let needsInput = g != nil || lora?.group(l, .qkv) != nil
         if needsInput { TrainOps.rmsnormForward(xn, rstd: nil, x: x, weight: w + L.attnNorm, rows: t, width: d, eps: s.eps) }
         TrainOps.matmulBackward(dx: needInputGradient ? dxn : nil, lddx: d, accumulateDx: false, dweight: g.map { $0 + L.qkv },
-                                dy: a.dqkv.pointer, lddy: s.qkvDim, x: xn, ldx: d, weight: w + L.qkv, rows: t, inputs: d, outputs: s.qkvDim)
-        loraBackward(l, .qkv, x: xn, dy: a.dqkv.pointer, lddy: s.qkvDim, dx: needInputGradient ? dxn : nil, batch: batch, rows: t)
+                                dy: dproj, lddy: s.qkvDim, x: xn, ldx: d, weight: w + L.qkv, rows: t, inputs: d, outputs: s.qkvDim)
+        loraBackward(l, .qkv, x: xn, dy: dproj, lddy: s.qkvDim, dx: needInputGradient ? dxn : nil, batch: batch, rows: t)
         if needInputGradient {
             TrainOps.rmsnormBackward(dx: dresid, dweight: g.map { $0 + L.attnNorm }, dout: dxn, x: x, weight: w + L.attnNorm,
                                      rstd: a.rstd1.pointer + l * t, rows: t, width: d)
         }
     }
 
-    private func ropeQK(_ qkv: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, rows t: Int, backward: Bool) {
+    /// Layer `l`'s attention: gemma3's local layers see a sliding window.
+    private func attentionShape(_ l: Int) -> AttentionShape {
+        var shape = attention
+        shape.window = self.shape.window(layer: l)
+        return shape
+    }
+
+    private func ropeQK(_ l: Int, _ qkv: UnsafeMutablePointer<Float>, positions: UnsafePointer<Int32>, rows t: Int, backward: Bool) {
         let s = shape
-        ropeCos.withUnsafeBufferPointer { c in
-            ropeSin.withUnsafeBufferPointer { sn in
+        let tables = s.isGlobal(layer: l) ? globalRope : localRope!
+        tables.cos.withUnsafeBufferPointer { c in
+            tables.sin.withUnsafeBufferPointer { sn in
                 TrainOps.rope(qkv, ld: s.qkvDim, positions: positions, rows: t, heads: s.heads, headDim: s.headDim, ropeDims: s.ropeDims,
                               cos: c.baseAddress!, sin: sn.baseAddress!, halves: s.ropeHalves, backward: backward)
                 TrainOps.rope(qkv + s.qDim, ld: s.qkvDim, positions: positions, rows: t, heads: s.kvHeads, headDim: s.headDim,
