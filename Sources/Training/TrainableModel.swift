@@ -77,6 +77,17 @@ public final class TrainableModel: @unchecked Sendable {
 
     /// Rows of the output head computed at once (memory: rows × vocabulary floats).
     public var headChunk = 256
+
+    /// Keep only each layer's input between the forward and the backward pass, and compute the
+    /// layer's other activations again just before its backward: one more forward pass of work, and
+    /// one layer's activations in memory instead of every layer's (for long sequences). The numbers
+    /// are the same bit for bit.
+    public var recompute = false {
+        didSet { if recompute != oldValue { acts = nil; capacity = 0 } }
+    }
+
+    /// Where layer `l`'s activations live: its own slot, or the one shared slot when recomputing.
+    private func slot(_ l: Int) -> Int { recompute ? 0 : l }
     private var headBuffers: (logits: Floats, xc: Floats, dxc: Floats)?
 
     public init(shape: ModelShape, weights: Floats, mode: TrainingMode) throws {
@@ -147,10 +158,11 @@ public final class TrainableModel: @unchecked Sendable {
         // scratch
         let xn, h, dresid, dxn, dqkv, datt, dgu, dh, du, drop, dropGrad, dpost, dqkvRaw: Floats
 
-        init(rows t: Int, shape s: ModelShape, uWidth: Int, maxRank: Int, dropout: Bool) {
+        /// `keptLayers`: the layers whose activations are kept at once (all, or one when recomputing);
+        /// every layer's input is kept either way.
+        init(rows t: Int, shape s: ModelShape, keptLayers L: Int, uWidth: Int, maxRank: Int, dropout: Bool) {
             rows = t
-            let L = s.layers
-            resid = Floats((L + 1) * t * s.width, zeroed: false)
+            resid = Floats((s.layers + 1) * t * s.width, zeroed: false)
             rstd1 = Floats(L * t, zeroed: false)
             rstd2 = Floats(L * t, zeroed: false)
             rstdF = Floats(t, zeroed: false)
@@ -195,7 +207,8 @@ public final class TrainableModel: @unchecked Sendable {
     public func reserve(rows: Int) {
         guard rows > capacity else { return }
         acts = nil
-        acts = Activations(rows: rows, shape: shape, uWidth: lora?.uWidth ?? 0, maxRank: lora?.maxGroupRank ?? 0,
+        acts = Activations(rows: rows, shape: shape, keptLayers: recompute ? 1 : shape.layers, uWidth: lora?.uWidth ?? 0,
+                           maxRank: lora?.maxGroupRank ?? 0,
                            dropout: (lora?.config.dropout ?? 0) > 0)
         capacity = rows
     }
@@ -240,6 +253,8 @@ public final class TrainableModel: @unchecked Sendable {
                 let lowest = isFull ? 0 : (lora?.lowestLayer ?? s.layers)
                 var l = s.layers - 1
                 while l >= lowest {
+                    // The last layer's activations are still in the shared slot.
+                    if recompute && l < s.layers - 1 { layerForward(l, batch: batch, positions: positions.baseAddress!, rows: t) }
                     layerBackward(l, batch: batch, positions: positions.baseAddress!, rows: t, needInputGradient: isFull || l > lowest)
                     l -= 1
                 }
@@ -253,59 +268,59 @@ public final class TrainableModel: @unchecked Sendable {
     }
 
     private func layerForward(_ l: Int, batch: PackedBatch, positions: UnsafePointer<Int32>, rows t: Int) {
-        let a = acts!, s = shape, d = s.width, f = s.feedForward
+        let a = acts!, s = shape, d = s.width, f = s.feedForward, k = slot(l)
         let w = weights.pointer, L = layout.layers[l]
         let x = a.resid.pointer + l * t * d, xNext = a.resid.pointer + (l + 1) * t * d
-        let qkv = a.qkv.pointer + l * t * s.qkvDim, att = a.att.pointer + l * t * s.qDim
-        let xMid = a.xMid.pointer + l * t * d, gu = a.gu.pointer + l * t * 2 * f
+        let qkv = a.qkv.pointer + k * t * s.qkvDim, att = a.att.pointer + k * t * s.qDim
+        let xMid = a.xMid.pointer + k * t * d, gu = a.gu.pointer + k * t * 2 * f
         let xn = a.xn.pointer
         // gemma3 keeps the projections before its head norms and post-norms; the others write them in place.
-        let qkvIn = s.qkNorm ? a.qkvRaw.pointer + l * t * s.qkvDim : qkv
-        let attnOut = s.postNorms ? a.attnOut.pointer + l * t * d : xn
-        let mlpOut = s.postNorms ? a.mlpOut.pointer + l * t * d : xNext
+        let qkvIn = s.qkNorm ? a.qkvRaw.pointer + k * t * s.qkvDim : qkv
+        let attnOut = s.postNorms ? a.attnOut.pointer + k * t * d : xn
+        let mlpOut = s.postNorms ? a.mlpOut.pointer + k * t * d : xNext
 
         // Attention.
-        TrainOps.rmsnormForward(xn, rstd: a.rstd1.pointer + l * t, x: x, weight: w + L.attnNorm, rows: t, width: d, eps: s.eps)
+        TrainOps.rmsnormForward(xn, rstd: a.rstd1.pointer + k * t, x: x, weight: w + L.attnNorm, rows: t, width: d, eps: s.eps)
         TrainOps.matmulForward(qkvIn, ldy: s.qkvDim, x: xn, ldx: d, weight: w + L.qkv, rows: t, inputs: d, outputs: s.qkvDim)
         loraForward(l, .qkv, x: xn, y: qkvIn, ldy: s.qkvDim, batch: batch, rows: t)
         if let b = L.qkvBias { TrainOps.biasForward(qkvIn, ld: s.qkvDim, bias: w + b, rows: t, width: s.qkvDim) }
         if let qNorm = L.qNorm, let kNorm = L.kNorm {
-            TrainOps.headNormForward(qkv, rstd: a.rstdQ.pointer + l * t * s.heads, x: qkvIn, ld: s.qkvDim, weight: w + qNorm, rows: t,
+            TrainOps.headNormForward(qkv, rstd: a.rstdQ.pointer + k * t * s.heads, x: qkvIn, ld: s.qkvDim, weight: w + qNorm, rows: t,
                                      heads: s.heads, headDim: s.headDim, eps: s.eps)
-            TrainOps.headNormForward(qkv + s.qDim, rstd: a.rstdK.pointer + l * t * s.kvHeads, x: qkvIn + s.qDim, ld: s.qkvDim,
+            TrainOps.headNormForward(qkv + s.qDim, rstd: a.rstdK.pointer + k * t * s.kvHeads, x: qkvIn + s.qDim, ld: s.qkvDim,
                                      weight: w + kNorm, rows: t, heads: s.kvHeads, headDim: s.headDim, eps: s.eps)
             for r in 0..<t { (qkv + r * s.qkvDim + s.qDim + s.kvDim).update(from: qkvIn + r * s.qkvDim + s.qDim + s.kvDim, count: s.kvDim) }
         }
         ropeQK(l, qkv, positions: positions, rows: t, backward: false)
-        TrainOps.attentionForward(out: att, lse: a.lse.pointer + l * t * s.heads, qkv: qkv, segments: batch.segments,
+        TrainOps.attentionForward(out: att, lse: a.lse.pointer + k * t * s.heads, qkv: qkv, segments: batch.segments,
                                   shape: attentionShape(l), scratch: scratch)
         TrainOps.matmulForward(attnOut, ldy: d, x: att, ldx: s.qDim, weight: w + L.o, rows: t, inputs: s.qDim, outputs: d)
         loraForward(l, .o, x: att, y: attnOut, ldy: d, batch: batch, rows: t)
         if let n = L.postAttnNorm {
-            TrainOps.rmsnormForward(xn, rstd: a.rstdPostAttn.pointer + l * t, x: attnOut, weight: w + n, rows: t, width: d, eps: s.eps)
+            TrainOps.rmsnormForward(xn, rstd: a.rstdPostAttn.pointer + k * t, x: attnOut, weight: w + n, rows: t, width: d, eps: s.eps)
         }
         xMid.update(from: x, count: t * d)
         TrainOps.residualForward(xMid, xn, count: t * d)
         // MLP.
-        TrainOps.rmsnormForward(xn, rstd: a.rstd2.pointer + l * t, x: xMid, weight: w + L.ffnNorm, rows: t, width: d, eps: s.eps)
+        TrainOps.rmsnormForward(xn, rstd: a.rstd2.pointer + k * t, x: xMid, weight: w + L.ffnNorm, rows: t, width: d, eps: s.eps)
         TrainOps.matmulForward(gu, ldy: 2 * f, x: xn, ldx: d, weight: w + L.gateUp, rows: t, inputs: d, outputs: 2 * f)
         loraForward(l, .gateUp, x: xn, y: gu, ldy: 2 * f, batch: batch, rows: t)
         TrainOps.gluForward(a.h.pointer, gu: gu, rows: t, width: f, gelu: s.gelu)
         TrainOps.matmulForward(mlpOut, ldy: d, x: a.h.pointer, ldx: f, weight: w + L.down, rows: t, inputs: f, outputs: d)
         loraForward(l, .down, x: a.h.pointer, y: mlpOut, ldy: d, batch: batch, rows: t)
         if let n = L.postFFNNorm {
-            TrainOps.rmsnormForward(xNext, rstd: a.rstdPostMLP.pointer + l * t, x: mlpOut, weight: w + n, rows: t, width: d, eps: s.eps)
+            TrainOps.rmsnormForward(xNext, rstd: a.rstdPostMLP.pointer + k * t, x: mlpOut, weight: w + n, rows: t, width: d, eps: s.eps)
         }
         TrainOps.residualForward(xNext, xMid, count: t * d)
     }
 
     private func layerBackward(_ l: Int, batch: PackedBatch, positions: UnsafePointer<Int32>, rows t: Int, needInputGradient: Bool) {
-        let a = acts!, s = shape, d = s.width, f = s.feedForward
+        let a = acts!, s = shape, d = s.width, f = s.feedForward, k = slot(l)
         let w = weights.pointer, L = layout.layers[l]
         let g: UnsafeMutablePointer<Float>? = isFull ? gradients.pointer : nil
         let x = a.resid.pointer + l * t * d
-        let qkv = a.qkv.pointer + l * t * s.qkvDim, att = a.att.pointer + l * t * s.qDim
-        let xMid = a.xMid.pointer + l * t * d, gu = a.gu.pointer + l * t * 2 * f
+        let qkv = a.qkv.pointer + k * t * s.qkvDim, att = a.att.pointer + k * t * s.qDim
+        let xMid = a.xMid.pointer + k * t * d, gu = a.gu.pointer + k * t * 2 * f
         let xn = a.xn.pointer, dresid = a.dresid.pointer, dxn = a.dxn.pointer
 
         // What this layer must still compute: at the lowest adapted layer, nothing below its lowest adapter.
@@ -318,8 +333,8 @@ public final class TrainableModel: @unchecked Sendable {
         var dmlp = UnsafePointer(dresid)
         if let n = L.postFFNNorm {
             a.dpost.pointer.update(repeating: 0, count: t * d)
-            TrainOps.rmsnormBackward(dx: a.dpost.pointer, dweight: g.map { $0 + n }, dout: dresid, x: a.mlpOut.pointer + l * t * d,
-                                     weight: w + n, rstd: a.rstdPostMLP.pointer + l * t, rows: t, width: d)
+            TrainOps.rmsnormBackward(dx: a.dpost.pointer, dweight: g.map { $0 + n }, dout: dresid, x: a.mlpOut.pointer + k * t * d,
+                                     weight: w + n, rstd: a.rstdPostMLP.pointer + k * t, rows: t, width: d)
             dmlp = UnsafePointer(a.dpost.pointer)
         }
         // Down projection.
@@ -336,13 +351,13 @@ public final class TrainableModel: @unchecked Sendable {
         loraBackward(l, .gateUp, x: xn, dy: a.dgu.pointer, lddy: 2 * f, dx: needO ? dxn : nil, batch: batch, rows: t)
         guard needO else { return }
         TrainOps.rmsnormBackward(dx: dresid, dweight: g.map { $0 + L.ffnNorm }, dout: dxn, x: xMid, weight: w + L.ffnNorm,
-                                 rstd: a.rstd2.pointer + l * t, rows: t, width: d)
+                                 rstd: a.rstd2.pointer + k * t, rows: t, width: d)
         // dresid is now ∂L/∂xMid; the attention's post-norm (gemma3) gives dattn, ∂L/∂(output projection).
         var dattn = UnsafePointer(dresid)
         if let n = L.postAttnNorm {
             a.dpost.pointer.update(repeating: 0, count: t * d)
-            TrainOps.rmsnormBackward(dx: a.dpost.pointer, dweight: g.map { $0 + n }, dout: dresid, x: a.attnOut.pointer + l * t * d,
-                                     weight: w + n, rstd: a.rstdPostAttn.pointer + l * t, rows: t, width: d)
+            TrainOps.rmsnormBackward(dx: a.dpost.pointer, dweight: g.map { $0 + n }, dout: dresid, x: a.attnOut.pointer + k * t * d,
+                                     weight: w + n, rstd: a.rstdPostAttn.pointer + k * t, rows: t, width: d)
             dattn = UnsafePointer(a.dpost.pointer)
         }
         // Output projection.
@@ -351,21 +366,21 @@ public final class TrainableModel: @unchecked Sendable {
         loraBackward(l, .o, x: att, dy: dattn, lddy: d, dx: needQKV ? a.datt.pointer : nil, batch: batch, rows: t)
         guard needQKV else { return }
         // Attention and RoPE.
-        TrainOps.attentionBackward(dqkv: a.dqkv.pointer, dout: a.datt.pointer, qkv: qkv, lse: a.lse.pointer + l * t * s.heads,
+        TrainOps.attentionBackward(dqkv: a.dqkv.pointer, dout: a.datt.pointer, qkv: qkv, lse: a.lse.pointer + k * t * s.heads,
                                    segments: batch.segments, shape: attentionShape(l), scratch: scratch)
         ropeQK(l, a.dqkv.pointer, positions: positions, rows: t, backward: true)
         // dproj is ∂L/∂(projection + bias): through gemma3's head norms, or dqkv itself.
         var dproj = UnsafePointer(a.dqkv.pointer)
         if let qNorm = L.qNorm, let kNorm = L.kNorm {
-            let raw = a.qkvRaw.pointer + l * t * s.qkvDim, dr = a.dqkvRaw.pointer, dq = a.dqkv.pointer
+            let raw = a.qkvRaw.pointer + k * t * s.qkvDim, dr = a.dqkvRaw.pointer, dq = a.dqkv.pointer
             for r in 0..<t {
                 (dr + r * s.qkvDim).update(repeating: 0, count: s.qDim + s.kvDim)
                 (dr + r * s.qkvDim + s.qDim + s.kvDim).update(from: dq + r * s.qkvDim + s.qDim + s.kvDim, count: s.kvDim)
             }
             TrainOps.headNormBackward(dx: dr, dweight: g.map { $0 + qNorm }, dout: dq, x: raw, ld: s.qkvDim, weight: w + qNorm,
-                                      rstd: a.rstdQ.pointer + l * t * s.heads, rows: t, heads: s.heads, headDim: s.headDim)
+                                      rstd: a.rstdQ.pointer + k * t * s.heads, rows: t, heads: s.heads, headDim: s.headDim)
             TrainOps.headNormBackward(dx: dr + s.qDim, dweight: g.map { $0 + kNorm }, dout: dq + s.qDim, x: raw + s.qDim, ld: s.qkvDim,
-                                      weight: w + kNorm, rstd: a.rstdK.pointer + l * t * s.kvHeads, rows: t, heads: s.kvHeads,
+                                      weight: w + kNorm, rstd: a.rstdK.pointer + k * t * s.kvHeads, rows: t, heads: s.kvHeads,
                                       headDim: s.headDim)
             dproj = UnsafePointer(dr)
         }
@@ -379,7 +394,7 @@ public final class TrainableModel: @unchecked Sendable {
         loraBackward(l, .qkv, x: xn, dy: dproj, lddy: s.qkvDim, dx: needInputGradient ? dxn : nil, batch: batch, rows: t)
         if needInputGradient {
             TrainOps.rmsnormBackward(dx: dresid, dweight: g.map { $0 + L.attnNorm }, dout: dxn, x: x, weight: w + L.attnNorm,
-                                     rstd: a.rstd1.pointer + l * t, rows: t, width: d)
+                                     rstd: a.rstd1.pointer + k * t, rows: t, width: d)
         }
     }
 
@@ -429,8 +444,8 @@ public final class TrainableModel: @unchecked Sendable {
     private func loraForward(_ l: Int, _ kind: LoRALayout.GroupKind, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, ldy: Int,
                              batch: PackedBatch, rows t: Int) {
         guard let lora, let g = lora.group(l, kind) else { return }
-        let a = acts!, p = parameters.pointer, scale = lora.config.scale
-        let u = a.u.pointer + l * t * lora.uWidth + g.uOffset * t
+        let a = acts!, p = parameters.pointer, scale = lora.config.scale, k = slot(l)
+        let u = a.u.pointer + k * t * lora.uWidth + g.uOffset * t
         let xd = droppedInput(l, g, x: x, batch: batch, rows: t, into: a.drop.pointer)
         GEMM.parallel(transA: false, transB: true, m: t, n: g.rank, k: g.inputs, a: xd, lda: g.inputs, b: p + g.a, ldb: g.inputs,
                       c: u, ldc: g.rank)
@@ -444,8 +459,8 @@ public final class TrainableModel: @unchecked Sendable {
     private func loraBackward(_ l: Int, _ kind: LoRALayout.GroupKind, x: UnsafePointer<Float>, dy: UnsafePointer<Float>, lddy: Int,
                               dx: UnsafeMutablePointer<Float>?, batch: PackedBatch, rows t: Int) {
         guard let lora, let grp = lora.group(l, kind) else { return }
-        let a = acts!, p = parameters.pointer, g = gradients.pointer, scale = lora.config.scale, r = lora.config.rank
-        let u = a.u.pointer + l * t * lora.uWidth + grp.uOffset * t
+        let a = acts!, p = parameters.pointer, g = gradients.pointer, scale = lora.config.scale, r = lora.config.rank, k = slot(l)
+        let u = a.u.pointer + k * t * lora.uWidth + grp.uOffset * t
         let du = a.du.pointer
         for m in grp.members {
             // dB += s·dYᵀ·U;  dU = s·dY·B.

@@ -97,6 +97,8 @@ struct FinetuneCommand: AsyncParsableCommand {
     var batchTokens: Int?
     @Option(help: "Most tokens computed in one pass (memory); a step's batches are packed into passes.")
     var passTokens: Int = 2048
+    @Flag(help: "Keep only each layer's input for the backward pass and compute the rest again (memory of one layer's activations, one more forward pass of work; the same numbers).")
+    var recompute = false
     @Option(help: "Stop after this many optimizer steps.")
     var steps: Int?
     @Option(help: "Seed of the data order, adapter initialization and dropout.")
@@ -141,7 +143,7 @@ struct FinetuneCommand: AsyncParsableCommand {
     var evalMonitor: VectorReference?
 
     /// Options that only the local trainer reads: a remote job refuses them rather than ignore them.
-    static let localOnly = ["--full", "--lora-rank", "--lora-alpha", "--rslora", "--lora-dropout", "--lora-targets", "--lora-layers",
+    static let localOnly = ["--full", "--recompute", "--lora-rank", "--lora-alpha", "--rslora", "--lora-dropout", "--lora-targets", "--lora-layers",
                             "--lr", "--warmup", "--schedule", "--weight-decay", "--clip", "--grad-accum", "--batch-tokens", "--pass-tokens",
                             "--steps", "--max-seq", "--train-on", "--checkpoint-every", "--keep-checkpoints", "--validate-every",
                             "--gguf-adapter", "--merge", "--full-type", "--eval-every", "--eval-questions", "--eval-samples",
@@ -246,6 +248,7 @@ struct FinetuneCommand: AsyncParsableCommand {
         let data = try loadData()
         let job = try FinetuneJob(modelFile: file, modelPath: modelURL.path, baseName: name, template: template, mode: mode,
                                   settings: settings, data: data, validationFraction: validation, outputs: outputs, out: out)
+        job.model.recompute = recompute
         let prepared = job.prepared
         FileHandle.standardError.write(Data(String(
             format: "%@: %d training and %d validation examples (%d without trained tokens dropped, %d cut at %d tokens), %d steps; %@, %@ trainable values; weights loaded in %.1fs\n",
