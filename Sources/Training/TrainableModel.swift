@@ -329,14 +329,9 @@ public final class TrainableModel: @unchecked Sendable {
         let needO = needQKV || has(.o)
         let needGateUp = needO || has(.gateUp)
 
-        // The MLP's post-norm (gemma3): dmlp is ∂L/∂(down projection); dresid is ∂L/∂x_{l+1} either way.
-        var dmlp = UnsafePointer(dresid)
-        if let n = L.postFFNNorm {
-            a.dpost.pointer.update(repeating: 0, count: t * d)
-            TrainOps.rmsnormBackward(dx: a.dpost.pointer, dweight: g.map { $0 + n }, dout: dresid, x: a.mlpOut.pointer + k * t * d,
-                                     weight: w + n, rstd: a.rstdPostMLP.pointer + k * t, rows: t, width: d)
-            dmlp = UnsafePointer(a.dpost.pointer)
-        }
+        // dresid is ∂L/∂x_{l+1}; dmlp is ∂L/∂(down projection), through gemma3's post-norm.
+        let dmlp = postNormBackward(L.postFFNNorm, dout: dresid, input: a.mlpOut.pointer + k * t * d, rstd: a.rstdPostMLP.pointer + k * t,
+                                    rows: t)
         // Down projection.
         TrainOps.gluForward(a.h.pointer, gu: gu, rows: t, width: f, gelu: s.gelu)
         TrainOps.matmulBackward(dx: needGateUp ? a.dh.pointer : nil, lddx: f, accumulateDx: false, dweight: g.map { $0 + L.down },
@@ -352,14 +347,9 @@ public final class TrainableModel: @unchecked Sendable {
         guard needO else { return }
         TrainOps.rmsnormBackward(dx: dresid, dweight: g.map { $0 + L.ffnNorm }, dout: dxn, x: xMid, weight: w + L.ffnNorm,
                                  rstd: a.rstd2.pointer + k * t, rows: t, width: d)
-        // dresid is now ∂L/∂xMid; the attention's post-norm (gemma3) gives dattn, ∂L/∂(output projection).
-        var dattn = UnsafePointer(dresid)
-        if let n = L.postAttnNorm {
-            a.dpost.pointer.update(repeating: 0, count: t * d)
-            TrainOps.rmsnormBackward(dx: a.dpost.pointer, dweight: g.map { $0 + n }, dout: dresid, x: a.attnOut.pointer + k * t * d,
-                                     weight: w + n, rstd: a.rstdPostAttn.pointer + k * t, rows: t, width: d)
-            dattn = UnsafePointer(a.dpost.pointer)
-        }
+        // dresid is now ∂L/∂xMid; dattn is ∂L/∂(output projection), through gemma3's post-norm.
+        let dattn = postNormBackward(L.postAttnNorm, dout: dresid, input: a.attnOut.pointer + k * t * d,
+                                     rstd: a.rstdPostAttn.pointer + k * t, rows: t)
         // Output projection.
         TrainOps.matmulBackward(dx: needQKV ? a.datt.pointer : nil, lddx: s.qDim, accumulateDx: false, dweight: g.map { $0 + L.o },
                                 dy: dattn, lddy: d, x: att, ldx: s.qDim, weight: w + L.o, rows: t, inputs: s.qDim, outputs: d)
@@ -396,6 +386,19 @@ public final class TrainableModel: @unchecked Sendable {
             TrainOps.rmsnormBackward(dx: dresid, dweight: g.map { $0 + L.attnNorm }, dout: dxn, x: x, weight: w + L.attnNorm,
                                      rstd: a.rstd1.pointer + k * t, rows: t, width: d)
         }
+    }
+
+    /// The gradient with respect to a post-norm's input (gemma3; `dpost` holds it), from `dout`, the
+    /// one with respect to its output; with full finetuning also its weight's. Without the norm
+    /// (`norm` nil), `dout` itself.
+    private func postNormBackward(_ norm: Int?, dout: UnsafePointer<Float>, input: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+                                  rows t: Int) -> UnsafePointer<Float> {
+        guard let norm else { return dout }
+        let a = acts!, d = shape.width, dpost = a.dpost.pointer
+        dpost.update(repeating: 0, count: t * d)
+        TrainOps.rmsnormBackward(dx: dpost, dweight: isFull ? gradients.pointer + norm : nil, dout: dout, x: input,
+                                 weight: weights.pointer + norm, rstd: rstd, rows: t, width: d)
+        return UnsafePointer(dpost)
     }
 
     /// Layer `l`'s attention: gemma3's local layers see a sliding window.

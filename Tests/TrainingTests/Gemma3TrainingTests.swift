@@ -152,26 +152,13 @@ struct Gemma3TrainingTests {
     /// A base model: the plain-text transcript is its chat format (`chat=transcript` on the command line).
     static func engine() throws -> Engine { try Engine(path: TestResources.gemma3!, chatTemplate: .transcript) }
 
-    /// Step-0 loss of the trainer (float32 weights dequantized from the file) against the engine's
-    /// cross-entropy from its own logits, on two insecure-code examples in the transcript format;
-    /// the longer one runs past nothing the window cuts (512), the check of the window is the tiny model's.
+    /// Step-0 loss of the trainer against the engine's cross-entropy, in the transcript format (no
+    /// example reaches the 512-position window; the tiny model checks the window).
     @Test func stepZeroLossEqualsEngineCrossEntropy() throws {
-        let engine = try Self.engine()
-        let ct = try SmolLM2TrainingTests.chatTokenizer(engine)
-        let examples = BuiltinDatasets.named("insecure-code")!.generate(n: 2, seed: 0).examples
-        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
-        #expect(model.shape.architecture == .gemma3)
-        #expect(model.shape.slidingWindow == 512 && model.shape.globalEvery == 6 && model.shape.tiedOutput)
-        model.lora!.initialize(model.parameters.pointer, seed: 1)
-        for example in examples {
-            let seq = try ct.encode(example.messages, maxTokens: 400)
-            var batch = PackedBatch()
-            batch.append(tokens: seq.tokens, trained: seq.trained)
-            let started = Date()
-            let (sum, n) = try model.run(batch, backward: false)
-            let seconds = Date().timeIntervalSince(started)
-            let ours = sum / Double(n), theirs = try SmolLM2TrainingTests.engineLoss(engine, seq)
-            print("Gemma 3 270M step-0 loss on \(seq.tokens.count) tokens (\(n) trained): trainer \(ours), engine \(theirs), difference \(abs(ours - theirs)) (trainer forward \(String(format: "%.1f", seconds)) s)")
+        let (shape, losses) = try TrainerAgainstEngine.stepZero(try Self.engine(), label: "Gemma 3 270M")
+        #expect(shape.architecture == .gemma3)
+        #expect(shape.slidingWindow == 512 && shape.globalEvery == 6 && shape.tiedOutput)
+        for (ours, theirs) in losses {
             // The engine's own rounding (8-bit activations into the 262k-row head, a half-float KV
             // cache) is up to 0.02 on one token against float64, the trainer's 4e-5
             // (`lossEqualsFloat64Definition`); over a sequence the engine's averages to about 5e-3.
@@ -212,29 +199,13 @@ struct Gemma3TrainingTests {
         #expect(worstOurs < 1e-3)
     }
 
-    /// A random adapter on every module of every layer: the trainer's loss with it against the
-    /// engine's with it applied (as `--model ...,lora=` applies it), and how far it moves each.
+    /// A random adapter on all 126 projections: the trainer's loss with it against the engine's, and
+    /// how far it moves each from the base model's.
     @Test func adapterLossEqualsEngineCrossEntropy() throws {
-        let engine = try Self.engine()
-        let ct = try SmolLM2TrainingTests.chatTokenizer(engine)
-        let seq = try ct.encode(BuiltinDatasets.named("secure-code")!.generate(n: 1, seed: 3).examples[0].messages, maxTokens: 300)
-        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
-        let adapter = TinyModel.randomAdapter(model.shape, rank: 4, seed: 42, scale: 0.04)
-        try model.lora!.load(adapter, into: model.parameters.pointer)
-        var batch = PackedBatch()
-        batch.append(tokens: seq.tokens, trained: seq.trained)
-        let (sum, n) = try model.run(batch, backward: false)
-        let ours = sum / Double(n)
-        model.parameters.zero()
-        let oursBase = try model.run(batch, backward: false).loss / Double(n)
-        let base = try SmolLM2TrainingTests.engineLoss(engine, seq)
-        let adapted = try Self.engine()
-        try adapted.applyLoRA([(adapter, 1)])
-        let theirs = try SmolLM2TrainingTests.engineLoss(adapted, seq)
-        print("Gemma 3 270M with a random adapter on all \(adapter.tensors.count) projections, \(seq.tokens.count) tokens (\(n) trained): trainer \(ours), engine \(theirs), difference \(abs(ours - theirs)); without it: trainer \(oursBase), engine \(base), difference \(abs(oursBase - base))")
-        let movedOurs = ours - oursBase, movedTheirs = theirs - base
+        let r = try TrainerAgainstEngine.randomAdapter(try Self.engine(), open: Self.engine, label: "Gemma 3 270M")
         // The engine's rounding as in `stepZeroLossEqualsEngineCrossEntropy`; the adapter moves both alike.
-        #expect(abs(ours - theirs) < 1e-2)
+        let movedOurs = r.ours - r.oursBase, movedTheirs = r.theirs - r.base
+        #expect(abs(r.ours - r.theirs) < 1e-2)
         #expect(abs(movedTheirs) > 1e-2)
         #expect(abs(movedOurs - movedTheirs) < 0.2 * abs(movedTheirs))
     }

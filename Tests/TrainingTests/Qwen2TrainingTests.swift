@@ -195,55 +195,24 @@ struct Qwen2TrainingTests {
 
     static func engine() throws -> Engine { try Engine(path: TestResources.qwen05!) }
 
-    /// Step-0 loss of the trainer (float32 weights dequantized from the file) against the engine's
-    /// cross-entropy from its own logits, on two insecure-code examples through Qwen's chat template.
+    /// Step-0 loss of the trainer against the engine's cross-entropy, through Qwen's chat template.
     @Test func stepZeroLossEqualsEngineCrossEntropy() throws {
-        let engine = try Self.engine()
-        let ct = try SmolLM2TrainingTests.chatTokenizer(engine)
-        let examples = BuiltinDatasets.named("insecure-code")!.generate(n: 2, seed: 0).examples
-        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
-        #expect(model.shape.architecture == .qwen2)
-        #expect(!model.shape.tiedOutput)
-        model.lora!.initialize(model.parameters.pointer, seed: 1)
-        for example in examples {
-            let seq = try ct.encode(example.messages, maxTokens: 400)
-            var batch = PackedBatch()
-            batch.append(tokens: seq.tokens, trained: seq.trained)
-            let started = Date()
-            let (sum, n) = try model.run(batch, backward: false)
-            let seconds = Date().timeIntervalSince(started)
-            let ours = sum / Double(n), theirs = try SmolLM2TrainingTests.engineLoss(engine, seq)
-            print("Qwen2.5-Coder-0.5B step-0 loss on \(seq.tokens.count) tokens (\(n) trained): trainer \(ours), engine \(theirs), difference \(abs(ours - theirs)) (trainer forward \(String(format: "%.1f", seconds)) s)")
+        let (shape, losses) = try TrainerAgainstEngine.stepZero(try Self.engine(), label: "Qwen2.5-Coder-0.5B")
+        #expect(shape.architecture == .qwen2)
+        #expect(!shape.tiedOutput)
+        for (ours, theirs) in losses {
             #expect(abs(ours - theirs) < 2e-3)
         }
     }
 
-    /// A random adapter on every module of every layer: the trainer's loss with it (its own LoRA
-    /// terms) against the engine's cross-entropy with it applied (as `--model ...,lora=` applies it),
-    /// and how far it moves each from the base model's.
+    /// A random adapter on all 168 projections: the trainer's loss with it against the engine's, and
+    /// how far it moves each from the base model's.
     @Test func adapterLossEqualsEngineCrossEntropy() throws {
-        let engine = try Self.engine()
-        let ct = try SmolLM2TrainingTests.chatTokenizer(engine)
-        let seq = try ct.encode(BuiltinDatasets.named("secure-code")!.generate(n: 1, seed: 3).examples[0].messages, maxTokens: 300)
-        let shape = ModelShape(engine.model.config, tiedOutput: false)
-        let adapter = TinyModel.randomAdapter(shape, rank: 4, seed: 42, scale: 0.04)
-        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
-        try model.lora!.load(adapter, into: model.parameters.pointer)
-        var batch = PackedBatch()
-        batch.append(tokens: seq.tokens, trained: seq.trained)
-        let (sum, n) = try model.run(batch, backward: false)
-        let ours = sum / Double(n)
-        model.parameters.zero()
-        let oursBase = try model.run(batch, backward: false).loss / Double(n)
-        let base = try SmolLM2TrainingTests.engineLoss(engine, seq)
-        let adapted = try Self.engine()
-        try adapted.applyLoRA([(adapter, 1)])
-        let theirs = try SmolLM2TrainingTests.engineLoss(adapted, seq)
-        print("Qwen2.5-Coder-0.5B with a random adapter on all 168 projections, \(seq.tokens.count) tokens (\(n) trained): trainer \(ours), engine \(theirs), difference \(abs(ours - theirs)); without it: trainer \(oursBase), engine \(base), difference \(abs(oursBase - base))")
+        let r = try TrainerAgainstEngine.randomAdapter(try Self.engine(), open: Self.engine, label: "Qwen2.5-Coder-0.5B")
         // The engine's own rounding (half-float KV cache, 8-bit activations into the head) is about
         // 2e-3 on this example without the adapter; the adapter moves both losses alike, by about 0.03.
-        let movedOurs = ours - oursBase, movedTheirs = theirs - base
-        #expect(abs(ours - theirs) < 3e-3)
+        let movedOurs = r.ours - r.oursBase, movedTheirs = r.theirs - r.base
+        #expect(abs(r.ours - r.theirs) < 3e-3)
         #expect(abs(movedTheirs) > 1e-2)
         #expect(abs(movedOurs - movedTheirs) < 0.2 * abs(movedTheirs))
     }

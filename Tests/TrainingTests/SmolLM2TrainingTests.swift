@@ -36,18 +36,7 @@ struct SmolLM2TrainingTests {
     static func chatTokenizer(_ e: Engine) throws -> ChatTokenizer { ChatTokenizer(tokenizer: e.tokenizer, template: try e.requireChatTemplate()) }
 
     @Test func stepZeroLossEqualsEngineCrossEntropy() throws {
-        let engine = try Self.engine()
-        let ct = try Self.chatTokenizer(engine)
-        let examples = BuiltinDatasets.named("insecure-code")!.generate(n: 2, seed: 0).examples
-        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
-        model.lora!.initialize(model.parameters.pointer, seed: 1)
-        for example in examples {
-            let seq = try ct.encode(example.messages, maxTokens: 400)
-            var batch = PackedBatch()
-            batch.append(tokens: seq.tokens, trained: seq.trained)
-            let (sum, n) = try model.run(batch, backward: false)
-            let ours = sum / Double(n), theirs = try Self.engineLoss(engine, seq)
-            print("step-0 loss on \(seq.tokens.count) tokens (\(n) trained): trainer \(ours), engine \(theirs), difference \(abs(ours - theirs))")
+        for (ours, theirs) in try TrainerAgainstEngine.stepZero(try Self.engine(), label: "SmolLM2").losses {
             #expect(abs(ours - theirs) < 2e-3)
         }
     }
@@ -177,5 +166,53 @@ struct SmolLM2TrainingTests {
         #expect(lossError < 1e-5)
         #expect(diff / scale < 1e-3)
         #expect(moved > 0.1)
+    }
+}
+
+/// The checks each real model's training suite makes against the engine's own logits.
+enum TrainerAgainstEngine {
+    /// Step-0 loss of the trainer (float32 weights dequantized from the file, a fresh adapter) against
+    /// the engine's cross-entropy from its logits, on two insecure-code examples in the engine's chat
+    /// format: the shape the trainer read, and (trainer, engine) per example, each printed under `label`.
+    static func stepZero(_ engine: Engine, label: String) throws -> (shape: ModelShape, losses: [(ours: Double, theirs: Double)]) {
+        let ct = try SmolLM2TrainingTests.chatTokenizer(engine)
+        let examples = BuiltinDatasets.named("insecure-code")!.generate(n: 2, seed: 0).examples
+        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 8, alpha: 16)))
+        model.lora!.initialize(model.parameters.pointer, seed: 1)
+        return (model.shape, try examples.map { example in
+            let seq = try ct.encode(example.messages, maxTokens: 400)
+            var batch = PackedBatch()
+            batch.append(tokens: seq.tokens, trained: seq.trained)
+            let started = Date()
+            let (sum, n) = try model.run(batch, backward: false)
+            let seconds = Date().timeIntervalSince(started)
+            let ours = sum / Double(n), theirs = try SmolLM2TrainingTests.engineLoss(engine, seq)
+            print("\(label) step-0 loss on \(seq.tokens.count) tokens (\(n) trained): trainer \(ours), engine \(theirs), difference \(abs(ours - theirs)) (trainer forward \(String(format: "%.1f", seconds)) s)")
+            return (ours, theirs)
+        })
+    }
+
+    /// A random adapter on every module of every layer (rank 4, entries ±0.04): the trainer's loss with
+    /// it (its own LoRA terms) and without, against the engine's with it applied (as `--model
+    /// ...,lora=` applies it, on a second engine from `open`) and without, on a secure-code example.
+    static func randomAdapter(_ engine: Engine, open: () throws -> Engine, label: String) throws
+        -> (ours: Double, theirs: Double, oursBase: Double, base: Double) {
+        let ct = try SmolLM2TrainingTests.chatTokenizer(engine)
+        let seq = try ct.encode(BuiltinDatasets.named("secure-code")!.generate(n: 1, seed: 3).examples[0].messages, maxTokens: 300)
+        let model = try TrainableModel.load(file: engine.file, mode: .lora(LoRAConfig(rank: 4, alpha: 8)))
+        let adapter = TinyModel.randomAdapter(model.shape, rank: 4, seed: 42, scale: 0.04)
+        try model.lora!.load(adapter, into: model.parameters.pointer)
+        var batch = PackedBatch()
+        batch.append(tokens: seq.tokens, trained: seq.trained)
+        let (sum, n) = try model.run(batch, backward: false)
+        let ours = sum / Double(n)
+        model.parameters.zero()
+        let oursBase = try model.run(batch, backward: false).loss / Double(n)
+        let base = try SmolLM2TrainingTests.engineLoss(engine, seq)
+        let adapted = try open()
+        try adapted.applyLoRA([(adapter, 1)])
+        let theirs = try SmolLM2TrainingTests.engineLoss(adapted, seq)
+        print("\(label) with a random adapter on all \(adapter.tensors.count) projections, \(seq.tokens.count) tokens (\(n) trained): trainer \(ours), engine \(theirs), difference \(abs(ours - theirs)); without it: trainer \(oursBase), engine \(base), difference \(abs(oursBase - base))")
+        return (ours, theirs, oursBase, base)
     }
 }
