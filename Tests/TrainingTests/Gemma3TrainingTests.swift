@@ -64,68 +64,30 @@ struct Gemma3TinyTests {
     /// The engine with an adapter equals the engine on the weights with the adapter merged in (an F32
     /// GGUF written by `ModelExport`, the Q/K norms and post-norms carried over).
     @Test func adapterEqualsMergedWeights() throws {
-        let tiny = try TinyModel(seed: 84, shape: Self.shape)
-        defer { try? FileManager.default.removeItem(atPath: tiny.path) }
-        let adapter = TinyModel.randomAdapter(Self.shape, rank: 4, seed: 85)
-        let mergedPath = try LoRATests.writeMerged(tiny, shape: Self.shape, adapter: adapter, scale: 0.5)
-        defer { try? FileManager.default.removeItem(atPath: mergedPath) }
-        let mergedFile = try GGUFFile(path: mergedPath)
-        #expect(mergedFile.tensor(named: "blk.1.post_ffw_norm.weight")?.type == .f32)
-        let viaAdapter = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens, adapters: [(adapter, 0.5)])
-        let viaMerge = try TinyModel.engineLogits(path: mergedPath, tokens: Self.tokens)
-        let plain = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens)
-        let diff = LoRATests.maxAbsDiff(viaAdapter, viaMerge), moved = LoRATests.maxAbsDiff(plain, viaAdapter)
-        let scale = viaMerge.map(abs).max()!
-        print("tiny gemma3, adapter at inference vs merged weights: max |Δlogit| \(diff) (\(diff / scale) of the largest logit); the adapter moves logits by \(moved)")
-        #expect(diff / scale < 1e-3)
-        #expect(moved > 0.1)
+        let r = try LoRATests.checkAdapterEqualsMerged(shape: Self.shape, seed: 84, tokens: Self.tokens, label: "tiny gemma3") { merged in
+            #expect(merged.tensor(named: "blk.1.post_ffw_norm.weight")?.type == .f32)
+            #expect(merged.tensor(named: "blk.0.attn_q_norm.weight") != nil)
+        }
+        #expect(r.relative < 1e-3)
+        #expect(r.moved > 0.1)
     }
 
     /// A few full-finetuning steps move gemma3's own norms (the Q/K head norms and the post-norms), a
     /// checkpoint resumes to the same weights, and the exported model carries them and reads back as
     /// the same shape.
     @Test func fullFinetuningTrainsAndExportsNorms() throws {
-        let tiny = try TinyModel(seed: 87, shape: Self.shape)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emlab-gemma3-full-\(getpid())").path
-        defer {
-            try? FileManager.default.removeItem(atPath: tiny.path)
-            try? FileManager.default.removeItem(atPath: dir)
+        let s = Self.shape, layout = WeightLayout(s)
+        try LoRATests.checkFullFinetuning(shape: s, seed: 87) { initial, trained, exported in
+            for (name, offset, count) in [("attn_q_norm", layout.layers[0].qNorm!, s.headDim), ("attn_k_norm", layout.layers[1].kNorm!, s.headDim),
+                                          ("post_attention_norm", layout.layers[0].postAttnNorm!, s.width),
+                                          ("post_ffw_norm", layout.layers[1].postFFNNorm!, s.width)] {
+                let moved = LoRATests.maxAbsDiff(Array(initial[offset..<(offset + count)]), Array(trained[offset..<(offset + count)]))
+                #expect(moved > 1e-3, "\(name) did not move")
+            }
+            let qNorm = layout.layers[0].qNorm!
+            let stored = try exported.floats(for: try #require(exported.tensor(named: "blk.0.attn_q_norm.weight")))
+            #expect(stored == Array(trained[qNorm..<(qNorm + s.headDim)]))
         }
-        func tuner() throws -> Finetuner {
-            let model = try TrainableModel(shape: Self.shape, weights: Floats(tiny.weights), mode: .full)
-            var settings = FinetuneSettings()
-            settings.batchSize = 4
-            settings.learningRate = 1e-2
-            return try Finetuner(model: model, settings: settings, sequences: LoRATests.sequences(12, seed: 88))
-        }
-        let straight = try tuner()
-        while !straight.finished { _ = try straight.runStep() }
-        let layout = straight.model.layout
-        let trainedWeights = straight.model.parameters.array
-        for (name, offset, count) in [("attn_q_norm", layout.layers[0].qNorm!, Self.shape.headDim),
-                                      ("attn_k_norm", layout.layers[1].kNorm!, Self.shape.headDim),
-                                      ("post_attention_norm", layout.layers[0].postAttnNorm!, Self.shape.width),
-                                      ("post_ffw_norm", layout.layers[1].postFFNNorm!, Self.shape.width)] {
-            let moved = LoRATests.maxAbsDiff(Array(tiny.weights[offset..<(offset + count)]), Array(trainedWeights[offset..<(offset + count)]))
-            #expect(moved > 1e-3, "\(name) did not move")
-        }
-        let folder = CheckpointFolder(folder: dir)
-        let first = try tuner()
-        _ = try first.runStep()
-        _ = try folder.save(first, keep: 2)
-        let second = try tuner()
-        #expect(try folder.restoreLatest(second)?.step == 1)
-        while !second.finished { _ = try second.runStep() }
-        #expect(second.model.parameters.array == trainedWeights)
-        let path = dir + "/model.gguf"
-        try ModelExport.write(base: try GGUFFile(path: tiny.path), layout: layout, weights: straight.model.weights.pointer, type: .f32,
-                              note: "test", to: path)
-        let out = try GGUFFile(path: path)
-        let qNorm = try out.floats(for: try #require(out.tensor(named: "blk.0.attn_q_norm.weight")))
-        #expect(qNorm == Array(trainedWeights[layout.layers[0].qNorm!..<(layout.layers[0].qNorm! + Self.shape.headDim)]))
-        let reread = try TrainableModel.load(file: out, mode: .full)
-        #expect(reread.shape == Self.shape)
-        #expect(reread.weights.array == trainedWeights)
     }
 
     /// A file that asks for final logit soft-capping (Gemma 2's; the engine applies it) is refused by

@@ -96,23 +96,13 @@ struct Qwen2TinyTests {
     /// The engine with an adapter equals the engine on the weights with the adapter merged in (an
     /// F32 GGUF written by `ModelExport`, biases and untied head carried over).
     @Test func adapterEqualsMergedWeights() throws {
-        let tiny = try TinyModel(seed: 64, shape: Self.shape)
-        defer { try? FileManager.default.removeItem(atPath: tiny.path) }
-        let adapter = TinyModel.randomAdapter(Self.shape, rank: 4, seed: 65)
-        let mergedPath = try LoRATests.writeMerged(tiny, shape: Self.shape, adapter: adapter, scale: 0.5)
-        defer { try? FileManager.default.removeItem(atPath: mergedPath) }
-        let mergedFile = try GGUFFile(path: mergedPath)
-        #expect(mergedFile.tensor(named: "blk.1.attn_k.bias")?.type == .f32)
-        #expect(mergedFile.tensor(named: "output.weight") != nil)
-        let viaAdapter = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens, adapters: [(adapter, 0.5)])
-        let viaMerge = try TinyModel.engineLogits(path: mergedPath, tokens: Self.tokens)
-        let plain = try TinyModel.engineLogits(path: tiny.path, tokens: Self.tokens)
-        let diff = LoRATests.maxAbsDiff(viaAdapter, viaMerge), moved = LoRATests.maxAbsDiff(plain, viaAdapter)
-        let scale = viaMerge.map(abs).max()!
-        print("tiny qwen2, adapter at inference vs merged weights: max |Δlogit| \(diff) (\(diff / scale) of the largest logit); the adapter moves logits by \(moved)")
+        let r = try LoRATests.checkAdapterEqualsMerged(shape: Self.shape, seed: 64, tokens: Self.tokens, label: "tiny qwen2") { merged in
+            #expect(merged.tensor(named: "blk.1.attn_k.bias")?.type == .f32)
+            #expect(merged.tensor(named: "output.weight") != nil)
+        }
         // The half-float KV cache rounds the two paths' keys and values apart (as for SmolLM2).
-        #expect(diff / scale < 1e-3)
-        #expect(moved > 0.1)
+        #expect(r.relative < 1e-3)
+        #expect(r.moved > 0.1)
     }
 
     /// qwen2 files keep Hugging Face's Q/K row order: a PEFT folder's B rows are the adapter's own,
@@ -144,45 +134,13 @@ struct Qwen2TinyTests {
     /// A few full-finetuning steps move the biases (their AdamW state included), the checkpoint holds
     /// them, and the exported model carries them.
     @Test func fullFinetuningTrainsAndExportsBiases() throws {
-        let tiny = try TinyModel(seed: 67, shape: Self.shape)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emlab-qwen2-full-\(getpid())").path
-        defer {
-            try? FileManager.default.removeItem(atPath: tiny.path)
-            try? FileManager.default.removeItem(atPath: dir)
+        let s = Self.shape, bias = WeightLayout(s).layers[0].qkvBias!
+        try LoRATests.checkFullFinetuning(shape: s, seed: 67) { initial, trained, exported in
+            #expect(LoRATests.maxAbsDiff(Array(initial[bias..<(bias + s.qkvDim)]), Array(trained[bias..<(bias + s.qkvDim)])) > 1e-3,
+                    "the biases did not move")
+            let kBias = try exported.floats(for: try #require(exported.tensor(named: "blk.0.attn_k.bias")))
+            #expect(kBias == Array(trained[(bias + s.qDim)..<(bias + s.qDim + s.kvDim)]))
         }
-        func tuner() throws -> Finetuner {
-            let model = try TrainableModel(shape: Self.shape, weights: Floats(tiny.weights), mode: .full)
-            var settings = FinetuneSettings()
-            settings.batchSize = 4
-            settings.learningRate = 1e-2
-            return try Finetuner(model: model, settings: settings, sequences: LoRATests.sequences(12, seed: 68))
-        }
-        let straight = try tuner()
-        while !straight.finished { _ = try straight.runStep() }
-        let layout = straight.model.layout
-        let bias = layout.layers[0].qkvBias!
-        let before = Array(tiny.weights[bias..<(bias + Self.shape.qkvDim)])
-        let after = Array(UnsafeBufferPointer(start: straight.model.parameters.pointer + bias, count: Self.shape.qkvDim))
-        #expect(LoRATests.maxAbsDiff(before, after) > 1e-3, "the biases did not move")
-        // Checkpointed mid-way and resumed: the same weights, biases included.
-        let folder = CheckpointFolder(folder: dir)
-        let first = try tuner()
-        _ = try first.runStep()
-        _ = try folder.save(first, keep: 2)
-        let second = try tuner()
-        #expect(try folder.restoreLatest(second)?.step == 1)
-        while !second.finished { _ = try second.runStep() }
-        #expect(second.model.parameters.array == straight.model.parameters.array)
-        // Exported: the biases in the file are the trained ones.
-        let path = dir + "/model.gguf"
-        try ModelExport.write(base: try GGUFFile(path: tiny.path), layout: layout, weights: straight.model.weights.pointer, type: .f32,
-                              note: "test", to: path)
-        let out = try GGUFFile(path: path)
-        let kBias = try out.floats(for: try #require(out.tensor(named: "blk.0.attn_k.bias")))
-        #expect(kBias == Array(after[Self.shape.qDim..<(Self.shape.qDim + Self.shape.kvDim)]))
-        let reread = try TrainableModel.load(file: out, mode: .full)
-        #expect(reread.shape == Self.shape)
-        #expect(reread.weights.array == straight.model.weights.array)
     }
 }
 
