@@ -6,8 +6,11 @@ import TestSupport
 /// Replays llama.cpp's recorded greedy run of `ref` on `engine`.
 ///
 /// First-step top-10 logits must lie within `logitBound` of llama.cpp's and the top-1 must agree;
-/// greedy tokens must match until the first step whose recorded margin is below 0.1 (llama.cpp's own
-/// choice was a near tie there), for at most 24 steps. Returns what it measured.
+/// then greedy tokens are compared step by step (at most 24) until they first differ, which may only
+/// happen where llama.cpp's recorded margin is below `logitBound`: a margin within how far the two
+/// engines' logits may lie apart does not decide the greedy token (which way it falls depends on the
+/// host's BLAS kernel: AVX2 or AVX-512). Every step before the first such near tie must match.
+/// Returns what it measured.
 @discardableResult
 func checkGreedyAgainstReference(_ ref: GreedyReference, engine: Engine, logitBound: Float) throws
     -> (steps: Int, firstStepDifference: Float, largestDifference: Float) {
@@ -24,19 +27,22 @@ func checkGreedyAgainstReference(_ ref: GreedyReference, engine: Engine, logitBo
     let ourTop = logits.indices.sorted { logits[$0] > logits[$1] }.prefix(10).map { Int32($0) }
     #expect(ourTop.first == ref.top10.first?.id, "\(ref.title): top-1 differs")
     var checked = 0
-    for step in ref.steps.prefix(24) {
-        if step.margin < 0.1 { break }
+    let steps = ref.steps.prefix(24)
+    for step in steps {
         let ours = logits.withUnsafeBufferPointer { Sampler.argmax($0) }
-        #expect(ours == step.id, "\(ref.title) step \(checked): got \(ours), llama.cpp \(step.id)")
+        if ours != step.id {
+            #expect(step.margin < logitBound, "\(ref.title) step \(checked): got \(ours), llama.cpp \(step.id) with margin \(step.margin)")
+            break
+        }
         maxDiff = max(maxDiff, abs(logits[Int(step.id)] - step.logit))
         checked += 1
-        if ours != step.id { break }
         var batch = Batch()
         batch.append([step.id], to: seq)
         logits = Array(try model.forward(batch, hooks: nil))
     }
-    print("[reference] \(ref.title.prefix(30)): \(checked) greedy steps match, largest first-step top-10 difference \(firstStepDiff), largest over the steps \(maxDiff)")
-    #expect(checked >= 1)
+    let nearTie = steps.firstIndex { $0.margin < logitBound }.map { $0 - steps.startIndex } ?? steps.count
+    print("[reference] \(ref.title.prefix(30)): \(checked) greedy steps match (first near tie at step \(nearTie)), largest first-step top-10 difference \(firstStepDiff), largest over the steps \(maxDiff)")
+    #expect(checked >= nearTie)
     return (checked, firstStepDiff, maxDiff)
 }
 
