@@ -77,6 +77,7 @@ public final class TrainableModel: @unchecked Sendable {
 
     /// Rows of the output head computed at once (memory: rows × vocabulary floats).
     public var headChunk = 256
+    private var headBuffers: (logits: Floats, xc: Floats, dxc: Floats)?
 
     /// Keep only each layer's input between the forward and the backward pass, and compute the
     /// layer's other activations again just before its backward: one more forward pass of work, and
@@ -88,7 +89,6 @@ public final class TrainableModel: @unchecked Sendable {
 
     /// Where layer `l`'s activations live: its own slot, or the one shared slot when recomputing.
     private func slot(_ l: Int) -> Int { recompute ? 0 : l }
-    private var headBuffers: (logits: Floats, xc: Floats, dxc: Floats)?
 
     public init(shape: ModelShape, weights: Floats, mode: TrainingMode) throws {
         self.shape = shape
