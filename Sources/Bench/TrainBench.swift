@@ -28,6 +28,20 @@ public struct TrainBenchmark {
         self.threads = threads
     }
 
+    /// Every figure of `--only train`, each handed to `report` as it is measured: LoRA and full
+    /// finetuning at these shapes (against PyTorch and `sgemm`'s bound), then LoRA at sequence 512,
+    /// batch 8, with activations kept and recomputed (the peak memory, one timed step each).
+    public func runAll(sgemm: Double?, report: (BenchResult) throws -> Void) throws {
+        for mode in ["lora", "full"] { for r in try run(mode: mode, sgemm: sgemm) { try report(r) } }
+        var long = self
+        long.sequence = 512
+        long.steps = 1
+        for recompute in [false, true] {
+            long.recompute = recompute
+            for r in try long.run(mode: "lora", sgemm: nil) { try report(r) }
+        }
+    }
+
     /// Forward-pass matrix-product FLOPs per token (projections, head, attention at this length).
     func forwardFlopsPerToken(_ s: ModelShape) -> Double {
         let perLayer = Double(s.qkvDim * s.width + s.width * s.qDim + 3 * s.feedForward * s.width)

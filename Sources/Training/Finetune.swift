@@ -31,7 +31,7 @@ public struct FinetuneSettings: Sendable, Equatable, Codable {
 }
 
 /// The first stored property whose value differs between two settings of one type, as (name, a's, b's).
-func firstSettingDifference<T>(_ a: T, _ b: T) -> (String, String, String)? {
+public func firstSettingDifference<T>(_ a: T, _ b: T) -> (String, String, String)? {
     for (x, y) in zip(Mirror(reflecting: a).children, Mirror(reflecting: b).children) where "\(x.value)" != "\(y.value)" {
         return (x.label ?? "?", "\(x.value)", "\(y.value)")
     }

@@ -168,15 +168,7 @@ struct BenchCommand: ParsableCommand {
                 report(r)
                 return r.value
             }()
-            let train = TrainBenchmark(file: engine.file, threads: options.threads)
-            for mode in ["lora", "full"] { for r in try train.run(mode: mode, sgemm: sgemm) { report(r) } }
-            // LoRA at sequence 512 (batch 8), activations kept and recomputed: the peak memory, one timed step each.
-            var long = train
-            long.sequence = 512
-            long.steps = 1
-            for r in try long.run(mode: "lora", sgemm: nil) { report(r) }
-            long.recompute = true
-            for r in try long.run(mode: "lora", sgemm: nil) { report(r) }
+            try TrainBenchmark(file: engine.file, threads: options.threads).runAll(sgemm: sgemm) { report($0) }
         }
         var rss = peakResidentMegabytes().map { max($0, enginePeak) }
         if parts.contains("memory") {

@@ -259,7 +259,7 @@ struct FinetuneCommand: AsyncParsableCommand {
         // The run in the results database: every step and file as it comes.
         let store = try ResultsStore(folder: URL(fileURLWithPath: results))
         let runId = try beginRun(store: store, settings: job.settings, modelSpec: modelOptions.model.description, resolved: modelURL.path,
-                                 tool: "emlab finetune", data: data, digest: prepared.digest, otherKind: nil) { $0.firstDifference(from: $1) }
+                                 tool: "emlab finetune", data: data, digest: prepared.digest, otherKind: nil)
         let evaluator = try await checkpointEvaluator(store: store, runId: runId)
         StopSignal.install()
         let progress = TrainingProgress()
@@ -340,7 +340,7 @@ struct FinetuneCommand: AsyncParsableCommand {
         let store = try ResultsStore(folder: URL(fileURLWithPath: results))
         let runId = try beginRun(store: store, settings: job.settings, modelSpec: "\(backend)#\(baseModel)", resolved: client.server,
                                  tool: "emlab finetune --backend", data: data, digest: job.settings.dataDigest,
-                                 otherKind: "is not a remote finetuning run: resume it without --backend") { $0.firstDifference(from: $1) }
+                                 otherKind: "is not a remote finetuning run: resume it without --backend")
         let artifacts = try store.trainArtifacts(runId: runId)
         func kept(_ kind: String) -> String? { artifacts.last { $0.kind == kind }?.path }
         let state = RemoteFinetuneJob.State(trainingFile: kept("remote-file-training"), validationFile: kept("remote-file-validation"),
@@ -386,8 +386,7 @@ struct FinetuneCommand: AsyncParsableCommand {
     /// changed setting by name. `otherKind`: the error when the stored settings are not of this kind
     /// (nil: such a run is continued as it is).
     func beginRun<Settings: Codable>(store: ResultsStore, settings: Settings, modelSpec: String, resolved: String, tool: String,
-                                     data: ChatDataset, digest: String, otherKind: String?,
-                                     difference: (Settings, Settings) -> (String, String, String)?) throws -> Int64 {
+                                     data: ChatDataset, digest: String, otherKind: String?) throws -> Int64 {
         let parameters = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         let record = RunRecord(name: runName, kind: "finetune", modelSpec: modelSpec, modelResolved: resolved, judgeSpec: "", judgeResolved: "",
                                toolVersion: tool, parameters: parameters,
@@ -398,7 +397,7 @@ struct FinetuneCommand: AsyncParsableCommand {
             if let otherKind { throw ValidationError("run '\(runName)' \(otherKind)") }
             return run.id!
         }
-        if let (field, mine, theirs) = difference(settings, stored) {
+        if let (field, mine, theirs) = firstSettingDifference(settings, stored) {
             throw ValidationError("run '\(runName)' was started with \(field) = \(theirs); --resume cannot change it to \(mine)")
         }
         return run.id!
