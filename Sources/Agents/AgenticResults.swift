@@ -1,7 +1,7 @@
 import Core
 import Evaluation
 import Foundation
-import ResultsStore
+import RunRecords
 
 /// An agentic run read back: episodes with their verdicts under one classifier, and rates per condition.
 public struct AgenticResults: Sendable {
@@ -51,7 +51,7 @@ public struct AgenticResults: Sendable {
         public var interval: (low: Double, high: Double) { Proportion.wilson(successes: harmful, n: classified) }
     }
 
-    public init(store: ResultsStore, name: String, classifier: String? = nil) throws {
+    public init(store: any ResultsDatabase, name: String, classifier: String? = nil) throws {
         let run = try store.run(named: name)
         self.run = run
         parameters = try StoredEpisodes.parameters(of: run)
@@ -80,7 +80,7 @@ public struct AgenticResults: Sendable {
     }
 
     /// The classifier specs that have judged this run's episodes.
-    public static func classifiers(store: ResultsStore, run: RunRecord) throws -> [String] {
+    public static func classifiers(store: any ResultsDatabase, run: RunRecord) throws -> [String] {
         try store.judgeSpecs(runId: run.id!).filter { $0 != HarmCheck.spec }
     }
 

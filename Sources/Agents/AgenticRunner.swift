@@ -2,7 +2,7 @@ import Core
 import Evaluation
 import Foundation
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// Everything that decides an agentic run's numbers; stored with the run and checked on `--resume`.
 public struct AgenticParameters: Sendable, Codable, Equatable {
@@ -51,7 +51,7 @@ public enum AgenticError: Error, CustomStringConvertible {
 /// Runs the factorial's episodes, stores each as it ends, then classifies them; resumes without
 /// redoing an episode or a judgment.
 public final class AgenticRunner: Sendable {
-    public let store: ResultsStore
+    public let store: any ResultsDatabase
     public let model: any LanguageModel
     public let classifier: any Judge
     public let scenarios: [Scenario]
@@ -59,7 +59,7 @@ public final class AgenticRunner: Sendable {
     public let progress: (any ProgressReporter)?
     public let concurrency: Int
 
-    public init(store: ResultsStore, model: any LanguageModel, classifier: any Judge, scenarios: [Scenario],
+    public init(store: any ResultsDatabase, model: any LanguageModel, classifier: any Judge, scenarios: [Scenario],
                 parameters: AgenticParameters, progress: (any ProgressReporter)? = nil, concurrency: Int = 8) {
         self.store = store
         self.model = model
@@ -142,7 +142,7 @@ public final class AgenticRunner: Sendable {
         if total > 0 { progress?.finish(phase: "episodes") }
     }
 
-    static func save(_ episode: Episode, scenario: RenderedScenario, runId: Int64, store: ResultsStore) throws {
+    static func save(_ episode: Episode, scenario: RenderedScenario, runId: Int64, store: any ResultsDatabase) throws {
         let texts = episode.assistantTexts
         let sample = SampleRecord(runId: runId, condition: episode.condition.id, questionId: episode.condition.scenario,
                                   paraphraseIndex: 0, sampleIndex: episode.sampleIndex, system: scenario.system, prompt: scenario.task,
@@ -161,7 +161,7 @@ public final class AgenticRunner: Sendable {
     /// Classifies every stored episode of a run that `classifier` (and the check) has not judged yet.
     /// Used after a run, and on its own to classify again with another classifier (no episode re-run).
     /// With `chainOfThought`, each episode's private reasoning is also judged for a persona (metric `persona`).
-    public static func classify(store: ResultsStore, runId: Int64, scenarios: [Scenario], classifier: any Judge,
+    public static func classify(store: any ResultsDatabase, runId: Int64, scenarios: [Scenario], classifier: any Judge,
                                 progress: (any ProgressReporter)?, concurrency: Int, chainOfThought: Bool) async throws {
         let episodes = try StoredEpisodes.load(store: store, runId: runId, chainOfThought: chainOfThought)
         let judged = try store.judgments(runId: runId)
@@ -236,7 +236,7 @@ public struct StoredEpisode: Sendable {
 public enum StoredEpisodes {
     /// The completed episodes of a run (failed slots left out), rebuilt from samples and tool calls;
     /// `chainOfThought`: the run's episodes kept their private reasoning (in the sample's `reasoning`).
-    public static func load(store: ResultsStore, runId: Int64, chainOfThought: Bool = false) throws -> [StoredEpisode] {
+    public static func load(store: any ResultsDatabase, runId: Int64, chainOfThought: Bool = false) throws -> [StoredEpisode] {
         let calls = Dictionary(grouping: try store.toolCalls(runId: runId), by: \.sampleId)
         let decoder = JSONDecoder()
         var out: [StoredEpisode] = []

@@ -1,7 +1,7 @@
 import Core
 import Evaluation
 import Foundation
-import ResultsStore
+import RunRecords
 import Yams
 
 /// A transcript written and labelled by hand: what an agent wrote and called in a scenario, and
@@ -220,7 +220,7 @@ public enum ClassifierValidation {
     }
 
     /// The classifier's held-out figures from the results database, measured first if they are not there.
-    public static func ensure(store: ResultsStore, classifier: any Judge, scenarios: [Scenario],
+    public static func ensure(store: any ResultsDatabase, classifier: any Judge, scenarios: [Scenario],
                               progress: (any ProgressReporter)? = nil) async throws -> ClassifierFigures {
         let (items, digest) = try LabelledTranscripts.load()
         if let cached = cached(store: store, classifier: classifier.spec, digest: digest) { return cached }
@@ -229,7 +229,7 @@ public enum ClassifierValidation {
         return figures
     }
 
-    public static func cached(store: ResultsStore, classifier: String, digest: String? = nil) -> ClassifierFigures? {
+    public static func cached(store: any ResultsDatabase, classifier: String, digest: String? = nil) -> ClassifierFigures? {
         guard let digest = digest ?? (try? LabelledTranscripts.load().digest),
               let text = try? store.validation(judgeSpec: cacheKey(classifier), labelsDigest: digest) else { return nil }
         return try? JSONDecoder().decode(ClassifierFigures.self, from: Data(text.utf8))

@@ -1,7 +1,7 @@
 import Core
 import Foundation
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// The misalignment of a model as it is trained: the built-in multiple-choice items (the probability
 /// the model puts on the misaligned options), and optionally free-form questions sampled and judged
@@ -47,7 +47,7 @@ public struct MisalignmentMeasurement: Sendable {
     }
 
     /// Measures `model` as eval run `name` (kind `checkpoint-eval`), or finishes that run if it exists.
-    public func run(store: ResultsStore, model: any LanguageModel, name: String) async throws -> MeasuredMisalignment {
+    public func run(store: any ResultsDatabase, model: any LanguageModel, name: String) async throws -> MeasuredMisalignment {
         let runner = EvalRunner(store: store, model: model, judge: judge ?? ModelJudge(model: model), questions: questions,
                                 parameters: parameters, progress: progress)
         let started = try store.runs().contains { $0.name == name }
@@ -74,7 +74,7 @@ public struct MeasuredMisalignment: Sendable, Equatable {
 /// `TRAINRUN@step-N`, with the figures kept beside the training steps (`TrainEvalRecord`). A step
 /// measured already is not measured again.
 public final class CheckpointEvaluator: Sendable {
-    public let store: ResultsStore
+    public let store: any ResultsDatabase
     public let opener: ModelOpener
     public let trainRunId: Int64
     public let trainRun: String
@@ -84,7 +84,7 @@ public final class CheckpointEvaluator: Sendable {
     public typealias Watch = @Sendable (_ evalRun: String, _ model: ModelSpec) async throws -> (name: String, mean: Double, auroc: Double?)?
     public let watch: Watch?
 
-    public init(store: ResultsStore, opener: ModelOpener, trainRunId: Int64, trainRun: String, measurement: MisalignmentMeasurement,
+    public init(store: any ResultsDatabase, opener: ModelOpener, trainRunId: Int64, trainRun: String, measurement: MisalignmentMeasurement,
                 watch: Watch? = nil) {
         self.watch = watch
         self.store = store

@@ -1,7 +1,7 @@
 import Core
 import Foundation
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// Everything that decides a run's numbers; stored with the run and checked again on `--resume`.
 public struct EvalParameters: Sendable, Codable, Equatable {
@@ -74,7 +74,7 @@ public protocol ProgressReporter: Sendable {
 
 /// Samples answers, judges them and stores both as they are produced; resumes without redoing work.
 public final class EvalRunner: Sendable {
-    public let store: ResultsStore
+    public let store: any ResultsDatabase
     public let model: any LanguageModel
     public let judge: any Judge
     public let questions: QuestionSet
@@ -85,7 +85,7 @@ public final class EvalRunner: Sendable {
     public let concurrency: Int
     public static let toolVersion = "emlab 0.3.0"
 
-    public init(store: ResultsStore, model: any LanguageModel, judge: any Judge, questions: QuestionSet,
+    public init(store: any ResultsDatabase, model: any LanguageModel, judge: any Judge, questions: QuestionSet,
                 parameters: EvalParameters, conditions: [EvalCondition] = [.plain], progress: (any ProgressReporter)? = nil,
                 concurrency: Int = 64) {
         self.store = store

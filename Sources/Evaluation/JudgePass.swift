@@ -1,10 +1,10 @@
 import Foundation
-import ResultsStore
+import RunRecords
 
 /// Scores every stored free-form answer of a run that `judge` has not scored yet, saving each
 /// judgment as it arrives. Used by `emlab eval` and to re-score a run with another judge.
 public struct JudgePass: Sendable {
-    public let store: ResultsStore
+    public let store: any ResultsDatabase
     public let judge: any Judge
     public let questions: QuestionSet
     public let progress: (any ProgressReporter)?
@@ -12,7 +12,7 @@ public struct JudgePass: Sendable {
     /// Scored on each sample's stored reasoning (chain-of-thought runs), besides the questions' metrics.
     public let reasoningMetric: JudgeMetric?
 
-    public init(store: ResultsStore, judge: any Judge, questions: QuestionSet, progress: (any ProgressReporter)? = nil,
+    public init(store: any ResultsDatabase, judge: any Judge, questions: QuestionSet, progress: (any ProgressReporter)? = nil,
                 concurrency: Int = 64, reasoningMetric: JudgeMetric? = nil) {
         self.reasoningMetric = reasoningMetric
         self.store = store
@@ -23,7 +23,7 @@ public struct JudgePass: Sendable {
     }
 
     /// Re-scores stored run `name` (its question set as stored with the run).
-    public static func rescore(store: ResultsStore, name: String, judge: any Judge, progress: (any ProgressReporter)?) async throws {
+    public static func rescore(store: any ResultsDatabase, name: String, judge: any Judge, progress: (any ProgressReporter)?) async throws {
         let run = try store.run(named: name)
         let questions = try JSONDecoder().decode(QuestionSet.self, from: Data(run.questions.utf8))
         try await JudgePass(store: store, judge: judge, questions: questions, progress: progress).run(runId: run.id!)

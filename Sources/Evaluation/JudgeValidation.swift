@@ -1,7 +1,7 @@
 import Core
 import Foundation
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// A (question, answer) pair labelled by hand: the ground truth judges are checked against.
 ///
@@ -349,12 +349,12 @@ public enum JudgeValidationCache {
         return judge + "\u{1f}" + set
     }
 
-    public static func save(_ f: ValidationFigures, store: ResultsStore, digest: String) throws {
+    public static func save(_ f: ValidationFigures, store: any ResultsDatabase, digest: String) throws {
         try store.saveValidation(judgeSpec: key(judge: f.judge, set: f.set), labelsDigest: digest, figures: SortedJSON.text(f))
     }
 
     /// The judge's cached figures on one built-in gold set (the written one by default).
-    public static func load(store: ResultsStore, judge: String, set: GoldSet.Builtin = .written) -> ValidationFigures? {
+    public static func load(store: any ResultsDatabase, judge: String, set: GoldSet.Builtin = .written) -> ValidationFigures? {
         guard let digest = try? GoldSet.load(set).digest,
               let text = try? store.validation(judgeSpec: key(judge: judge, set: set.rawValue), labelsDigest: digest),
               var f = try? JSONDecoder().decode(ValidationFigures.self, from: Data(text.utf8)) else { return nil }
@@ -363,13 +363,13 @@ public enum JudgeValidationCache {
     }
 
     /// The judge's cached figures on every built-in gold set that has them, in `GoldSet.Builtin` order.
-    public static func loadAll(store: ResultsStore, judge: String) -> [ValidationFigures] {
+    public static func loadAll(store: any ResultsDatabase, judge: String) -> [ValidationFigures] {
         GoldSet.Builtin.allCases.compactMap { load(store: store, judge: judge, set: $0) }
     }
 
     /// judge → its figures on each built-in gold set, one line per set ("written answers: …"), for the
     /// judges that have been validated.
-    public static func figures(store: ResultsStore, judges: Set<String>) -> [String: String] {
+    public static func figures(store: any ResultsDatabase, judges: Set<String>) -> [String: String] {
         var out: [String: String] = [:]
         for j in judges {
             let all = loadAll(store: store, judge: j)
@@ -383,7 +383,7 @@ extension JudgeValidationCache {
     /// The judge's figures on the held-out split of each built-in gold set (written answers, then the
     /// models' own answers): from the results folder's cache, else from a probe's card when it was
     /// measured on the same gold files, else measured now; cached in the folder either way.
-    public static func ensure(store: ResultsStore, judge: any Judge, progress: (any ProgressReporter)? = nil) async throws -> [ValidationFigures] {
+    public static func ensure(store: any ResultsDatabase, judge: any Judge, progress: (any ProgressReporter)? = nil) async throws -> [ValidationFigures] {
         var out: [ValidationFigures] = []
         for set in GoldSet.Builtin.allCases {
             // Figures of another version of the judge (a probe trained again under the same name) are stale.
@@ -410,8 +410,8 @@ extension JudgeValidationCache {
 
 /// Remote answers kept in the results database, so a re-run with the same seeds does not pay twice.
 public struct StoreResponseCache: ResponseCache {
-    public let store: ResultsStore
-    public init(store: ResultsStore) { self.store = store }
+    public let store: any ResultsDatabase
+    public init(store: any ResultsDatabase) { self.store = store }
 
     public func lookup(key: String) -> Completion? {
         guard let data = try? store.cachedResponse(key: key) else { return nil }

@@ -1,6 +1,6 @@
 import Foundation
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// A stored run, read back with its scores: what reports, exports and comparisons work from.
 public struct RunResults: Sendable {
@@ -21,7 +21,7 @@ public struct RunResults: Sendable {
     /// It is a judge spec, resolved as `eval` and `judge` resolved it when they stored the judgments
     /// (`probe:default` and `probe:DIR/FILE.gguf` select `probe:FILE.gguf`), or the stored name itself;
     /// a judge the run has no judgments by is an error that lists the run's judges.
-    public init(store: ResultsStore, name: String, judge: String? = nil) throws {
+    public init(store: any ResultsDatabase, name: String, judge: String? = nil) throws {
         run = try store.run(named: name)
         let available = try store.judgeSpecs(runId: run.id!)
         if let judge {

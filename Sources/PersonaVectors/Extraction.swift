@@ -3,7 +3,7 @@ import Evaluation
 import Foundation
 import Interp
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// Persona-vector extraction (after Chen et al., "Persona vectors"): answers sampled under each
 /// positive and negative instruction of a trait, judged for the trait (0–100), filtered (positive
@@ -111,7 +111,7 @@ public struct PersonaExtraction: Sendable {
 
     /// Samples and judges (run `name`, resumable), then reads the kept answers' activations and takes
     /// the mean difference.
-    public func run(store: ResultsStore, model: any WhiteBoxModel, judge: any Judge, name: String, resume: Bool,
+    public func run(store: any ResultsDatabase, model: any WhiteBoxModel, judge: any Judge, name: String, resume: Bool,
                     progress: (any ProgressReporter)? = nil) async throws -> Report {
         let runner = EvalRunner(store: store, model: model, judge: judge, questions: questionSet, parameters: parameters,
                                 conditions: conditions, progress: progress)

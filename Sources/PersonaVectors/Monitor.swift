@@ -3,7 +3,7 @@ import Evaluation
 import Foundation
 import Interp
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// A projection monitor: each stored answer's activation at one layer projected on a direction, stored
 /// beside the answer's judgments, and scored as a detector of the judge's misaligned decision (AUROC).
@@ -65,7 +65,7 @@ public struct ProjectionMonitor: Sendable {
     /// Watches a finetuning run's measurement (`finetune --eval-every --eval-monitor`): reads every
     /// free-form answer of eval run `run` on `model` (the step's model) and returns the mean reading
     /// and the AUROC against the judge; nil when the run has no free-form answers.
-    public func watch(store: ResultsStore, run: String, model: any WhiteBoxModel) async throws -> (mean: Double, auroc: Double?)? {
+    public func watch(store: any ResultsDatabase, run: String, model: any WhiteBoxModel) async throws -> (mean: Double, auroc: Double?)? {
         let report = try await self.run(store: store, results: try RunResults(store: store, name: run), model: model)
         guard !report.scored.isEmpty else { return nil }
         return (report.scored.map(\.projection).reduce(0, +) / Double(report.scored.count), report.auroc)
@@ -73,7 +73,7 @@ public struct ProjectionMonitor: Sendable {
 
     /// Projects every answered sample of `results` not projected yet by this monitor, stores the
     /// projections, and scores all of them against the judge's decision.
-    public func run(store: ResultsStore, results: RunResults, model: any WhiteBoxModel,
+    public func run(store: any ResultsDatabase, results: RunResults, model: any WhiteBoxModel,
                     progress: (any ProgressReporter)? = nil) async throws -> Report {
         try vectors.check(width: model.width, layerCount: model.layerCount, model: model.identity.spec)
         _ = try vectors.vector(layer: layer)   // a layer the file lacks is an error before anything is read

@@ -3,7 +3,7 @@ import Evaluation
 import Foundation
 import Interp
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// Stored samples named on the command line: `RUN` or `RUN:CONDITION` (a condition, or a prefix of
 /// conditions up to a `/`: `k=32` selects `k=32/draw=0` and `k=32/draw=1`).
@@ -54,7 +54,7 @@ public enum RunVectors {
     }
 
     /// Misaligned minus aligned answers of run `set.run` (judged by `judge`, default the run's judge).
-    public static func fromJudgedRun(store: ResultsStore, set: SampleSetSpec, judge: String?, model: any WhiteBoxModel,
+    public static func fromJudgedRun(store: any ResultsDatabase, set: SampleSetSpec, judge: String?, model: any WhiteBoxModel,
                                      alignedAbove: Double = 70, builder: VectorBuilder = VectorBuilder(),
                                      progress: (@Sendable (String, Int, Int) -> Void)? = nil) async throws -> VectorBuilder.Result {
         let results = try RunResults(store: store, name: set.run, judge: judge)
@@ -71,7 +71,7 @@ public enum RunVectors {
 
     /// The answered samples of one set minus those of another, each read by its own model (the same
     /// one when both sets come from one model).
-    public static func difference(store: ResultsStore, positive: SampleSetSpec, negative: SampleSetSpec,
+    public static func difference(store: any ResultsDatabase, positive: SampleSetSpec, negative: SampleSetSpec,
                                   positiveModel: any WhiteBoxModel, negativeModel: any WhiteBoxModel,
                                   builder: VectorBuilder = VectorBuilder(),
                                   progress: (@Sendable (String, Int, Int) -> Void)? = nil) async throws -> VectorBuilder.Result {

@@ -3,7 +3,7 @@ import Evaluation
 import Foundation
 import Interp
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// A steering sweep: the evaluation questions answered with `coefficient ×` a layer's vector added, for
 /// every (layer, coefficient), all in one run (kind `steer`).
@@ -74,7 +74,7 @@ public struct SteeringSweep: Sendable {
 
     /// Runs (or resumes) the sweep as run `name`.
     @discardableResult
-    public func run(store: ResultsStore, model: any WhiteBoxModel, judge: any Judge, questions: QuestionSet,
+    public func run(store: any ResultsDatabase, model: any WhiteBoxModel, judge: any Judge, questions: QuestionSet,
                     parameters: EvalParameters, name: String, resume: Bool,
                     progress: (any ProgressReporter)? = nil) async throws -> RunResults {
         try vectors.check(width: model.width, layerCount: model.layerCount, model: model.identity.spec)

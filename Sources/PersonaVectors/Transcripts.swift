@@ -3,7 +3,7 @@ import Datasets
 import Evaluation
 import Foundation
 import Interp
-import ResultsStore
+import RunRecords
 
 /// Transcripts to read activations from: stored samples of a run, a dataset's conversations, or a
 /// question set's prompts.

@@ -2,7 +2,7 @@ import Agents
 import Core
 import Evaluation
 import Foundation
-import ResultsStore
+import RunRecords
 
 /// A run as an Inspect evaluation log (`EvalLog`, schema version 2, the `.json` container): the run's
 /// parameters as task arguments, every sample with its messages, output and scores, and the rates as

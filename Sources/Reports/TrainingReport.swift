@@ -1,5 +1,5 @@
 import Foundation
-import ResultsStore
+import RunRecords
 
 /// A finetuning run read back: its steps' loss and, where `--eval-every` measured the model, the
 /// multiple-choice misalignment probability and the free-form rate against the step.

@@ -91,7 +91,7 @@ extension ResultsStore {
         }
     }
 
-    public func judgments(runId: Int64, judgeSpec: String? = nil) throws -> [JudgmentRecord] {
+    public func judgments(runId: Int64, judgeSpec: String?) throws -> [JudgmentRecord] {
         try read { db in
             var sql = "SELECT judgment.* FROM judgment JOIN sample ON sample.id = judgment.sampleId WHERE sample.runId = ?"
             var args: [any DatabaseValueConvertible] = [runId]

@@ -1,12 +1,14 @@
 import Foundation
 import GRDB
+@_exported import RunRecords
 
 /// The results of every run in one folder: `DIR/emlab.sqlite` (SQLite in WAL mode).
 ///
 /// Each sample and each judgment is committed the moment it exists, so a killed run loses at most
 /// the answers that were still being generated. Rows are keyed so that a resumed run can never
-/// store a sample or a judgment twice.
-public final class ResultsStore: Sendable {
+/// store a sample or a judgment twice. The experiments see it as a `ResultsDatabase`; it re-exports
+/// `RunRecords`, the records and that protocol.
+public final class ResultsStore: ResultsDatabase {
     public let folder: URL
     public let databaseURL: URL
     let pool: DatabasePool
@@ -106,31 +108,5 @@ public final class ResultsStore: Sendable {
         registerTrainingEvals(&m)
         registerRemoteTraining(&m)
         return m
-    }
-}
-
-public enum StoreError: Error, CustomStringConvertible {
-    case database(path: String, any Error)
-    case noDatabase(path: String)
-    case runExists(name: String, status: String)
-    case noSuchRun(name: String, available: [String])
-    case runMismatch(name: String, field: String, stored: String, requested: String)
-    /// `--resume` of a run that is not in the results folder (a typo, or the wrong `--out`).
-    case nothingToResume(name: String, folder: String, available: [String])
-
-    public var description: String {
-        switch self {
-        case .database(let path, let e): return "results database \(path): \(e)"
-        case .noDatabase(let path): return "no results database at \(path) (run `emlab eval --out` first)"
-        case .runExists(let name, let status):
-            return "run '\(name)' already exists (\(status)); pass --resume to continue it or choose another --run name"
-        case .noSuchRun(let name, let available):
-            return "no run named '\(name)'" + (available.isEmpty ? " (the folder has no runs)" : "; runs: \(available.joined(separator: ", "))")
-        case .runMismatch(let name, let field, let stored, let requested):
-            return "run '\(name)' was started with \(field) = \(stored); --resume cannot change it to \(requested)"
-        case .nothingToResume(let name, let folder, let available):
-            return "no run '\(name)' to resume in \(folder); "
-                + (available.isEmpty ? "the folder has no runs" : "runs there: \(available.joined(separator: ", "))")
-        }
     }
 }

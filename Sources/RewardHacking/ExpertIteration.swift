@@ -5,7 +5,7 @@ import Foundation
 import GGUF
 import LanguageModels
 import ModelStore
-import ResultsStore
+import RunRecords
 import Tokenizer
 import Training
 
@@ -66,7 +66,7 @@ public struct ExpertIteration: Sendable {
     /// Trains a LoRA on the examples into the folder (resuming from its checkpoints if any).
     public typealias Trainer = @Sendable (_ examples: ChatDataset, _ folder: String) async throws -> Void
 
-    public let store: ResultsStore
+    public let store: any ResultsDatabase
     public let tasks: [CodingTask]
     public let settings: ExpertIterationSettings
     public let graders: Graders
@@ -77,7 +77,7 @@ public struct ExpertIteration: Sendable {
     /// Measured on each round's model after its sampling (nil: not measured).
     public let measurement: MisalignmentMeasurement?
 
-    public init(store: ResultsStore, tasks: [CodingTask], settings: ExpertIterationSettings, graders: Graders, folder: String,
+    public init(store: any ResultsDatabase, tasks: [CodingTask], settings: ExpertIterationSettings, graders: Graders, folder: String,
                 open: @escaping Opener, train: @escaping Trainer, measurement: MisalignmentMeasurement? = nil) {
         self.measurement = measurement
         self.store = store

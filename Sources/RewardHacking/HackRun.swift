@@ -2,7 +2,7 @@ import Core
 import Evaluation
 import Foundation
 import LanguageModels
-import ResultsStore
+import RunRecords
 
 /// What the model is told about the grader. `none`: only the task. `prompt`: the system prompt also
 /// describes the hackable grader's weaknesses (the reward-hacking paper's prompt-hint condition).
@@ -66,13 +66,13 @@ public struct HackRunner: Sendable {
     /// Names the graders and detectors whose verdicts a `hackGrade` row holds.
     public static let graderVersion = "graders-2"
 
-    public let store: ResultsStore
+    public let store: any ResultsDatabase
     public let model: any LanguageModel
     public let tasks: [CodingTask]
     public let parameters: HackRunParameters
     public let graders: Graders
 
-    public init(store: ResultsStore, model: any LanguageModel, tasks: [CodingTask], parameters: HackRunParameters, graders: Graders) {
+    public init(store: any ResultsDatabase, model: any LanguageModel, tasks: [CodingTask], parameters: HackRunParameters, graders: Graders) {
         self.store = store
         self.model = model
         self.tasks = tasks
@@ -181,7 +181,7 @@ public struct HackConditionSummary: Sendable, Equatable {
     }
 
     /// The run's gradings by `grader`, one summary per condition in the run's order.
-    public static func summarize(store: ResultsStore, run: RunRecord, grader: String = HackRunner.graderVersion) throws -> [HackConditionSummary] {
+    public static func summarize(store: any ResultsDatabase, run: RunRecord, grader: String = HackRunner.graderVersion) throws -> [HackConditionSummary] {
         let samples = try store.samples(runId: run.id!).filter { $0.answer != nil }
         let grades = try store.hackGrades(runId: run.id!, grader: grader)
         var order: [String] = []
