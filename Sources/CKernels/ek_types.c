@@ -1,7 +1,7 @@
 // Type facts and scalar half/bfloat conversions.
 #include "ek_internal.h"
 
-const char *ek_kernel_isa(void) { return EK_AVX2 ? "avx2+fma+f16c" : "scalar"; }
+const char *ek_kernel_isa(void) { return !EK_AVX2 ? "scalar" : ek_vnni_enabled() ? "avx2+fma+f16c+avx512vnni" : "avx2+fma+f16c"; }
 
 int ek_block_size(int type) {
     switch (type) {

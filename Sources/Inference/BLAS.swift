@@ -41,21 +41,23 @@ public var blasCoreName: String {
     return String(cString: name)
 }
 
-/// Which compute paths this process runs: the C kernels' instruction set, OpenBLAS's kernels, and
-/// the vector extensions the CPU offers beyond them (unused: the kernels are AVX2 only).
+/// Which compute paths this process runs: the C kernels' instruction set (with `+avx512vnni` where
+/// the row-lane tiles run on AVX-512 VNNI), OpenBLAS's kernels, and the vector extensions the CPU
+/// offers that no kernel here uses.
 public struct KernelPath: Sendable, CustomStringConvertible {
     public let kernels: String
     public let blas: String
-    /// AVX-512 and VNNI flags the CPU reports (from /proc/cpuinfo), which no kernel here uses yet.
+    /// AVX-512 and VNNI flags the CPU reports (from /proc/cpuinfo) that the kernels leave unused.
     public let unusedExtensions: [String]
 
     public static var current: KernelPath {
         let wanted = ["avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx_vnni"]
+        let used: Set<String> = ek_vnni_enabled() != 0 ? ["avx512f", "avx512bw", "avx512vl", "avx512_vnni"] : []
         let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
             .flatMap { $0.split(separator: "\n").first { $0.hasPrefix("flags") } }
             .map { Set($0.split(separator: " ").map(String.init)) } ?? []
         return KernelPath(kernels: String(cString: ek_kernel_isa()), blas: blasCoreName,
-                          unusedExtensions: wanted.filter { flags.contains($0) })
+                          unusedExtensions: wanted.filter { flags.contains($0) && !used.contains($0) })
     }
 
     public var description: String {
