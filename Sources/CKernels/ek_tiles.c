@@ -722,55 +722,38 @@ LEG_FNS(K80)
         (void)ws;                                                                                             \
         o[0] = call;                                                                                          \
     }
-// Entry points of one row-lane kind: its panel function and its tiles for V = 1..4 vectors, from
-// the generic `panel` and `tile` bodies (rl_* for the 32-element types, rlk_* for the K-quants).
+// The tiles of one row-lane kind for V = 1..4 vectors, named prefix##kind##_V, from the generic `tile`
+// body, with function attributes `attr` (a target for the VNNI forms).
+#define RL_TILE_FN(prefix, attr, kind, tile, V)                                                               \
+    attr static void prefix##kind##_##V(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) { \
+        tile(kind, V, nb, p, pk, y, ys, rn);                                                                  \
+    }
+#define RL_TILES(prefix, attr, kind, tile)                                                                    \
+    RL_TILE_FN(prefix, attr, kind, tile, 1)                                                                   \
+    RL_TILE_FN(prefix, attr, kind, tile, 2)                                                                   \
+    RL_TILE_FN(prefix, attr, kind, tile, 3)                                                                   \
+    RL_TILE_FN(prefix, attr, kind, tile, 4)
+// Entry points of one row-lane kind: its panel function and its tiles (rl_* bodies for the
+// 32-element types, rlk_* for the K-quants).
 #define RL_FNS(kind, panel, tile)                                                                             \
     static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *pn) {                 \
         panel(kind, nb, w, ws, pn);                                                                           \
     }                                                                                                         \
-    static void rl_##kind##_1(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        tile(kind, 1, nb, p, pk, y, ys, rn);                                                                  \
-    }                                                                                                         \
-    static void rl_##kind##_2(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        tile(kind, 2, nb, p, pk, y, ys, rn);                                                                  \
-    }                                                                                                         \
-    static void rl_##kind##_3(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        tile(kind, 3, nb, p, pk, y, ys, rn);                                                                  \
-    }                                                                                                         \
-    static void rl_##kind##_4(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, int rn) {      \
-        tile(kind, 4, nb, p, pk, y, ys, rn);                                                                  \
-    }
+    RL_TILES(rl_, , kind, tile)
 RL_FNS(K40, rl_panel, rl_tile)
 RL_FNS(K41, rl_panel, rl_tile)
 RL_FNS(K50, rl_panel, rl_tile)
 RL_FNS(K51, rl_panel, rl_tile)
 RL_FNS(K80, rl_panel, rl_tile)
-// The VNNI tiles of the 32-element kinds (their panels are rl_panel's).
-#define RLV_FNS(kind)                                                                                         \
-    EK_VNNI_TARGET static void rlv_##kind##_1(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, \
-                                              int rn) {                                                       \
-        rlv_tile(kind, 1, nb, p, pk, y, ys, rn);                                                              \
-    }                                                                                                         \
-    EK_VNNI_TARGET static void rlv_##kind##_2(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, \
-                                              int rn) {                                                       \
-        rlv_tile(kind, 2, nb, p, pk, y, ys, rn);                                                              \
-    }                                                                                                         \
-    EK_VNNI_TARGET static void rlv_##kind##_3(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, \
-                                              int rn) {                                                       \
-        rlv_tile(kind, 3, nb, p, pk, y, ys, rn);                                                              \
-    }                                                                                                         \
-    EK_VNNI_TARGET static void rlv_##kind##_4(int nb, const uint8_t *p, const uint8_t *pk, float *y, size_t ys, \
-                                              int rn) {                                                       \
-        rlv_tile(kind, 4, nb, p, pk, y, ys, rn);                                                              \
-    }
-RLV_FNS(K40)
-RLV_FNS(K41)
-RLV_FNS(K50)
-RLV_FNS(K51)
-RLV_FNS(K80)
 RL_FNS(KQ4, rlk_panel, rlk_tile)
 RL_FNS(KQ5, rlk_panel, rlk_tile)
 RL_FNS(KQ6, rlk_panel, rlk_tile)
+// The VNNI tiles of the 32-element kinds (their panels are rl_panel's).
+RL_TILES(rlv_, EK_VNNI_TARGET, K40, rlv_tile)
+RL_TILES(rlv_, EK_VNNI_TARGET, K41, rlv_tile)
+RL_TILES(rlv_, EK_VNNI_TARGET, K50, rlv_tile)
+RL_TILES(rlv_, EK_VNNI_TARGET, K51, rlv_tile)
+RL_TILES(rlv_, EK_VNNI_TARGET, K80, rlv_tile)
 
 KQ_FNS(q4k, dot_q4_K(0, nb, w[0], x))
 KQ_FNS(q5k, dot_q4_K(1, nb, w[0], x))
