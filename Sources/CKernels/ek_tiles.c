@@ -286,8 +286,8 @@ EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel
 // AVX-512 VNNI (on 256-bit registers, AVX512VL), chosen at run time where the CPU has it: one
 // vpdpbusd per quad and vector does what maddubs + madd (and the int16 stage) do above. Every
 // integer sum is the same exact one, so the tiles equal rl_tile's bit for bit (tested against
-// each other and the scalar twins); only the instruction count per 32 products drops (Q8_0: from
-// 4 to 2, psign kept).
+// each other and the scalar twins); only the instruction count per 32 products drops (Q8_0:
+// broadcast, psign, vpdpbusd against broadcast, psign, maddubs, madd, add).
 #define EK_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 EK_VNNI_TARGET EK_INLINE void rlv_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk,
                                        float *y, size_t ys, int rn) {
@@ -563,6 +563,36 @@ EK_INLINE void rlk_pairs(const int V, const uint8_t *wp, const uint8_t *sums, in
     }
 }
 
+// One super-block's terms from its exact integer sums is[v] (lane r: row r), with the mins (Q4_K,
+// Q5_K) or the offset of 32 (Q6_K), added to acc[v].
+EK_INLINE void rlk_add_terms(const int kind, const int V, const uint8_t *wb, const uint8_t *q, __m256i *is, __m256 *acc) {
+    const uint8_t *sums = q + 256 * V;
+    const float *dx = (const float *)(sums + 32 * V);
+    if (kind == KQ6) {
+        // the quants were stored +32: subtract 32 * sum_j scale_j * bsum_j
+        __m256i corr[4];
+        rlk_pairs(V, wb + 32 * 80, sums, 8, corr);
+        const __m256 d = _mm256_load_ps((const float *)(wb + 32 * 88));
+        for (int v = 0; v < V; v++) {
+            is[v] = _mm256_sub_epi32(is[v], _mm256_slli_epi32(corr[v], 5));
+            const __m256 xd = _mm256_broadcast_ss(dx + v);
+            const __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(is[v]), _mm256_mul_ps(d, xd));
+            acc[v] = _mm256_add_ps(acc[v], t);
+        }
+    } else {
+        __m256i im[4];
+        rlk_pairs(V, wb + 32 * 72, sums, 4, im);
+        const __m256 d = _mm256_load_ps((const float *)(wb + 32 * 76));
+        const __m256 dmin = _mm256_load_ps((const float *)(wb + 32 * 77));
+        for (int v = 0; v < V; v++) {
+            const __m256 xd = _mm256_broadcast_ss(dx + v);
+            const __m256 t = _mm256_sub_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(is[v]), _mm256_mul_ps(d, xd)),
+                                           _mm256_mul_ps(_mm256_cvtepi32_ps(im[v]), _mm256_mul_ps(dmin, xd)));
+            acc[v] = _mm256_add_ps(acc[v], t);
+        }
+    }
+}
+
 // 8 rows (a K-quant panel) x V vectors (packed by ek_pack_act): y[v*ys + r] for r < rn.
 EK_INLINE void rlk_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk, float *y,
                         size_t ys, int rn) {
@@ -571,8 +601,6 @@ EK_INLINE void rlk_tile(const int kind, const int V, int nb, const uint8_t *pane
     for (int v = 0; v < V; v++) acc[v] = _mm256_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *wb = panel + (size_t)b * pb, *q = pk + (size_t)b * V * KPACK;
-        const uint8_t *sums = q + 256 * V;
-        const float *dx = (const float *)(sums + 32 * V);
         __m256i is[4], s16[4];
         for (int v = 0; v < V; v++) is[v] = _mm256_setzero_si256();
         // runs of `run` quads, each run under one scale register
@@ -582,29 +610,37 @@ EK_INLINE void rlk_tile(const int kind, const int V, int nb, const uint8_t *pane
             rl_sums16(V, wb + 32 * g, q + 4 * g, 256, 0, run, s16);
             for (int v = 0; v < V; v++) is[v] = _mm256_add_epi32(is[v], _mm256_madd_epi16(s16[v], sc));
         }
-        if (kind == KQ6) {
-            // the quants were stored +32: subtract 32 * sum_j scale_j * bsum_j
-            __m256i corr[4];
-            rlk_pairs(V, wb + 32 * 80, sums, 8, corr);
-            const __m256 d = _mm256_load_ps((const float *)(wb + 32 * 88));
-            for (int v = 0; v < V; v++) {
-                is[v] = _mm256_sub_epi32(is[v], _mm256_slli_epi32(corr[v], 5));
-                const __m256 xd = _mm256_broadcast_ss(dx + v);
-                const __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(is[v]), _mm256_mul_ps(d, xd));
-                acc[v] = _mm256_add_ps(acc[v], t);
+        rlk_add_terms(kind, V, wb, q, is, acc);
+    }
+    rl_store(V, acc, y, ys, rn);
+}
+
+// The K-quant tiles on AVX-512 VNNI: each run's quads summed exactly in int32 by vpdpbusd, then
+// times the run's scale (vpmulld); the same integers as rlk_tile's int16 sums met with vpmaddwd, so
+// the same bits.
+EK_VNNI_TARGET EK_INLINE void rlkv_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk,
+                                        float *y, size_t ys, int rn) {
+    const size_t pb = kind == KQ6 ? KPANEL6 : KPANEL4;
+    __m256 acc[4];
+    for (int v = 0; v < V; v++) acc[v] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *wb = panel + (size_t)b * pb, *q = pk + (size_t)b * V * KPACK;
+        __m256i is[4], s32[4];
+        for (int v = 0; v < V; v++) is[v] = _mm256_setzero_si256();
+        const int run = kind == KQ4 ? 8 : kind == KQ5 ? 4 : 2, per_scale = kind == KQ6 ? 4 : 8;
+        for (int g = 0; g < 64; g += run) {
+            // the scale is an int16 in both halves of each dword: sign-extend the low one
+            const __m256i sc = _mm256_load_si256((const __m256i *)(wb + 32 * (64 + g / per_scale)));
+            const __m256i sc32 = _mm256_srai_epi32(_mm256_slli_epi32(sc, 16), 16);
+            for (int v = 0; v < V; v++) s32[v] = _mm256_setzero_si256();
+            for (int k = g; k < g + run; k++) {
+                const __m256i wq = _mm256_load_si256((const __m256i *)(wb + 32 * k));
+                for (int v = 0; v < V; v++)
+                    s32[v] = _mm256_dpbusd_epi32(s32[v], wq, _mm256_set1_epi32((int)ek_ld32(q + 256 * v + 4 * k)));
             }
-        } else {
-            __m256i im[4];
-            rlk_pairs(V, wb + 32 * 72, sums, 4, im);
-            const __m256 d = _mm256_load_ps((const float *)(wb + 32 * 76));
-            const __m256 dmin = _mm256_load_ps((const float *)(wb + 32 * 77));
-            for (int v = 0; v < V; v++) {
-                const __m256 xd = _mm256_broadcast_ss(dx + v);
-                const __m256 t = _mm256_sub_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(is[v]), _mm256_mul_ps(d, xd)),
-                                               _mm256_mul_ps(_mm256_cvtepi32_ps(im[v]), _mm256_mul_ps(dmin, xd)));
-                acc[v] = _mm256_add_ps(acc[v], t);
-            }
+            for (int v = 0; v < V; v++) is[v] = _mm256_add_epi32(is[v], _mm256_mullo_epi32(s32[v], sc32));
         }
+        rlk_add_terms(kind, V, wb, q, is, acc);
     }
     rl_store(V, acc, y, ys, rn);
 }
@@ -748,12 +784,15 @@ RL_FNS(K80, rl_panel, rl_tile)
 RL_FNS(KQ4, rlk_panel, rlk_tile)
 RL_FNS(KQ5, rlk_panel, rlk_tile)
 RL_FNS(KQ6, rlk_panel, rlk_tile)
-// The VNNI tiles of the 32-element kinds (their panels are rl_panel's).
+// The VNNI tiles (their panels are the AVX2 ones).
 RL_TILES(rlv_, EK_VNNI_TARGET, K40, rlv_tile)
 RL_TILES(rlv_, EK_VNNI_TARGET, K41, rlv_tile)
 RL_TILES(rlv_, EK_VNNI_TARGET, K50, rlv_tile)
 RL_TILES(rlv_, EK_VNNI_TARGET, K51, rlv_tile)
 RL_TILES(rlv_, EK_VNNI_TARGET, K80, rlv_tile)
+RL_TILES(rlkv_, EK_VNNI_TARGET, KQ4, rlkv_tile)
+RL_TILES(rlkv_, EK_VNNI_TARGET, KQ5, rlkv_tile)
+RL_TILES(rlkv_, EK_VNNI_TARGET, KQ6, rlkv_tile)
 
 KQ_FNS(q4k, dot_q4_K(0, nb, w[0], x))
 KQ_FNS(q5k, dot_q4_K(1, nb, w[0], x))
@@ -837,6 +876,7 @@ ek_rowlane_fn ek_rowlane_get(int type, int V) {
     }
 #define RL_TILE(kind) RL_TILE_OF(rl_, kind)
 #define RLV_TILE(kind) RL_TILE_OF(rlv_, kind)
+#define RLKV_TILE(kind) RL_TILE_OF(rlkv_, kind)
     if (ek_vnni_enabled()) {
         switch (type) {
         case EK_TYPE_Q4_0: { RLV_TILE(K40) }
@@ -844,7 +884,10 @@ ek_rowlane_fn ek_rowlane_get(int type, int V) {
         case EK_TYPE_Q5_0: { RLV_TILE(K50) }
         case EK_TYPE_Q5_1: { RLV_TILE(K51) }
         case EK_TYPE_Q8_0: { RLV_TILE(K80) }
-        default: break;  // the K-quants' tiles have no VNNI form yet
+        case EK_TYPE_Q4_K: { RLKV_TILE(KQ4) }
+        case EK_TYPE_Q5_K: { RLKV_TILE(KQ5) }
+        case EK_TYPE_Q6_K: { RLKV_TILE(KQ6) }
+        default: break;
         }
     }
     RL_SWITCH(type, RL_TILE)

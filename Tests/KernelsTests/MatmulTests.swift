@@ -119,7 +119,7 @@ struct MatmulTests {
 /// they run one at a time (other tests may run meanwhile: both paths give the same bits).
 @Suite("Row-lane tiles on AVX-512 VNNI", .serialized)
 struct VNNITests {
-    static let shapes = MatmulTests.shapes.filter { MatmulTests.legacyTypes.contains($0.type) && $0.nvec >= 2 }
+    static let shapes = MatmulTests.shapes.filter { $0.type.blockSize > 1 && $0.nvec >= 2 }
 
     @Test("VNNI tiles equal the AVX2 tiles and the scalar twin bit for bit", .enabled(if: ek_vnni_available() != 0, "this CPU has no AVX-512 VNNI"),
           arguments: shapes)
