@@ -769,30 +769,23 @@ LEG_FNS(K80)
     RL_TILE_FN(prefix, attr, kind, tile, 2)                                                                   \
     RL_TILE_FN(prefix, attr, kind, tile, 3)                                                                   \
     RL_TILE_FN(prefix, attr, kind, tile, 4)
-// Entry points of one row-lane kind: its panel function and its tiles (rl_* bodies for the
-// 32-element types, rlk_* for the K-quants).
-#define RL_FNS(kind, panel, tile)                                                                             \
+// Entry points of one row-lane kind: its panel function, its AVX2 tiles rl_* and its VNNI tiles rlv_*
+// (which read the same panels), from the generic bodies (rl_*/rlv_* for the 32-element types,
+// rlk_*/rlkv_* for the K-quants).
+#define RL_FNS(kind, panel, tile, vnni_tile)                                                                  \
     static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *pn) {                 \
         panel(kind, nb, w, ws, pn);                                                                           \
     }                                                                                                         \
-    RL_TILES(rl_, , kind, tile)
-RL_FNS(K40, rl_panel, rl_tile)
-RL_FNS(K41, rl_panel, rl_tile)
-RL_FNS(K50, rl_panel, rl_tile)
-RL_FNS(K51, rl_panel, rl_tile)
-RL_FNS(K80, rl_panel, rl_tile)
-RL_FNS(KQ4, rlk_panel, rlk_tile)
-RL_FNS(KQ5, rlk_panel, rlk_tile)
-RL_FNS(KQ6, rlk_panel, rlk_tile)
-// The VNNI tiles (their panels are the AVX2 ones).
-RL_TILES(rlv_, EK_VNNI_TARGET, K40, rlv_tile)
-RL_TILES(rlv_, EK_VNNI_TARGET, K41, rlv_tile)
-RL_TILES(rlv_, EK_VNNI_TARGET, K50, rlv_tile)
-RL_TILES(rlv_, EK_VNNI_TARGET, K51, rlv_tile)
-RL_TILES(rlv_, EK_VNNI_TARGET, K80, rlv_tile)
-RL_TILES(rlkv_, EK_VNNI_TARGET, KQ4, rlkv_tile)
-RL_TILES(rlkv_, EK_VNNI_TARGET, KQ5, rlkv_tile)
-RL_TILES(rlkv_, EK_VNNI_TARGET, KQ6, rlkv_tile)
+    RL_TILES(rl_, , kind, tile)                                                                               \
+    RL_TILES(rlv_, EK_VNNI_TARGET, kind, vnni_tile)
+RL_FNS(K40, rl_panel, rl_tile, rlv_tile)
+RL_FNS(K41, rl_panel, rl_tile, rlv_tile)
+RL_FNS(K50, rl_panel, rl_tile, rlv_tile)
+RL_FNS(K51, rl_panel, rl_tile, rlv_tile)
+RL_FNS(K80, rl_panel, rl_tile, rlv_tile)
+RL_FNS(KQ4, rlk_panel, rlk_tile, rlkv_tile)
+RL_FNS(KQ5, rlk_panel, rlk_tile, rlkv_tile)
+RL_FNS(KQ6, rlk_panel, rlk_tile, rlkv_tile)
 
 KQ_FNS(q4k, dot_q4_K(0, nb, w[0], x))
 KQ_FNS(q5k, dot_q4_K(1, nb, w[0], x))
@@ -874,22 +867,10 @@ ek_rowlane_fn ek_rowlane_get(int type, int V) {
     case 4: return prefix##kind##_4;                                                                          \
     default: return NULL;                                                                                     \
     }
-#define RL_TILE(kind) RL_TILE_OF(rl_, kind)
-#define RLV_TILE(kind) RL_TILE_OF(rlv_, kind)
-#define RLKV_TILE(kind) RL_TILE_OF(rlkv_, kind)
-    if (ek_vnni_enabled()) {
-        switch (type) {
-        case EK_TYPE_Q4_0: { RLV_TILE(K40) }
-        case EK_TYPE_Q4_1: { RLV_TILE(K41) }
-        case EK_TYPE_Q5_0: { RLV_TILE(K50) }
-        case EK_TYPE_Q5_1: { RLV_TILE(K51) }
-        case EK_TYPE_Q8_0: { RLV_TILE(K80) }
-        case EK_TYPE_Q4_K: { RLKV_TILE(KQ4) }
-        case EK_TYPE_Q5_K: { RLKV_TILE(KQ5) }
-        case EK_TYPE_Q6_K: { RLKV_TILE(KQ6) }
-        default: break;
-        }
-    }
+    const int vnni = ek_vnni_enabled();
+#define RL_TILE(kind)                                                                                         \
+    if (vnni) { RL_TILE_OF(rlv_, kind) }                                                                      \
+    RL_TILE_OF(rl_, kind)
     RL_SWITCH(type, RL_TILE)
 }
 

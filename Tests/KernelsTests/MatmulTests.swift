@@ -124,8 +124,13 @@ struct VNNITests {
     @Test("VNNI tiles equal the AVX2 tiles and the scalar twin bit for bit", .enabled(if: ek_vnni_available() != 0, "this CPU has no AVX-512 VNNI"),
           arguments: shapes)
     func equalsAVX2(s: MatmulTests.Shape) {
-        let p = Problem(s.type, rows: s.rows, cols: s.cols, nvec: s.nvec, seed: UInt64(s.rows * 7919 + s.nvec))
-        let yStride = s.rows + 3
+        Self.checkBothPaths(Problem(s.type, rows: s.rows, cols: s.cols, nvec: s.nvec, seed: UInt64(s.rows * 7919 + s.nvec)),
+                            yStride: s.rows + 3, label: "\(s)")
+    }
+
+    /// `p`'s product on AVX2 and then on VNNI (the process-wide choice restored after): the two equal
+    /// bit for bit, and each entry equals the scalar twin's row dot.
+    static func checkBothPaths(_ p: Problem, yStride: Int, label: String) {
         let before = ek_vnni_enabled()
         defer { ek_set_vnni(before) }
         #expect(ek_set_vnni(0) == 0)
@@ -136,17 +141,17 @@ struct VNNITests {
         let vnni = p.matmul(yStride: yStride)
         #expect(vnni.map(\.bitPattern) == avx2.map(\.bitPattern))
         var bad = 0
-        for v in 0..<s.nvec {
-            for r in 0..<s.rows where vnni[v * yStride + r].bitPattern != p.rowDot(r, v, reference: true).bitPattern { bad += 1 }
+        for v in 0..<p.nvec {
+            for r in 0..<p.rows where vnni[v * yStride + r].bitPattern != p.rowDot(r, v, reference: true).bitPattern { bad += 1 }
         }
-        #expect(bad == 0, "\(s): \(bad) entries differ from the scalar twin")
+        #expect(bad == 0, "\(label): \(bad) entries differ from the scalar twin")
     }
 
     /// Extreme quants: -128 weights (Q8_0 stores them; |w| is then 128 as an unsigned byte) and
     /// ±127 activations everywhere, where an int16 stage would be closest to overflowing.
     @Test("extreme Q8_0 quants give the same sums on both paths", .enabled(if: ek_vnni_available() != 0, "this CPU has no AVX-512 VNNI"))
     func extremes() {
-        var p = Problem(.q8_0, rows: 16, cols: 256, nvec: 5, seed: 3)
+        let p = Problem(.q8_0, rows: 16, cols: 256, nvec: 5, seed: 3)
         var w = p.w, x = p.xq
         for blockStart in stride(from: 0, to: w.count, by: 34) {
             for i in 0..<32 { w[blockStart + 2 + i] = i % 3 == 0 ? 0x80 : (i % 3 == 1 ? 0x7F : 0x81) }
@@ -157,15 +162,7 @@ struct VNNITests {
                 for i in 0..<32 { x[start + 2 + i] = UInt8(bitPattern: (i + v) % 2 == 0 ? 127 : -127) }
             }
         }
-        p = Problem(copying: p, w: w, xq: x)
-        let before = ek_vnni_enabled()
-        defer { ek_set_vnni(before) }
-        ek_set_vnni(0)
-        let avx2 = p.matmul(yStride: 16)
-        ek_set_vnni(1)
-        let vnni = p.matmul(yStride: 16)
-        #expect(vnni.map(\.bitPattern) == avx2.map(\.bitPattern))
-        for v in 0..<5 { for r in 0..<16 { #expect(vnni[v * 16 + r].bitPattern == p.rowDot(r, v, reference: true).bitPattern) } }
+        Self.checkBothPaths(Problem(copying: p, w: w, xq: x), yStride: 16, label: "extreme Q8_0 quants")
     }
 }
 
