@@ -229,13 +229,15 @@ EK_INLINE void rl_store(const int V, const __m256 *acc, float *y, size_t ys, int
 }
 
 // One block's terms from its exact integer sums is[v] (lane r: row r), added to acc[v] in block order.
-EK_INLINE void rl_add_terms(const int kind, const int V, const uint8_t *wb, const uint8_t *q, __m256i *is, __m256 *acc) {
+// `biased`: the sums were taken with the quants offset (OFFSET(kind), or 128 for Q8_0 on VNNI), and
+// the packed slot's OFFSET * sum(q_x) comes off.
+EK_INLINE void rl_add_terms(const int kind, const int V, const int biased, const uint8_t *wb, const uint8_t *q,
+                            __m256i *is, __m256 *acc) {
     const __m256 dw = _mm256_load_ps((const float *)(wb + 256));
     const __m256 mw = T1(kind) ? _mm256_load_ps((const float *)(wb + 288)) : dw;
     const float *dx = (const float *)(q + 32 * V), *sx = dx + V;
     for (int v = 0; v < V; v++) {
-        // type-0 offsets: the packed slot holds OFFSET * sum(q_x) as an int
-        if (OFFSET(kind)) is[v] = _mm256_sub_epi32(is[v], _mm256_set1_epi32((int)ek_ld32(sx + v)));
+        if (biased) is[v] = _mm256_sub_epi32(is[v], _mm256_set1_epi32((int)ek_ld32(sx + v)));
         const __m256 t = leg_terms8(kind, is[v], dw, mw, _mm256_broadcast_ss(dx + v), _mm256_broadcast_ss(sx + v));
         acc[v] = _mm256_add_ps(acc[v], t);
     }
@@ -278,7 +280,7 @@ EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel
                 }
             }
         }
-        rl_add_terms(kind, V, wb, q, is, acc);
+        rl_add_terms(kind, V, OFFSET(kind) != 0, wb, q, is, acc);
     }
     rl_store(V, acc, y, ys, rn);
 }
@@ -286,8 +288,10 @@ EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel
 // AVX-512 VNNI (on 256-bit registers, AVX512VL), chosen at run time where the CPU has it: one
 // vpdpbusd per quad and vector does what maddubs + madd (and the int16 stage) do above. Every
 // integer sum is the same exact one, so the tiles equal rl_tile's bit for bit (tested against
-// each other and the scalar twins); only the instruction count per 32 products drops (Q8_0:
-// broadcast, psign, vpdpbusd against broadcast, psign, maddubs, madd, add).
+// each other and the scalar twins); only the instruction count per 32 products drops, to one
+// vpdpbusd with the activation quad as its broadcast memory operand. Q8_0 is signed x signed:
+// its weights go in biased by 128 (w ^ 0x80, unsigned), and 128 * sum(q_x), which the packed
+// slot holds, comes off the block's sum (against broadcast, psign, maddubs, madd, add on AVX2).
 #define EK_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 EK_VNNI_TARGET EK_INLINE void rlv_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk,
                                        float *y, size_t ys, int rn) {
@@ -299,14 +303,11 @@ EK_VNNI_TARGET EK_INLINE void rlv_tile(const int kind, const int V, int nb, cons
         for (int v = 0; v < V; v++) is[v] = _mm256_setzero_si256();
         for (int g = 0; g < 8; g++) {
             const __m256i wq = _mm256_load_si256((const __m256i *)(wb + 32 * g));
-            // Q8_0 is signed x signed: |w| x sign(x, w), as rl_tile; the others store unsigned quants.
-            const __m256i wu = kind == K80 ? _mm256_sign_epi8(wq, wq) : wq;
-            for (int v = 0; v < V; v++) {
-                const __m256i xq = _mm256_set1_epi32((int)ek_ld32(q + 32 * v + 4 * g));
-                is[v] = _mm256_dpbusd_epi32(is[v], wu, kind == K80 ? _mm256_sign_epi8(xq, wq) : xq);
-            }
+            const __m256i wu = kind == K80 ? _mm256_xor_si256(wq, _mm256_set1_epi8((char)0x80)) : wq;
+            for (int v = 0; v < V; v++)
+                is[v] = _mm256_dpbusd_epi32(is[v], wu, _mm256_set1_epi32((int)ek_ld32(q + 32 * v + 4 * g)));
         }
-        rl_add_terms(kind, V, wb, q, is, acc);
+        rl_add_terms(kind, V, OFFSET(kind) != 0 || kind == K80, wb, q, is, acc);
     }
     rl_store(V, acc, y, ys, rn);
 }
@@ -720,7 +721,9 @@ void ek_pack_act(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst)
         return;
     }
     const int t1 = ek_activation_type(type) == EK_TYPE_Q8_1;
-    const int offset = type == EK_TYPE_Q4_0 ? 8 : type == EK_TYPE_Q5_0 ? 16 : 0;
+    // The quants' offset in the panels: Q4_0's and Q5_0's storage offset; Q8_0's 128 is the VNNI
+    // tiles' bias (the AVX2 tiles leave that slot unread).
+    const int offset = type == EK_TYPE_Q4_0 ? 8 : type == EK_TYPE_Q5_0 ? 16 : type == EK_TYPE_Q8_0 ? 128 : 0;
     const size_t xbs = t1 ? 36 : 34, qo = t1 ? 4 : 2;
     for (int b = 0; b < nb; b++) {
         uint8_t *q = dst + (size_t)b * V * 40;
