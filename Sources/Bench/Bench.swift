@@ -45,18 +45,22 @@ public struct Benchmark {
         return Stopwatch.seconds(since: start)
     }
 
-    public func promptProcessing(_ n: Int = 512) throws -> BenchResult {
+    /// `pp512` on the engine's prompt path. `eightBit` takes the 8-bit kernels whatever that path is
+    /// (`pp512_8bit` beside a float `pp512`): llama.cpp's own numerics, against the same llama.cpp figure.
+    public func promptProcessing(_ n: Int = 512, eightBit: Bool = false) throws -> BenchResult {
         let model = engine.model
         let prompt = tokens(n, seed: 1)
         var rates: [Double] = []
         for run in 0...runs {   // run 0 warms up
             let seq = model.newSequence(reserve: n)
             var batch = engine.promptBatch()
+            if eightBit { batch.independentRows = true }
             batch.append(prompt, to: seq)
             let t = try time { _ = try model.forward(batch, hooks: nil) }
             if run > 0 { rates.append(Double(n) / t) }
         }
-        return tokensPerSecond("pp\(n)", median(rates)) { $0.pp512[threads] }
+        let name = eightBit && engine.promptPath != .eightBit ? "pp\(n)_8bit" : "pp\(n)"
+        return tokensPerSecond(name, median(rates)) { $0.pp512[threads] }
     }
 
     /// The bytes one decoding step reads from memory at `context` positions: every weight once

@@ -124,7 +124,10 @@ struct BenchCommand: ParsableCommand {
                 report(r)
                 if tools != nil { sideBySide.add(r) }
             }
-            if parts.contains("pp") { take(try bench.promptProcessing()) }
+            if parts.contains("pp") {
+                take(try bench.promptProcessing())
+                if engine.promptPath == .float { take(try bench.promptProcessing(eightBit: true)) }
+            }
             if parts.contains("tg") {
                 let tg = try bench.textGeneration()
                 take(tg)

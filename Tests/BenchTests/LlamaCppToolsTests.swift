@@ -140,6 +140,22 @@ struct LlamaCppCLITests {
         #expect(text.stdout.contains("kernels avx2+fma+f16c") || text.stdout.contains("kernels scalar"), "\(text.stdout)")
     }
 
+    @Test("pp: the float path's pp512 and the 8-bit kernels' pp512_8bit, both against llama.cpp's pp512; prompts=8bit gives pp512 alone")
+    func promptPaths() throws {
+        let root = try LlamaCppToolsTests.tools(bench: LlamaCppToolsTests.benchBody, batched: LlamaCppToolsTests.batchedBody)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let model = TestResources.smolLM2!
+        let r = try EmlabCLI.run(["bench", "--model", model, "--only", "pp", "--runs", "1", "--rounds", "1", "--llama-cpp", root, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Double], "\(r.stdout)")
+        #expect(object["pp512"].map { $0 > 0 } == true && object["pp512_8bit"].map { $0 > 0 } == true, "\(object)")
+        #expect(object["pp512_llama_cpp"] == 300.5 && object["pp512_8bit_llama_cpp"] == 300.5, "\(object)")
+        let eight = try EmlabCLI.run(["bench", "--model", "\(model),prompts=8bit", "--only", "pp", "--runs", "1", "--json"])
+        #expect(eight.status == 0, "\(eight.stderr)")
+        let keys = try #require(try JSONSerialization.jsonObject(with: Data(eight.stdout.utf8)) as? [String: Double]).keys
+        #expect(keys.contains("pp512") && !keys.contains("pp512_8bit"), "\(keys.sorted())")
+    }
+
     @Test("tools that print no figure are a data error (exit 65) naming the field; a missing folder says what to build")
     func errors() throws {
         let garbage = try LlamaCppToolsTests.tools(bench: "echo '{\"n_threads\": 2, \"n_prompt\": 0, \"n_gen\": 128}'", batched: "exit 0")
