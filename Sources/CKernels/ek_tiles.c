@@ -312,6 +312,40 @@ EK_VNNI_TARGET EK_INLINE void rlv_tile(const int kind, const int V, int nb, cons
     rl_store(V, acc, y, ys, rn);
 }
 
+// 4 rows x 1 vector on VNNI: each row's 32 stored quants (unsigned; Q8_0's biased by 128) go into
+// one vpdpbusd against the block's activations, whose lanes start at -OFFSET * (their 4 quants'
+// sum) (-128 * for Q8_0), computed once per block for the 4 rows. The lane sums then equal
+// leg_4x1's exact ones, and so does everything after them (AVX2: unpack, psign, maddubs, madd).
+EK_VNNI_TARGET EK_INLINE void legv_4x1(const int kind, int nb, const uint8_t *const *w, size_t ws, const uint8_t *x,
+                                       float *out) {
+    const size_t wbs = WBS(kind), xbs = T1(kind) ? 36 : 34;
+    const int bias = kind == K80 ? 128 : OFFSET(kind);
+    __m128 acc = _mm_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const char *pf = (const char *)w[0] + 4 * ws + (size_t)b * 4 * wbs;
+        _mm_prefetch(pf, _MM_HINT_T0);
+        if (4 * wbs > 64) _mm_prefetch(pf + 64, _MM_HINT_T0);
+
+        const uint8_t *xb = x + b * xbs;
+        const __m256i xq = _mm256_loadu_si256((const __m256i *)(xb + (T1(kind) ? 4 : 2)));
+        __m256i start = _mm256_setzero_si256();
+        if (bias) start = _mm256_sub_epi32(start, _mm256_dpbusd_epi32(start, _mm256_set1_epi8((char)bias), xq));
+        __m256i s[4];
+        for (int r = 0; r < 4; r++) {
+            const __m256i raw = leg_raw(kind, w[r] + b * wbs);
+            s[r] = _mm256_dpbusd_epi32(start, kind == K80 ? _mm256_xor_si256(raw, _mm256_set1_epi8((char)0x80)) : raw, xq);
+        }
+        __m128 dw, mw;
+        scales4(w[0] + b * wbs, w[1] + b * wbs, w[2] + b * wbs, w[3] + b * wbs, &dw, &mw);
+        const __m128 xds = ek_h2f_pair(xb);
+        const __m128 dx = _mm_broadcastss_ps(xds), sx = _mm_broadcastss_ps(_mm_movehdup_ps(xds));
+        acc = _mm_add_ps(acc, leg_terms(kind, fold(reduce4(s[0], s[1], s[2], s[3])), dw, mw, dx, sx));
+    }
+    float t[4];
+    _mm_storeu_ps(t, acc);
+    for (int r = 0; r < 4; r++) out[r] = t[r];
+}
+
 // ---------------------------------------------------------------- K-quants, one row . one vector
 // Q4_K / Q5_K: 8 six-bit scales and mins from 12 bytes, with 32-bit word arithmetic.
 EK_INLINE void k4_scales_vec(const uint8_t *s12, __m128i *sc16, __m256i *mins_pairs) {
@@ -749,6 +783,10 @@ void ek_pack_act(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst)
     static void leg_##kind##_4x1(int nb, const uint8_t *const *w, size_t ws, const uint8_t *x, float *o) {    \
         leg_4x1(kind, nb, w, ws, x, o);                                                                       \
     }                                                                                                         \
+    EK_VNNI_TARGET static void legv_##kind##_4x1(int nb, const uint8_t *const *w, size_t ws, const uint8_t *x, \
+                                                float *o) {                                                   \
+        legv_4x1(kind, nb, w, ws, x, o);                                                                      \
+    }                                                                                                         \
     static float leg_##kind##_dot(int nb, const uint8_t *w, const uint8_t *x) { return leg_dot(kind, nb, w, x); }
 LEG_FNS(K40)
 LEG_FNS(K41)
@@ -795,8 +833,9 @@ KQ_FNS(q5k, dot_q4_K(1, nb, w[0], x))
 KQ_FNS(q6k, dot_q6_K(nb, w[0], x))
 
 ek_tile_fn ek_tile_get(int type, int R) {
+    const int vnni = ek_vnni_enabled();
 #define LEG_CASE(T, kind)                                                                                     \
-    case T: return R == 4 ? leg_##kind##_4x1 : NULL;
+    case T: return R == 4 ? (vnni ? legv_##kind##_4x1 : leg_##kind##_4x1) : NULL;
 #define KQ_CASE(T, name)                                                                                      \
     case T: return R == 1 ? name##_1x1 : NULL;
     switch (type) {

@@ -22,8 +22,9 @@ struct Problem {
         xq = x
     }
     /// The same shapes with other bytes (hand-made extreme quants).
-    init(copying p: Problem, w: [UInt8], xq: [UInt8]) {
-        type = p.type; rows = p.rows; cols = p.cols; nvec = p.nvec; xStride = p.xStride
+    /// `p` with other quants (and, given, its first `nvec` vectors only).
+    init(copying p: Problem, w: [UInt8], xq: [UInt8], nvec: Int? = nil) {
+        type = p.type; rows = p.rows; cols = p.cols; self.nvec = nvec ?? p.nvec; xStride = p.xStride
         self.w = w
         self.xq = xq
     }
@@ -115,11 +116,12 @@ struct MatmulTests {
     }
 }
 
-/// The row-lane tiles on AVX-512 VNNI against the AVX2 ones. They switch the process-wide choice, so
-/// they run one at a time (other tests may run meanwhile: both paths give the same bits).
-@Suite("Row-lane tiles on AVX-512 VNNI", .serialized)
+/// The row-lane tiles (several vectors) and the 32-element types' one-vector tiles on AVX-512 VNNI
+/// against the AVX2 ones. They switch the process-wide choice, so they run one at a time (other
+/// tests may run meanwhile: both paths give the same bits).
+@Suite("Quantized tiles on AVX-512 VNNI", .serialized)
 struct VNNITests {
-    static let shapes = MatmulTests.shapes.filter { $0.type.blockSize > 1 && $0.nvec >= 2 }
+    static let shapes = MatmulTests.shapes.filter { $0.type.blockSize > 1 && ($0.nvec >= 2 || !$0.type.isKQuant) }
 
     @Test("VNNI tiles equal the AVX2 tiles and the scalar twin bit for bit", .enabled(if: ek_vnni_available() != 0, "this CPU has no AVX-512 VNNI"),
           arguments: shapes)
@@ -163,6 +165,9 @@ struct VNNITests {
             }
         }
         Self.checkBothPaths(Problem(copying: p, w: w, xq: x), yStride: 16, label: "extreme Q8_0 quants")
+        // one vector: the 4-row tiles
+        let one = Problem(copying: p, w: w, xq: Array(x[0..<p.xStride]), nvec: 1)
+        Self.checkBothPaths(one, yStride: 16, label: "extreme Q8_0 quants, one vector")
     }
 }
 
