@@ -28,7 +28,7 @@ static uint8_t *scratch_get(scratch *s, size_t bytes) {
 // far larger than the caches; one vector stays with those (they stream big matrices faster).
 #define EK_ROWLANE_MIN 2
 _Static_assert(EK_ROWLANE_MIN >= 2, "the out-of-memory fallback runs one vector at a time");
-static int use_rowlane(int type, int nvec) { return nvec >= EK_ROWLANE_MIN && ek_panel_get(type) != NULL; }
+static int use_rowlane(int type, int nvec) { return nvec >= EK_ROWLANE_MIN && ek_panel_get(type, 0) != NULL; }
 
 // All vectors packed group by group (every group EK_ROWLANE_MAXV wide but the last) into the
 // thread's pack scratch; NULL when out of memory.
@@ -46,34 +46,39 @@ static const uint8_t *rowlane_pack(int type, int nb, const uint8_t *x, int nvec,
     return pk;
 }
 
-// Rows [r0, r1): each 8-row group is transposed once, then every vector group passes over it.
-// Returns 0 (nothing done) when out of memory.
+// Rows [r0, r1): each group of R rows (8, or 16 on VNNI) is transposed once, then every vector
+// group passes over it. Returns 0 (nothing done) when out of memory.
 static int rowlane_rows(int type, const uint8_t *w, size_t wrow, int r0, int r1, int nb, const uint8_t *pk,
                         int nvec, float *Y, int ys) {
-    uint8_t *panel = scratch_get(&tl_panel, ek_panel_size(type, nb));
+    // One choice of kernels for the whole product: panels and tiles must agree on the layout,
+    // whatever another thread switches meanwhile.
+    const int vnni = ek_vnni_enabled(), R = ek_panel_rows(type, vnni);
+    uint8_t *panel = scratch_get(&tl_panel, ek_panel_size(type, nb, vnni));
     if (panel == NULL) return 0;
-    const ek_panel_fn transpose = ek_panel_get(type);
+    const ek_panel_fn transpose = ek_panel_get(type, vnni);
+    ek_rowlane_fn tiles[EK_ROWLANE_MAXV + 1];
+    for (int V = 1; V <= EK_ROWLANE_MAXV; V++) tiles[V] = ek_rowlane_get(type, V, vnni);
     const int groups = (nvec + EK_ROWLANE_MAXV - 1) / EK_ROWLANE_MAXV;
-    for (int r = r0; r < r1; r += 8) {
-        const int rn = imin(8, r1 - r);
-        const uint8_t *wp[8];
-        for (int i = 0; i < 8; i++) wp[i] = w + (size_t)(r + imin(i, rn - 1)) * wrow;
+    for (int r = r0; r < r1; r += R) {
+        const int rn = imin(R, r1 - r);
+        const uint8_t *wp[EK_PANEL_MAXR];
+        for (int i = 0; i < R; i++) wp[i] = w + (size_t)(r + imin(i, rn - 1)) * wrow;
         transpose(nb, wp, wrow, panel);
         // Eight row streams defeat the hardware prefetcher, and building a panel stalls on them
         // when they come from memory: the next panel's rows are fetched while these tiles run, a
         // slice per vector group, and so are the output lines after this panel's (64 streams in a
         // vocabulary head over many vectors). 262,144 x 640 Q8_0 at 32 vectors: 78-95 -> 105-109
         // GFLOP/s on one thread.
-        const char *next = (const char *)w + (size_t)(r + 8) * wrow;
-        const size_t nbytes = r + 8 < r1 ? (size_t)imin(8, r1 - r - 8) * wrow : 0;
+        const char *next = (const char *)w + (size_t)(r + R) * wrow;
+        const size_t nbytes = r + R < r1 ? (size_t)imin(R, r1 - r - R) * wrow : 0;
         const size_t slice = ((nbytes + groups - 1) / groups + 63) & ~(size_t)63;
         size_t pf = 0, off = 0;
         for (int v0 = 0; v0 < nvec; v0 += EK_ROWLANE_MAXV) {
             const int V = imin(EK_ROWLANE_MAXV, nvec - v0);
             for (const size_t end = pf + slice; pf < end && pf < nbytes; pf += 64) __builtin_prefetch(next + pf, 0, 3);
-            if (r + 16 < r1)
-                for (int v = 0; v < V; v++) __builtin_prefetch(Y + (size_t)(v0 + v) * ys + r + 16, 1, 3);
-            ek_rowlane_get(type, V)(nb, panel, pk + off, Y + (size_t)v0 * ys + r, (size_t)ys, rn);
+            if (r + 2 * R < r1)
+                for (int v = 0; v < V; v++) __builtin_prefetch(Y + (size_t)(v0 + v) * ys + r + 2 * R, 1, 3);
+            tiles[V](nb, panel, pk + off, Y + (size_t)v0 * ys + r, (size_t)ys, rn);
             off += ek_pack_size(type, V, nb);
         }
     }
@@ -166,10 +171,9 @@ void ek_matmul(int type, const void *W, int rows, int cols, const void *X, int n
         ek_matmul_rows(type, W, 0, rows, cols, X, nvec, xs, Y, ys);
         return;
     }
-    // About 4 chunks per thread, each a multiple of 8 rows.
+    // About 4 chunks per thread, each a multiple of 16 rows (whole row-lane panels).
     int chunk = (rows + 4 * nth - 1) / (4 * nth);
-    chunk = (chunk + 7) & ~7;
-    if (chunk < 8) chunk = 8;
+    chunk = (chunk + 15) & ~15;
     // The vectors are packed once here for all threads (each thread packs for itself otherwise).
     const uint8_t *rl_pk = NULL;
     if (use_rowlane(type, nvec)) rl_pk = rowlane_pack(type, cols / ek_block_size(type), X, nvec, xs);

@@ -164,8 +164,10 @@ EK_INLINE void transpose8x8_epi32(__m256i *m) {
     }
 }
 
-// Block b of the 8 rows w[0..7] (ws bytes apart in the matrix) into the panel.
-EK_INLINE void panel_block(const int kind, const uint8_t *const *w, size_t ws, int b, uint8_t *dst) {
+// Block b of the 8 rows w[0..7] (ws bytes apart in the matrix) into a panel whose quad registers
+// are gs bytes apart: 32 in an 8-row panel; 64 in a 16-row one, whose rows 8..15 are a second
+// call at dst + 32 (then d of the 16 rows at 8 * gs, m at 9 * gs, as in the 8-row layout).
+EK_INLINE void panel_block(const int kind, const uint8_t *const *w, size_t ws, int b, uint8_t *dst, const size_t gs) {
     const size_t o = (size_t)b * WBS(kind);
     __m256i g[8];
     if (kind == K40 || kind == K41) {
@@ -190,15 +192,15 @@ EK_INLINE void panel_block(const int kind, const uint8_t *const *w, size_t ws, i
         for (int r = 0; r < 8; r++) g[r] = leg_raw(kind, w[r] + o);
         transpose8x8_epi32(g);
     }
-    for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(dst + 32 * k), g[k]);
+    for (int k = 0; k < 8; k++) _mm256_store_si256((__m256i *)(dst + gs * k), g[k]);
     __m128 d0, m0, d1, m1;
     scales4(w[0] + o, w[1] + o, w[2] + o, w[3] + o, &d0, &m0);
     scales4(w[4] + o, w[5] + o, w[6] + o, w[7] + o, &d1, &m1);
-    _mm256_store_ps((float *)(dst + 256), _mm256_set_m128(d1, d0));
-    if (T1(kind)) _mm256_store_ps((float *)(dst + 288), _mm256_set_m128(m1, m0));
+    _mm256_store_ps((float *)(dst + 8 * gs), _mm256_set_m128(d1, d0));
+    if (T1(kind)) _mm256_store_ps((float *)(dst + 9 * gs), _mm256_set_m128(m1, m0));
 }
 EK_INLINE void rl_panel(const int kind, int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {
-    for (int b = 0; b < nb; b++) panel_block(kind, w, ws, b, panel + (size_t)b * PANEL_BLOCK);
+    for (int b = 0; b < nb; b++) panel_block(kind, w, ws, b, panel + (size_t)b * PANEL_BLOCK, 32);
 }
 
 // Int16 pair sums of quads g0..g1-1 of a panel block against V packed activation blocks (vector
@@ -229,15 +231,13 @@ EK_INLINE void rl_store(const int V, const __m256 *acc, float *y, size_t ys, int
 }
 
 // One block's terms from its exact integer sums is[v] (lane r: row r), added to acc[v] in block order.
-// `biased`: the sums were taken with the quants offset (OFFSET(kind), or 128 for Q8_0 on VNNI), and
-// the packed slot's OFFSET * sum(q_x) comes off.
-EK_INLINE void rl_add_terms(const int kind, const int V, const int biased, const uint8_t *wb, const uint8_t *q,
-                            __m256i *is, __m256 *acc) {
+EK_INLINE void rl_add_terms(const int kind, const int V, const uint8_t *wb, const uint8_t *q, __m256i *is, __m256 *acc) {
     const __m256 dw = _mm256_load_ps((const float *)(wb + 256));
     const __m256 mw = T1(kind) ? _mm256_load_ps((const float *)(wb + 288)) : dw;
     const float *dx = (const float *)(q + 32 * V), *sx = dx + V;
     for (int v = 0; v < V; v++) {
-        if (biased) is[v] = _mm256_sub_epi32(is[v], _mm256_set1_epi32((int)ek_ld32(sx + v)));
+        // type-0 offsets: the packed slot holds OFFSET * sum(q_x) as an int
+        if (OFFSET(kind)) is[v] = _mm256_sub_epi32(is[v], _mm256_set1_epi32((int)ek_ld32(sx + v)));
         const __m256 t = leg_terms8(kind, is[v], dw, mw, _mm256_broadcast_ss(dx + v), _mm256_broadcast_ss(sx + v));
         acc[v] = _mm256_add_ps(acc[v], t);
     }
@@ -280,36 +280,59 @@ EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel
                 }
             }
         }
-        rl_add_terms(kind, V, OFFSET(kind) != 0, wb, q, is, acc);
+        rl_add_terms(kind, V, wb, q, is, acc);
     }
     rl_store(V, acc, y, ys, rn);
 }
 
-// AVX-512 VNNI (on 256-bit registers, AVX512VL), chosen at run time where the CPU has it: one
-// vpdpbusd per quad and vector does what maddubs + madd (and the int16 stage) do above. Every
-// integer sum is the same exact one, so the tiles equal rl_tile's bit for bit (tested against
-// each other and the scalar twins); only the instruction count per 32 products drops, to one
-// vpdpbusd with the activation quad as its broadcast memory operand. Q8_0 is signed x signed:
-// its weights go in biased by 128 (w ^ 0x80, unsigned), and 128 * sum(q_x), which the packed
-// slot holds, comes off the block's sum (against broadcast, psign, maddubs, madd, add on AVX2).
+// AVX-512 VNNI, chosen at run time where the CPU has it: 16 rows in the lanes of a 512-bit
+// register (PANEL16_BLOCK bytes a block: the 8-row layout with 64-byte quad registers, rows 8..15
+// in their upper halves), and one vpdpbusd per quad and vector, with the activation quad as its
+// broadcast memory operand, does what maddubs + madd (and the int16 stage) do above for 8 rows.
+// Q8_0 is signed x signed: its weights go in biased by 128 (w ^ 0x80, unsigned), and 128 * sum(q_x),
+// which the packed slot holds, comes off the block's sum (AVX2: broadcast, psign, maddubs, madd,
+// add). Every integer sum is the same exact one and every float step the same, so the tiles equal
+// rl_tile's bit for bit (tested against each other and the scalar twins). Twice the rows per
+// instruction halves the loads and the instructions per product: on a Zen 4 core, whose 512-bit
+// operations take two passes, the Q8_0 head (262,144 x 640, 32-64 vectors) went from 232-249 on
+// 8-row 256-bit tiles to the figures in docs/bench.md.
 #define EK_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-EK_VNNI_TARGET EK_INLINE void rlv_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk,
-                                       float *y, size_t ys, int rn) {
-    __m256 acc[4];
-    for (int v = 0; v < V; v++) acc[v] = _mm256_setzero_ps();
+#define PANEL16_BLOCK 640
+EK_INLINE void rlz_panel(const int kind, int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {
     for (int b = 0; b < nb; b++) {
-        const uint8_t *wb = panel + (size_t)b * PANEL_BLOCK, *q = pk + (size_t)b * V * 40;
-        __m256i is[4];
-        for (int v = 0; v < V; v++) is[v] = _mm256_setzero_si256();
-        for (int g = 0; g < 8; g++) {
-            const __m256i wq = _mm256_load_si256((const __m256i *)(wb + 32 * g));
-            const __m256i wu = kind == K80 ? _mm256_xor_si256(wq, _mm256_set1_epi8((char)0x80)) : wq;
-            for (int v = 0; v < V; v++)
-                is[v] = _mm256_dpbusd_epi32(is[v], wu, _mm256_set1_epi32((int)ek_ld32(q + 32 * v + 4 * g)));
-        }
-        rl_add_terms(kind, V, OFFSET(kind) != 0 || kind == K80, wb, q, is, acc);
+        panel_block(kind, w, ws, b, panel + (size_t)b * PANEL16_BLOCK, 64);
+        panel_block(kind, w + 8, ws, b, panel + (size_t)b * PANEL16_BLOCK + 32, 64);
     }
-    rl_store(V, acc, y, ys, rn);
+}
+// 16 rows (a 16-row panel) x V vectors (packed as by ek_pack_act): y[v*ys + r] for r < rn.
+EK_VNNI_TARGET EK_INLINE void rlz_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk,
+                                       float *y, size_t ys, int rn) {
+    const int biased = OFFSET(kind) != 0 || kind == K80;
+    __m512 acc[4];
+    for (int v = 0; v < V; v++) acc[v] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *wb = panel + (size_t)b * PANEL16_BLOCK, *q = pk + (size_t)b * V * 40;
+        __m512i is[4];
+        for (int v = 0; v < V; v++) is[v] = _mm512_setzero_si512();
+        for (int g = 0; g < 8; g++) {
+            const __m512i wq = _mm512_load_si512((const void *)(wb + 64 * g));
+            const __m512i wu = kind == K80 ? _mm512_xor_si512(wq, _mm512_set1_epi8((char)0x80)) : wq;
+            for (int v = 0; v < V; v++)
+                is[v] = _mm512_dpbusd_epi32(is[v], wu, _mm512_set1_epi32((int)ek_ld32(q + 32 * v + 4 * g)));
+        }
+        // the block's terms, as rl_add_terms
+        const __m512 dw = _mm512_load_ps((const float *)(wb + 512));
+        const __m512 mw = T1(kind) ? _mm512_load_ps((const float *)(wb + 576)) : dw;
+        const float *dx = (const float *)(q + 32 * V), *sx = dx + V;
+        for (int v = 0; v < V; v++) {
+            if (biased) is[v] = _mm512_sub_epi32(is[v], _mm512_set1_epi32((int)ek_ld32(sx + v)));
+            __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(is[v]), _mm512_mul_ps(dw, _mm512_set1_ps(dx[v])));
+            if (T1(kind)) t = _mm512_add_ps(t, _mm512_mul_ps(mw, _mm512_set1_ps(sx[v])));
+            acc[v] = _mm512_add_ps(acc[v], t);
+        }
+    }
+    const __mmask16 m = (__mmask16)((1u << rn) - 1);
+    for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(y + v * ys, m, acc[v]);
 }
 
 // 4 rows x 1 vector on VNNI: each row's 32 stored quants (unsigned; Q8_0's biased by 128) go into
@@ -810,23 +833,26 @@ LEG_FNS(K80)
     RL_TILE_FN(prefix, attr, kind, tile, 2)                                                                   \
     RL_TILE_FN(prefix, attr, kind, tile, 3)                                                                   \
     RL_TILE_FN(prefix, attr, kind, tile, 4)
-// Entry points of one row-lane kind: its panel function, its AVX2 tiles rl_* and its VNNI tiles rlv_*
-// (which read the same panels), from the generic bodies (rl_*/rlv_* for the 32-element types,
-// rlk_*/rlkv_* for the K-quants).
-#define RL_FNS(kind, panel, tile, vnni_tile)                                                                  \
+// Entry points of one row-lane kind: its AVX2 panel function and tiles (rl_*) and its VNNI ones
+// (rlv_*), from the generic bodies: 8-row rl_panel/rl_tile and 16-row rlz_panel/rlz_tile for the
+// 32-element types, and for the K-quants rlk_tile/rlkv_tile on the same 8-row rlk_panel.
+#define RL_FNS(kind, panel, tile, vnni_panel, vnni_tile)                                                      \
     static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *pn) {                 \
         panel(kind, nb, w, ws, pn);                                                                           \
     }                                                                                                         \
+    static void rlv_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *pn) {                \
+        vnni_panel(kind, nb, w, ws, pn);                                                                      \
+    }                                                                                                         \
     RL_TILES(rl_, , kind, tile)                                                                               \
     RL_TILES(rlv_, EK_VNNI_TARGET, kind, vnni_tile)
-RL_FNS(K40, rl_panel, rl_tile, rlv_tile)
-RL_FNS(K41, rl_panel, rl_tile, rlv_tile)
-RL_FNS(K50, rl_panel, rl_tile, rlv_tile)
-RL_FNS(K51, rl_panel, rl_tile, rlv_tile)
-RL_FNS(K80, rl_panel, rl_tile, rlv_tile)
-RL_FNS(KQ4, rlk_panel, rlk_tile, rlkv_tile)
-RL_FNS(KQ5, rlk_panel, rlk_tile, rlkv_tile)
-RL_FNS(KQ6, rlk_panel, rlk_tile, rlkv_tile)
+RL_FNS(K40, rl_panel, rl_tile, rlz_panel, rlz_tile)
+RL_FNS(K41, rl_panel, rl_tile, rlz_panel, rlz_tile)
+RL_FNS(K50, rl_panel, rl_tile, rlz_panel, rlz_tile)
+RL_FNS(K51, rl_panel, rl_tile, rlz_panel, rlz_tile)
+RL_FNS(K80, rl_panel, rl_tile, rlz_panel, rlz_tile)
+RL_FNS(KQ4, rlk_panel, rlk_tile, rlk_panel, rlkv_tile)
+RL_FNS(KQ5, rlk_panel, rlk_tile, rlk_panel, rlkv_tile)
+RL_FNS(KQ6, rlk_panel, rlk_tile, rlk_panel, rlkv_tile)
 
 KQ_FNS(q4k, dot_q4_K(0, nb, w[0], x))
 KQ_FNS(q5k, dot_q4_K(1, nb, w[0], x))
@@ -851,12 +877,14 @@ ek_tile_fn ek_tile_get(int type, int R) {
     }
 }
 
-size_t ek_panel_size(int type, int nb) {
+int ek_panel_rows(int type, int vnni) { return vnni && ek_block_size(type) == 32 ? 16 : 8; }
+
+size_t ek_panel_size(int type, int nb, int vnni) {
     switch (type) {
     case EK_TYPE_Q4_K:
     case EK_TYPE_Q5_K: return (size_t)nb * KPANEL4;
     case EK_TYPE_Q6_K: return (size_t)nb * KPANEL6;
-    default: return (size_t)nb * PANEL_BLOCK;
+    default: return (size_t)nb * (ek_panel_rows(type, vnni) == 16 ? PANEL16_BLOCK : PANEL_BLOCK);
     }
 }
 
@@ -872,8 +900,8 @@ size_t ek_panel_size(int type, int nb) {
     case EK_TYPE_Q6_K: { body(KQ6) }                                                                          \
     default: return NULL;                                                                                     \
     }
-ek_panel_fn ek_panel_get(int type) {
-#define RL_PANEL(kind) return rl_##kind##_panel;
+ek_panel_fn ek_panel_get(int type, int vnni) {
+#define RL_PANEL(kind) return vnni ? rlv_##kind##_panel : rl_##kind##_panel;
     RL_SWITCH(type, RL_PANEL)
 }
 // Whether the row-lane tiles run on VNNI: -1 until first asked, then 0 or 1.
@@ -900,7 +928,7 @@ int ek_set_vnni(int enable) {
     return s;
 }
 
-ek_rowlane_fn ek_rowlane_get(int type, int V) {
+ek_rowlane_fn ek_rowlane_get(int type, int V, int vnni) {
 #define RL_TILE_OF(prefix, kind)                                                                              \
     switch (V) {                                                                                              \
     case 1: return prefix##kind##_1;                                                                          \
@@ -909,7 +937,6 @@ ek_rowlane_fn ek_rowlane_get(int type, int V) {
     case 4: return prefix##kind##_4;                                                                          \
     default: return NULL;                                                                                     \
     }
-    const int vnni = ek_vnni_enabled();
 #define RL_TILE(kind)                                                                                         \
     if (vnni) { RL_TILE_OF(rlv_, kind) }                                                                      \
     RL_TILE_OF(rl_, kind)
@@ -933,9 +960,10 @@ float ek_dot_quant_avx2(int type, int nb, const uint8_t *w, const uint8_t *x, in
 
 #else
 ek_tile_fn ek_tile_get(int type, int R) { (void)type; (void)R; return NULL; }
-size_t ek_panel_size(int type, int nb) { (void)type; (void)nb; return 0; }
-ek_panel_fn ek_panel_get(int type) { (void)type; return NULL; }
-ek_rowlane_fn ek_rowlane_get(int type, int V) { (void)type; (void)V; return NULL; }
+int ek_panel_rows(int type, int vnni) { (void)type; (void)vnni; return 8; }
+size_t ek_panel_size(int type, int nb, int vnni) { (void)type; (void)nb; (void)vnni; return 0; }
+ek_panel_fn ek_panel_get(int type, int vnni) { (void)type; (void)vnni; return NULL; }
+ek_rowlane_fn ek_rowlane_get(int type, int V, int vnni) { (void)type; (void)V; (void)vnni; return NULL; }
 int ek_vnni_available(void) { return 0; }
 int ek_vnni_enabled(void) { return 0; }
 int ek_set_vnni(int enable) { (void)enable; return 0; }

@@ -21,22 +21,26 @@ typedef void (*ek_tile_fn)(int nb, const uint8_t *const *w, size_t ws, const uin
 // Legacy quants: R = 4. K-quants: R = 1.
 ek_tile_fn ek_tile_get(int type, int R);
 
-// Row-lane kernels for several vectors: 8 weight rows in the SIMD lanes (the 32-element types and
-// the K-quants). A panel fn transposes the 8 rows w[0..7] (padding rows repeat a real one; rows
-// are ws bytes apart in the matrix: used for prefetch) into ek_panel_size(type, nb) bytes of
-// 32-byte aligned scratch, once for all vectors. A row-lane fn multiplies that panel with
-// V <= EK_ROWLANE_MAXV vectors repacked by ek_pack_act, writing y[v*ys + r] for v < V, r < rn.
-// NULL if unsupported.
+// Row-lane kernels for several vectors: R = ek_panel_rows(type, vnni) weight rows in the SIMD
+// lanes (the 32-element types and the K-quants; 8, or 16 for the 32-element types on AVX-512
+// VNNI). `vnni`: the AVX2 kernels (0) or the VNNI ones (1, only where ek_vnni_available()); one
+// product takes all four from the same choice. A panel fn transposes the R rows w[0..R-1]
+// (padding rows repeat a real one; rows are ws bytes apart in the matrix: used for prefetch) into
+// ek_panel_size(type, nb, vnni) bytes of 64-byte aligned scratch, once for all vectors. A
+// row-lane fn multiplies that panel with V <= EK_ROWLANE_MAXV vectors repacked by ek_pack_act,
+// writing y[v*ys + r] for v < V, r < rn. NULL if unsupported.
 #define EK_ROWLANE_MAXV 4
+#define EK_PANEL_MAXR 16
 typedef void (*ek_panel_fn)(int nb, const uint8_t *const *w, size_t ws, uint8_t *panel);
 typedef void (*ek_rowlane_fn)(int nb, const uint8_t *panel, const uint8_t *pk, float *y, size_t ys, int rn);
-size_t ek_panel_size(int type, int nb);
-ek_panel_fn ek_panel_get(int type);
-ek_rowlane_fn ek_rowlane_get(int type, int V);
+int ek_panel_rows(int type, int vnni);
+size_t ek_panel_size(int type, int nb, int vnni);
+ek_panel_fn ek_panel_get(int type, int vnni);
+ek_rowlane_fn ek_rowlane_get(int type, int V, int vnni);
 // V activation rows x[v] of weight type `type`, repacked per block: 32-element types as
 // [V x 32 quants][V x float d][V x float s (Q8_1) | int offset * sum of the quants (Q4_0: 8,
-// Q5_0: 16, Q8_0: 0)]; K-quants (Q8_K rows) as [V x 256 quants][V x 16 int16 sums][V x float d]
-// (ek_tiles.c); ek_pack_size(type, V, nb) bytes.
+// Q5_0: 16, Q8_0: 128, the VNNI tiles' bias)]; K-quants (Q8_K rows) as [V x 256 quants]
+// [V x 16 int16 sums][V x float d] (ek_tiles.c); ek_pack_size(type, V, nb) bytes.
 size_t ek_pack_size(int type, int V, int nb);
 void ek_pack_act(int type, int V, int nb, const uint8_t *const *x, uint8_t *dst);
 
