@@ -49,22 +49,38 @@ extension ResultsStore {
     /// Stores a sample; a failed slot (error, no answer) is replaced by its retry, a completed one is kept.
     @discardableResult
     public func saveSample(_ sample: SampleRecord) throws -> SampleRecord {
-        try write { db in
-            if var existing = try SampleRecord
-                .filter(Column("runId") == sample.runId && Column("condition") == sample.condition
-                        && Column("questionId") == sample.questionId && Column("paraphraseIndex") == sample.paraphraseIndex
-                        && Column("sampleIndex") == sample.sampleIndex).fetchOne(db) {
-                guard existing.answer == nil else { return existing }
-                let id = existing.id
-                existing = sample
-                existing.id = id
-                try existing.update(db)
-                return existing
-            }
-            var s = sample
-            try s.insert(db)
-            return s
+        try write { db in try Self.writeSlot(sample, db).record }
+    }
+
+    /// What `writeSlot` did with a sample's slot.
+    enum SlotWrite {
+        /// The slot held an answer: the stored sample, unchanged.
+        case kept(SampleRecord)
+        /// The sample, inserted into an empty slot.
+        case inserted(SampleRecord)
+        /// The sample, written over the slot's failed one (no answer) under its id.
+        case replaced(SampleRecord)
+
+        var record: SampleRecord {
+            switch self { case .kept(let r), .inserted(let r), .replaced(let r): r }
         }
+    }
+
+    /// Writes `sample` into its slot (run, condition, question, paraphrase, sample index) in `db`,
+    /// unless the slot already holds an answer: a completed sample is never overwritten.
+    static func writeSlot(_ sample: SampleRecord, _ db: Database) throws -> SlotWrite {
+        var stored = sample
+        if let existing = try SampleRecord
+            .filter(Column("runId") == sample.runId && Column("condition") == sample.condition
+                    && Column("questionId") == sample.questionId && Column("paraphraseIndex") == sample.paraphraseIndex
+                    && Column("sampleIndex") == sample.sampleIndex).fetchOne(db) {
+            guard existing.answer == nil else { return .kept(existing) }
+            stored.id = existing.id
+            try stored.update(db)
+            return .replaced(stored)
+        }
+        try stored.insert(db)
+        return .inserted(stored)
     }
 
     public func samples(runId: Int64) throws -> [SampleRecord] {

@@ -28,17 +28,13 @@ extension ResultsStore {
     @discardableResult
     public func saveEpisode(_ sample: SampleRecord, calls: [ToolCallRecord]) throws -> SampleRecord {
         try write { db in
-            var stored = sample
-            if let existing = try SampleRecord
-                .filter(Column("runId") == sample.runId && Column("condition") == sample.condition
-                        && Column("questionId") == sample.questionId && Column("paraphraseIndex") == sample.paraphraseIndex
-                        && Column("sampleIndex") == sample.sampleIndex).fetchOne(db) {
-                guard existing.answer == nil else { return existing }
-                stored.id = existing.id
-                try stored.update(db)
-                try db.execute(sql: "DELETE FROM toolCall WHERE sampleId = ?", arguments: [existing.id])
-            } else {
-                try stored.insert(db)
+            let stored: SampleRecord
+            switch try Self.writeSlot(sample, db) {
+            case .kept(let existing): return existing
+            case .inserted(let s): stored = s
+            case .replaced(let s):
+                stored = s
+                try db.execute(sql: "DELETE FROM toolCall WHERE sampleId = ?", arguments: [s.id])
             }
             for var call in calls {
                 call.sampleId = stored.id!
