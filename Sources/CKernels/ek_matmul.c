@@ -52,7 +52,7 @@ static int rowlane_rows(int type, const uint8_t *w, size_t wrow, int r0, int r1,
                         int nvec, float *Y, int ys) {
     // One choice of kernels for the whole product: panels and tiles must agree on the layout,
     // whatever another thread switches meanwhile.
-    const int vnni = ek_vnni_enabled(), R = ek_panel_rows(type, vnni);
+    const int vnni = ek_vnni_enabled(), R = ek_panel_rows(vnni);
     uint8_t *panel = scratch_get(&tl_panel, ek_panel_size(type, nb, vnni));
     if (panel == NULL) return 0;
     const ek_panel_fn transpose = ek_panel_get(type, vnni);

@@ -497,8 +497,9 @@ EK_INLINE __m256i dword_bytes16(__m256i v, const int k0, const int k1, const int
     const __m256i t = _mm256_shuffle_epi8(v, pat);  // each byte into the high byte of its int16
     return sgn ? _mm256_srai_epi16(t, 8) : _mm256_srli_epi16(t, 8);
 }
-// Register k of a panel block.
-EK_INLINE void kstore(uint8_t *dst, int k, __m256i v) { _mm256_store_si256((__m256i *)(dst + 32 * k), v); }
+// Register k of a panel block whose registers are gs bytes apart (32; 64 in a 16-row panel, whose
+// rows 8..15 are the upper halves, written by a second call at dst + 32).
+EK_INLINE void kstore(uint8_t *dst, size_t gs, int k, __m256i v) { _mm256_store_si256((__m256i *)(dst + gs * k), v); }
 
 // The 16 bytes at p[r] + o of the 8 rows -> m[0..3] with row r's dword g in dword lane r of m[g]:
 // rows r and r+4 share a register, then a 4 x 4 transpose within each 128-bit lane.
@@ -521,8 +522,9 @@ EK_INLINE void load_transpose8(const uint8_t *const *p, size_t o, __m256i *m) {
     load_transpose4(p, o + 16, m + 4);
 }
 
-// Super-block b of the 8 rows w[0..7] of Q4_K (hi5 = 0) or Q5_K (hi5 = 1) into a panel block.
-EK_INLINE void kpanel4_block(const int hi5, const uint8_t *const *w, size_t ws, int b, uint8_t *dst) {
+// Super-block b of the 8 rows w[0..7] of Q4_K (hi5 = 0) or Q5_K (hi5 = 1) into a panel block
+// (registers gs bytes apart, as kstore).
+EK_INLINE void kpanel4_block(const int hi5, const uint8_t *const *w, size_t ws, int b, uint8_t *dst, const size_t gs) {
     const size_t wbs = hi5 ? sizeof(ek_block_q5_K) : sizeof(ek_block_q4_K), o = (size_t)b * wbs;
     const uint8_t *p[8];  // a local copy: the byte stores below could alias w[]
     for (int r = 0; r < 8; r++) p[r] = w[r] + o;
@@ -532,8 +534,8 @@ EK_INLINE void kpanel4_block(const int hi5, const uint8_t *const *w, size_t ws, 
         __m256i m[8];
         load_transpose8(p, (hi5 ? 48 : 16) + 32 * c, m);
         for (int g = 0; g < 8; g++) {
-            kstore(dst, 16 * c + g, _mm256_and_si256(m[g], m4));
-            kstore(dst, 16 * c + 8 + g, _mm256_and_si256(_mm256_srli_epi16(m[g], 4), m4));
+            kstore(dst, gs, 16 * c + g, _mm256_and_si256(m[g], m4));
+            kstore(dst, gs, 16 * c + 8 + g, _mm256_and_si256(_mm256_srli_epi16(m[g], 4), m4));
         }
     }
     if (hi5) {  // bit s of qh byte l is bit 4 of element l of sub-block s
@@ -544,7 +546,7 @@ EK_INLINE void kpanel4_block(const int hi5, const uint8_t *const *w, size_t ws, 
             for (int g = 0; g < 8; g++) {
                 // a 16-bit shift leaves bit 4 of each byte from its own byte
                 const __m256i h = s <= 4 ? _mm256_slli_epi16(m[g], 4 - s) : _mm256_srli_epi16(m[g], s - 4);
-                __m256i *q = (__m256i *)(dst + 32 * (8 * s + g));
+                __m256i *q = (__m256i *)(dst + gs * (8 * s + g));
                 _mm256_store_si256(q, _mm256_or_si256(_mm256_load_si256(q), _mm256_and_si256(h, b4)));
             }
     }
@@ -558,18 +560,18 @@ EK_INLINE void kpanel4_block(const int hi5, const uint8_t *const *w, size_t ws, 
                                           _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a0, 6), c03), 4));
     const __m256i mn_hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(a2, 4), c0f),
                                           _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(a1, 6), c03), 4));
-    for (int s = 0; s < 8; s++) kstore(dst, 64 + s, dword_bytes16(s < 4 ? sc_lo : sc_hi, s & 3, s & 3, 0));
+    for (int s = 0; s < 8; s++) kstore(dst, gs, 64 + s, dword_bytes16(s < 4 ? sc_lo : sc_hi, s & 3, s & 3, 0));
     for (int k = 0; k < 4; k++)
-        kstore(dst, 72 + k, dword_bytes16(k < 2 ? mn_lo : mn_hi, 2 * (k & 1), 2 * (k & 1) + 1, 0));
+        kstore(dst, gs, 72 + k, dword_bytes16(k < 2 ? mn_lo : mn_hi, 2 * (k & 1), 2 * (k & 1) + 1, 0));
     __m128 d0, m0, d1, m1;
     scales4(p[0], p[1], p[2], p[3], &d0, &m0);
     scales4(p[4], p[5], p[6], p[7], &d1, &m1);
-    _mm256_store_ps((float *)(dst + 32 * 76), _mm256_set_m128(d1, d0));
-    _mm256_store_ps((float *)(dst + 32 * 77), _mm256_set_m128(m1, m0));
+    _mm256_store_ps((float *)(dst + gs * 76), _mm256_set_m128(d1, d0));
+    _mm256_store_ps((float *)(dst + gs * 77), _mm256_set_m128(m1, m0));
 }
 
-// Super-block b of the 8 Q6_K rows w[0..7] into a panel block.
-EK_INLINE void kpanel6_block(const uint8_t *const *w, size_t ws, int b, uint8_t *dst) {
+// Super-block b of the 8 Q6_K rows w[0..7] into a panel block (registers gs bytes apart).
+EK_INLINE void kpanel6_block(const uint8_t *const *w, size_t ws, int b, uint8_t *dst, const size_t gs) {
     const size_t o = (size_t)b * sizeof(ek_block_q6_K);
     const uint8_t *p[8];  // a local copy: the byte stores below could alias w[]
     for (int r = 0; r < 8; r++) p[r] = w[r] + o;
@@ -587,25 +589,25 @@ EK_INLINE void kpanel6_block(const uint8_t *const *w, size_t ws, int b, uint8_t 
                                                    _mm256_and_si256(_mm256_slli_epi16(qh[g], 4 - 2 * k), m30));
                 const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l[g], 4), m4),
                                                    _mm256_and_si256(_mm256_srli_epi16(qh[g], 2 * k), m30));
-                kstore(dst, 8 * (4 * h + k) + g, lo);
-                kstore(dst, 8 * (4 * h + k + 2) + g, hi);
+                kstore(dst, gs, 8 * (4 * h + k) + g, lo);
+                kstore(dst, gs, 8 * (4 * h + k + 2) + g, hi);
             }
         }
     }
     __m256i sc[4];  // sc[i] dword lane r: scales 4i..4i+3 of row r
     load_transpose4(p, 192, sc);
-    for (int j = 0; j < 16; j++) kstore(dst, 64 + j, dword_bytes16(sc[j >> 2], j & 3, j & 3, 1));
-    for (int k = 0; k < 8; k++) kstore(dst, 80 + k, dword_bytes16(sc[k >> 1], 2 * (k & 1), 2 * (k & 1) + 1, 1));
+    for (int j = 0; j < 16; j++) kstore(dst, gs, 64 + j, dword_bytes16(sc[j >> 2], j & 3, j & 3, 1));
+    for (int k = 0; k < 8; k++) kstore(dst, gs, 80 + k, dword_bytes16(sc[k >> 1], 2 * (k & 1), 2 * (k & 1) + 1, 1));
     const __m128i d = _mm_setr_epi16((short)ek_ld16(p[0] + 208), (short)ek_ld16(p[1] + 208), (short)ek_ld16(p[2] + 208),
                                      (short)ek_ld16(p[3] + 208), (short)ek_ld16(p[4] + 208), (short)ek_ld16(p[5] + 208),
                                      (short)ek_ld16(p[6] + 208), (short)ek_ld16(p[7] + 208));
-    _mm256_store_ps((float *)(dst + 32 * 88), _mm256_cvtph_ps(d));
+    _mm256_store_ps((float *)(dst + gs * 88), _mm256_cvtph_ps(d));
 }
 
 EK_INLINE void rlk_panel(const int kind, int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {
     for (int b = 0; b < nb; b++) {
-        if (kind == KQ6) kpanel6_block(w, ws, b, panel + (size_t)b * KPANEL6);
-        else kpanel4_block(kind == KQ5, w, ws, b, panel + (size_t)b * KPANEL4);
+        if (kind == KQ6) kpanel6_block(w, ws, b, panel + (size_t)b * KPANEL6, 32);
+        else kpanel4_block(kind == KQ5, w, ws, b, panel + (size_t)b * KPANEL4, 32);
     }
 }
 
@@ -673,34 +675,72 @@ EK_INLINE void rlk_tile(const int kind, const int V, int nb, const uint8_t *pane
     rl_store(V, acc, y, ys, rn);
 }
 
-// The K-quant tiles on AVX-512 VNNI: each run's quads summed exactly in int32 by vpdpbusd, then
-// times the run's scale (vpmulld); the same integers as rlk_tile's int16 sums met with vpmaddwd, so
-// the same bits.
-EK_VNNI_TARGET EK_INLINE void rlkv_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk,
+// The K-quant tiles on AVX-512 VNNI, 16 rows in the lanes of 512-bit registers (the 8-row panel
+// layout with 64-byte registers, rows 8..15 in their upper halves, as rlz_panel): each run's quads
+// summed exactly in int32 by vpdpbusd, then times the run's scale (vpmulld); the same integers as
+// rlk_tile's int16 sums met with vpmaddwd, and the same float steps, so the same bits.
+EK_INLINE void rlkz_panel(const int kind, int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {
+    for (int b = 0; b < nb; b++)
+        for (int h = 0; h < 2; h++) {
+            if (kind == KQ6) kpanel6_block(w + 8 * h, ws, b, panel + (size_t)b * 2 * KPANEL6 + 32 * h, 64);
+            else kpanel4_block(kind == KQ5, w + 8 * h, ws, b, panel + (size_t)b * 2 * KPANEL4 + 32 * h, 64);
+        }
+}
+EK_VNNI_TARGET EK_INLINE void rlkz_tile(const int kind, const int V, int nb, const uint8_t *panel, const uint8_t *pk,
                                         float *y, size_t ys, int rn) {
-    const size_t pb = kind == KQ6 ? KPANEL6 : KPANEL4;
-    __m256 acc[4];
-    for (int v = 0; v < V; v++) acc[v] = _mm256_setzero_ps();
+    const size_t pb = 2 * (kind == KQ6 ? KPANEL6 : KPANEL4);
+    __m512 acc[4];
+    for (int v = 0; v < V; v++) acc[v] = _mm512_setzero_ps();
     for (int b = 0; b < nb; b++) {
         const uint8_t *wb = panel + (size_t)b * pb, *q = pk + (size_t)b * V * KPACK;
-        __m256i is[4], s32[4];
-        for (int v = 0; v < V; v++) is[v] = _mm256_setzero_si256();
+        __m512i is[4], s32[4];
+        for (int v = 0; v < V; v++) is[v] = _mm512_setzero_si512();
         const int run = kind == KQ4 ? 8 : kind == KQ5 ? 4 : 2, per_scale = kind == KQ6 ? 4 : 8;
         for (int g = 0; g < 64; g += run) {
             // the scale is an int16 in both halves of each dword: sign-extend the low one
-            const __m256i sc = _mm256_load_si256((const __m256i *)(wb + 32 * (64 + g / per_scale)));
-            const __m256i sc32 = _mm256_srai_epi32(_mm256_slli_epi32(sc, 16), 16);
-            for (int v = 0; v < V; v++) s32[v] = _mm256_setzero_si256();
+            const __m512i sc = _mm512_load_si512((const void *)(wb + 64 * (64 + g / per_scale)));
+            const __m512i sc32 = _mm512_srai_epi32(_mm512_slli_epi32(sc, 16), 16);
+            for (int v = 0; v < V; v++) s32[v] = _mm512_setzero_si512();
             for (int k = g; k < g + run; k++) {
-                const __m256i wq = _mm256_load_si256((const __m256i *)(wb + 32 * k));
+                const __m512i wq = _mm512_load_si512((const void *)(wb + 64 * k));
                 for (int v = 0; v < V; v++)
-                    s32[v] = _mm256_dpbusd_epi32(s32[v], wq, _mm256_set1_epi32((int)ek_ld32(q + 256 * v + 4 * k)));
+                    s32[v] = _mm512_dpbusd_epi32(s32[v], wq, _mm512_set1_epi32((int)ek_ld32(q + 256 * v + 4 * k)));
             }
-            for (int v = 0; v < V; v++) is[v] = _mm256_add_epi32(is[v], _mm256_mullo_epi32(s32[v], sc32));
+            for (int v = 0; v < V; v++) is[v] = _mm512_add_epi32(is[v], _mm512_mullo_epi32(s32[v], sc32));
         }
-        rlk_add_terms(kind, V, wb, q, is, acc);
+        // the super-block's terms, as rlk_add_terms: the mins (Q4_K, Q5_K) or the offset of 32 (Q6_K)
+        const uint8_t *sums = q + 256 * V;
+        const float *dx = (const float *)(sums + 32 * V);
+        __m512i pairs[4];  // per vector: sum over k of its int16 sum pair k times panel register k's pair
+        const int np = kind == KQ6 ? 8 : 4;
+        const uint8_t *wp = wb + 64 * (kind == KQ6 ? 80 : 72);
+        for (int v = 0; v < V; v++) {
+            __m512i a = _mm512_setzero_si512();
+            for (int k = 0; k < np; k++)
+                a = _mm512_add_epi32(a, _mm512_madd_epi16(_mm512_load_si512((const void *)(wp + 64 * k)),
+                                                          _mm512_set1_epi32((int)ek_ld32(sums + 32 * v + 4 * k))));
+            pairs[v] = a;
+        }
+        if (kind == KQ6) {
+            const __m512 d = _mm512_load_ps((const float *)(wb + 64 * 88));
+            for (int v = 0; v < V; v++) {
+                is[v] = _mm512_sub_epi32(is[v], _mm512_slli_epi32(pairs[v], 5));
+                const __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(is[v]), _mm512_mul_ps(d, _mm512_set1_ps(dx[v])));
+                acc[v] = _mm512_add_ps(acc[v], t);
+            }
+        } else {
+            const __m512 d = _mm512_load_ps((const float *)(wb + 64 * 76));
+            const __m512 dmin = _mm512_load_ps((const float *)(wb + 64 * 77));
+            for (int v = 0; v < V; v++) {
+                const __m512 xd = _mm512_set1_ps(dx[v]);
+                const __m512 t = _mm512_sub_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(is[v]), _mm512_mul_ps(d, xd)),
+                                               _mm512_mul_ps(_mm512_cvtepi32_ps(pairs[v]), _mm512_mul_ps(dmin, xd)));
+                acc[v] = _mm512_add_ps(acc[v], t);
+            }
+        }
     }
-    rl_store(V, acc, y, ys, rn);
+    const __mmask16 m = (__mmask16)((1u << rn) - 1);
+    for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(y + v * ys, m, acc[v]);
 }
 
 // ---------------------------------------------------------------- float rows
@@ -835,7 +875,7 @@ LEG_FNS(K80)
     RL_TILE_FN(prefix, attr, kind, tile, 4)
 // Entry points of one row-lane kind: its AVX2 panel function and tiles (rl_*) and its VNNI ones
 // (rlv_*), from the generic bodies: 8-row rl_panel/rl_tile and 16-row rlz_panel/rlz_tile for the
-// 32-element types, and for the K-quants rlk_tile/rlkv_tile on the same 8-row rlk_panel.
+// 32-element types, 8-row rlk_panel/rlk_tile and 16-row rlkz_panel/rlkz_tile for the K-quants.
 #define RL_FNS(kind, panel, tile, vnni_panel, vnni_tile)                                                      \
     static void rl_##kind##_panel(int nb, const uint8_t *const *w, size_t ws, uint8_t *pn) {                 \
         panel(kind, nb, w, ws, pn);                                                                           \
@@ -850,9 +890,9 @@ RL_FNS(K41, rl_panel, rl_tile, rlz_panel, rlz_tile)
 RL_FNS(K50, rl_panel, rl_tile, rlz_panel, rlz_tile)
 RL_FNS(K51, rl_panel, rl_tile, rlz_panel, rlz_tile)
 RL_FNS(K80, rl_panel, rl_tile, rlz_panel, rlz_tile)
-RL_FNS(KQ4, rlk_panel, rlk_tile, rlk_panel, rlkv_tile)
-RL_FNS(KQ5, rlk_panel, rlk_tile, rlk_panel, rlkv_tile)
-RL_FNS(KQ6, rlk_panel, rlk_tile, rlk_panel, rlkv_tile)
+RL_FNS(KQ4, rlk_panel, rlk_tile, rlkz_panel, rlkz_tile)
+RL_FNS(KQ5, rlk_panel, rlk_tile, rlkz_panel, rlkz_tile)
+RL_FNS(KQ6, rlk_panel, rlk_tile, rlkz_panel, rlkz_tile)
 
 KQ_FNS(q4k, dot_q4_K(0, nb, w[0], x))
 KQ_FNS(q5k, dot_q4_K(1, nb, w[0], x))
@@ -877,14 +917,15 @@ ek_tile_fn ek_tile_get(int type, int R) {
     }
 }
 
-int ek_panel_rows(int type, int vnni) { return vnni && ek_block_size(type) == 32 ? 16 : 8; }
+int ek_panel_rows(int vnni) { return vnni ? 16 : 8; }
 
 size_t ek_panel_size(int type, int nb, int vnni) {
+    const size_t rows8 = vnni ? 2 : 1;  // 16-row panels: twice the bytes
     switch (type) {
     case EK_TYPE_Q4_K:
-    case EK_TYPE_Q5_K: return (size_t)nb * KPANEL4;
-    case EK_TYPE_Q6_K: return (size_t)nb * KPANEL6;
-    default: return (size_t)nb * (ek_panel_rows(type, vnni) == 16 ? PANEL16_BLOCK : PANEL_BLOCK);
+    case EK_TYPE_Q5_K: return (size_t)nb * KPANEL4 * rows8;
+    case EK_TYPE_Q6_K: return (size_t)nb * KPANEL6 * rows8;
+    default: return (size_t)nb * PANEL_BLOCK * rows8;
     }
 }
 
@@ -960,7 +1001,7 @@ float ek_dot_quant_avx2(int type, int nb, const uint8_t *w, const uint8_t *x, in
 
 #else
 ek_tile_fn ek_tile_get(int type, int R) { (void)type; (void)R; return NULL; }
-int ek_panel_rows(int type, int vnni) { (void)type; (void)vnni; return 8; }
+int ek_panel_rows(int vnni) { (void)vnni; return 8; }
 size_t ek_panel_size(int type, int nb, int vnni) { (void)type; (void)nb; (void)vnni; return 0; }
 ek_panel_fn ek_panel_get(int type, int vnni) { (void)type; (void)vnni; return NULL; }
 ek_rowlane_fn ek_rowlane_get(int type, int V, int vnni) { (void)type; (void)V; (void)vnni; return NULL; }

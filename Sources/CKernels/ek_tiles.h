@@ -21,11 +21,11 @@ typedef void (*ek_tile_fn)(int nb, const uint8_t *const *w, size_t ws, const uin
 // Legacy quants: R = 4. K-quants: R = 1.
 ek_tile_fn ek_tile_get(int type, int R);
 
-// Row-lane kernels for several vectors: R = ek_panel_rows(type, vnni) weight rows in the SIMD
-// lanes (the 32-element types and the K-quants; 8, or 16 for the 32-element types on AVX-512
-// VNNI). `vnni`: the AVX2 kernels (0) or the VNNI ones (1, only where ek_vnni_available()); one
-// product takes all four from the same choice. A panel fn transposes the R rows w[0..R-1]
-// (padding rows repeat a real one; rows are ws bytes apart in the matrix: used for prefetch) into
+// Row-lane kernels for several vectors (the 32-element types and the K-quants): R =
+// ek_panel_rows(vnni) weight rows in the SIMD lanes (8; 16 in 512-bit registers on AVX-512 VNNI).
+// `vnni`: the AVX2 kernels (0) or the VNNI ones (1, only where ek_vnni_available()); one product
+// takes all four from the same choice. A panel fn transposes the R rows w[0..R-1] (padding rows
+// repeat a real one; rows are ws bytes apart in the matrix: used for prefetch) into
 // ek_panel_size(type, nb, vnni) bytes of 64-byte aligned scratch, once for all vectors. A
 // row-lane fn multiplies that panel with V <= EK_ROWLANE_MAXV vectors repacked by ek_pack_act,
 // writing y[v*ys + r] for v < V, r < rn. NULL if unsupported.
@@ -33,7 +33,7 @@ ek_tile_fn ek_tile_get(int type, int R);
 #define EK_PANEL_MAXR 16
 typedef void (*ek_panel_fn)(int nb, const uint8_t *const *w, size_t ws, uint8_t *panel);
 typedef void (*ek_rowlane_fn)(int nb, const uint8_t *panel, const uint8_t *pk, float *y, size_t ys, int rn);
-int ek_panel_rows(int type, int vnni);
+int ek_panel_rows(int vnni);
 size_t ek_panel_size(int type, int nb, int vnni);
 ek_panel_fn ek_panel_get(int type, int vnni);
 ek_rowlane_fn ek_rowlane_get(int type, int V, int vnni);
