@@ -294,8 +294,8 @@ EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel
 // add). Every integer sum is the same exact one and every float step the same, so the tiles equal
 // rl_tile's bit for bit (tested against each other and the scalar twins). Twice the rows per
 // instruction halves the loads and the instructions per product: on a Zen 4 core, whose 512-bit
-// operations take two passes, the Q8_0 head (262,144 x 640, 32-64 vectors) went from 232-249 on
-// 8-row 256-bit tiles to the figures in docs/bench.md.
+// operations take two passes, the Q8_0 head (262,144 x 640) at 32 / 64 vectors went from 233-235 /
+// 236-248 GFLOP/s on 8-row 256-bit tiles to 268-274 / 321-323.
 #define EK_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #define PANEL16_BLOCK 640
 EK_INLINE void rlz_panel(const int kind, int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {
