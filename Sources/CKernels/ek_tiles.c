@@ -113,31 +113,44 @@ EK_INLINE float leg_dot(const int kind, int nb, const uint8_t *w, const uint8_t 
 }
 
 // ---- 4 rows x 1 vector (matvec): lanes are rows
+// The 4-row tiles' steps around their integer sums (shared with legv_4x1). Four interleaved row
+// streams defeat the hardware prefetcher: sweep the rows after this tile (where the next tile
+// reads) at the pace this tile consumes its own.
+EK_INLINE void leg4_prefetch(const int kind, const uint8_t *const *w, size_t ws, int b) {
+    const size_t wbs = WBS(kind);
+    const char *pf = (const char *)w[0] + 4 * ws + (size_t)b * 4 * wbs;
+    _mm_prefetch(pf, _MM_HINT_T0);
+    if (4 * wbs > 64) _mm_prefetch(pf + 64, _MM_HINT_T0);
+}
+// Block b's canonical terms for the 4 rows from their exact lane sums s[0..3] (8 lanes each).
+EK_INLINE __m128 leg4_terms(const int kind, const uint8_t *const *w, int b, const uint8_t *xb, const __m256i *s) {
+    const size_t wbs = WBS(kind);
+    __m128 dw, mw;
+    scales4(w[0] + b * wbs, w[1] + b * wbs, w[2] + b * wbs, w[3] + b * wbs, &dw, &mw);
+    const __m128 xds = ek_h2f_pair(xb);
+    const __m128 dx = _mm_broadcastss_ps(xds), sx = _mm_broadcastss_ps(_mm_movehdup_ps(xds));
+    return leg_terms(kind, fold(reduce4(s[0], s[1], s[2], s[3])), dw, mw, dx, sx);
+}
+EK_INLINE void leg4_store(__m128 acc, float *out) {
+    float t[4];
+    _mm_storeu_ps(t, acc);
+    for (int r = 0; r < 4; r++) out[r] = t[r];
+}
+
 EK_INLINE void leg_4x1(const int kind, int nb, const uint8_t *const *w, size_t ws, const uint8_t *x, float *out) {
     const size_t wbs = WBS(kind), xbs = T1(kind) ? 36 : 34;
     __m128 acc = _mm_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        // Four interleaved row streams defeat the hardware prefetcher: sweep the rows after
-        // this tile (where the next tile reads) at the pace this tile consumes its own.
-        const char *pf = (const char *)w[0] + 4 * ws + (size_t)b * 4 * wbs;
-        _mm_prefetch(pf, _MM_HINT_T0);
-        if (4 * wbs > 64) _mm_prefetch(pf + 64, _MM_HINT_T0);
-
+        leg4_prefetch(kind, w, ws, b);
         const uint8_t *xb = x + b * xbs;
         __m256i s[4];
         for (int r = 0; r < 4; r++) {
             const __m256i wq = leg_quants(kind, w[r] + b * wbs);
             s[r] = leg_psum(kind, wq, _mm256_sign_epi8(wq, wq), xb);
         }
-        __m128 dw, mw;
-        scales4(w[0] + b * wbs, w[1] + b * wbs, w[2] + b * wbs, w[3] + b * wbs, &dw, &mw);
-        const __m128 xds = ek_h2f_pair(xb);
-        const __m128 dx = _mm_broadcastss_ps(xds), sx = _mm_broadcastss_ps(_mm_movehdup_ps(xds));
-        acc = _mm_add_ps(acc, leg_terms(kind, fold(reduce4(s[0], s[1], s[2], s[3])), dw, mw, dx, sx));
+        acc = _mm_add_ps(acc, leg4_terms(kind, w, b, xb, s));
     }
-    float t[4];
-    _mm_storeu_ps(t, acc);
-    for (int r = 0; r < 4; r++) out[r] = t[r];
+    leg4_store(acc, out);
 }
 
 // ---- many vectors: 8 weight rows in the lanes. A panel holds 8 rows transposed once, so that
@@ -345,10 +358,7 @@ EK_VNNI_TARGET EK_INLINE void legv_4x1(const int kind, int nb, const uint8_t *co
     const int bias = kind == K80 ? 128 : OFFSET(kind);
     __m128 acc = _mm_setzero_ps();
     for (int b = 0; b < nb; b++) {
-        const char *pf = (const char *)w[0] + 4 * ws + (size_t)b * 4 * wbs;
-        _mm_prefetch(pf, _MM_HINT_T0);
-        if (4 * wbs > 64) _mm_prefetch(pf + 64, _MM_HINT_T0);
-
+        leg4_prefetch(kind, w, ws, b);
         const uint8_t *xb = x + b * xbs;
         const __m256i xq = _mm256_loadu_si256((const __m256i *)(xb + (T1(kind) ? 4 : 2)));
         __m256i start = _mm256_setzero_si256();
@@ -358,15 +368,9 @@ EK_VNNI_TARGET EK_INLINE void legv_4x1(const int kind, int nb, const uint8_t *co
             const __m256i raw = leg_raw(kind, w[r] + b * wbs);
             s[r] = _mm256_dpbusd_epi32(start, kind == K80 ? _mm256_xor_si256(raw, _mm256_set1_epi8((char)0x80)) : raw, xq);
         }
-        __m128 dw, mw;
-        scales4(w[0] + b * wbs, w[1] + b * wbs, w[2] + b * wbs, w[3] + b * wbs, &dw, &mw);
-        const __m128 xds = ek_h2f_pair(xb);
-        const __m128 dx = _mm_broadcastss_ps(xds), sx = _mm_broadcastss_ps(_mm_movehdup_ps(xds));
-        acc = _mm_add_ps(acc, leg_terms(kind, fold(reduce4(s[0], s[1], s[2], s[3])), dw, mw, dx, sx));
+        acc = _mm_add_ps(acc, leg4_terms(kind, w, b, xb, s));
     }
-    float t[4];
-    _mm_storeu_ps(t, acc);
-    for (int r = 0; r < 4; r++) out[r] = t[r];
+    leg4_store(acc, out);
 }
 
 // ---------------------------------------------------------------- K-quants, one row . one vector
