@@ -64,7 +64,7 @@ static int rowlane_rows(int type, const uint8_t *w, size_t wrow, int r0, int r1,
         const uint8_t *wp[EK_PANEL_MAXR];
         for (int i = 0; i < R; i++) wp[i] = w + (size_t)(r + imin(i, rn - 1)) * wrow;
         transpose(nb, wp, wrow, panel);
-        // Eight row streams defeat the hardware prefetcher, and building a panel stalls on them
+        // R row streams defeat the hardware prefetcher, and building a panel stalls on them
         // when they come from memory: the next panel's rows are fetched while these tiles run, a
         // slice per vector group, and so are the output lines after this panel's (64 streams in a
         // vocabulary head over many vectors). 262,144 x 640 Q8_0 at 32 vectors: 78-95 -> 105-109
