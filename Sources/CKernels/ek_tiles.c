@@ -310,7 +310,7 @@ EK_INLINE void rl_tile(const int kind, const int V, int nb, const uint8_t *panel
 // operations take two passes, the Q8_0 head (262,144 x 640) at 32 / 64 vectors went from 233-235 /
 // 236-248 GFLOP/s on 8-row 256-bit tiles to 268-274 / 321-323.
 #define EK_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-#define PANEL16_BLOCK 640
+#define PANEL16_BLOCK (2 * PANEL_BLOCK)
 EK_INLINE void rlz_panel(const int kind, int nb, const uint8_t *const *w, size_t ws, uint8_t *panel) {
     for (int b = 0; b < nb; b++) {
         panel_block(kind, w, ws, b, panel + (size_t)b * PANEL16_BLOCK, 64);
@@ -924,12 +924,12 @@ ek_tile_fn ek_tile_get(int type, int R) {
 int ek_panel_rows(int vnni) { return vnni ? 16 : 8; }
 
 size_t ek_panel_size(int type, int nb, int vnni) {
-    const size_t rows8 = vnni ? 2 : 1;  // 16-row panels: twice the bytes
+    const size_t eights = (size_t)ek_panel_rows(vnni) / 8;  // the 8-row layouts, once per 8 rows
     switch (type) {
     case EK_TYPE_Q4_K:
-    case EK_TYPE_Q5_K: return (size_t)nb * KPANEL4 * rows8;
-    case EK_TYPE_Q6_K: return (size_t)nb * KPANEL6 * rows8;
-    default: return (size_t)nb * PANEL_BLOCK * rows8;
+    case EK_TYPE_Q5_K: return (size_t)nb * KPANEL4 * eights;
+    case EK_TYPE_Q6_K: return (size_t)nb * KPANEL6 * eights;
+    default: return (size_t)nb * PANEL_BLOCK * eights;
     }
 }
 

@@ -21,8 +21,7 @@ struct Problem {
         }
         xq = x
     }
-    /// The same shapes with other bytes (hand-made extreme quants).
-    /// `p` with other quants (and, given, its first `nvec` vectors only).
+    /// `p`'s shapes with other bytes (hand-made extreme quants) and, given, its first `nvec` vectors only.
     init(copying p: Problem, w: [UInt8], xq: [UInt8], nvec: Int? = nil) {
         type = p.type; rows = p.rows; cols = p.cols; self.nvec = nvec ?? p.nvec; xStride = p.xStride
         self.w = w
@@ -149,8 +148,9 @@ struct VNNITests {
         #expect(bad == 0, "\(label): \(bad) entries differ from the scalar twin")
     }
 
-    /// Extreme quants: -128 weights (Q8_0 stores them; |w| is then 128 as an unsigned byte) and
-    /// ±127 activations everywhere, where an int16 stage would be closest to overflowing.
+    /// Extreme quants: -128 weights (Q8_0 stores them: |w| is 128 as an unsigned byte on AVX2, and
+    /// w ^ 0x80 is 0 on VNNI) and ±127 activations everywhere, where an int16 stage would be closest
+    /// to overflowing.
     @Test("extreme Q8_0 quants give the same sums on both paths", .enabled(if: ek_vnni_available() != 0, "this CPU has no AVX-512 VNNI"))
     func extremes() {
         let p = Problem(.q8_0, rows: 16, cols: 256, nvec: 5, seed: 3)

@@ -58,10 +58,10 @@ int ek_activation_type(int type);           // format x must be in for ek_vec_do
                                             // Q8_K, or F32 (for f32/f16/bf16 weights); -1 if unsupported
 
 // The instruction set the kernels were compiled for and run on: "avx2+fma+f16c", "avx2+fma+f16c
-// +avx512vnni" where the row-lane tiles run on AVX-512 VNNI, or "scalar"
-// (the portable twins only).
+// +avx512vnni" where the quantized tiles run on AVX-512 VNNI, or "scalar" (the portable twins only).
 const char *ek_kernel_isa(void);
-// AVX-512 VNNI for the row-lane tiles (several vectors against quantized weights of every type):
+// AVX-512 VNNI for the quantized tiles (several vectors against weights of every quantized type,
+// 16 rows at a time in 512-bit registers; one vector against the 32-element types):
 // whether the CPU offers it, whether it is in use (by default where offered, unless the environment
 // has EMLAB_KERNELS=avx2), and switching it (returns whether it is now on). Both paths give the same
 // bits; the switch is for tests and side-by-side timing.
