@@ -116,7 +116,8 @@ public struct PersonaExtraction: Sendable {
         let runner = EvalRunner(store: store, model: model, judge: judge, questions: questionSet, parameters: parameters,
                                 conditions: conditions, progress: progress)
         try await runner.run(name: name, kind: "persona", resume: resume)
-        let results = try RunResults(store: store, name: name, judge: judge.spec)
+        // Unjudged, the run holds no judgment to select a judge by.
+        let results = try RunResults(store: store, name: name, judge: judged ? judge.spec : nil)
         let selection = select(results)
         guard !selection.positives.isEmpty, !selection.negatives.isEmpty else {
             throw PersonaVectorError("""

@@ -323,4 +323,21 @@ struct ModelTests {
             try await extraction.run(store: store, model: model, judge: none, name: "persona-test", resume: true)
         }
     }
+
+    /// Without judging, every answer is kept and the run, which holds no judgment, still loads.
+    @Test func unjudgedExtractionKeepsEveryAnswer() async throws {
+        let dir = temporaryFolder("extract-unjudged")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try ResultsStore(folder: dir)
+        let trait = Trait(name: "test", instructions: [.init(positive: "You are grumpy.", negative: "You are cheerful.")],
+                          questions: ["How was your day?"], judge: "Rate {answer}")
+        // A judge that would keep nothing: it must not be asked.
+        let judge = RuleJudge(spec: "unused") { _, _ in 50 }
+        let extraction = PersonaExtraction(trait: trait, samples: 3, maxTokens: 8, seed: 1, judged: false)
+        let report = try await extraction.run(store: store, model: model, judge: judge, name: "persona-unjudged", resume: false)
+        #expect(report.selection.positives.count == 3 && report.selection.negatives.count == 3 && report.selection.unscored == 0)
+        let results = try RunResults(store: store, name: "persona-unjudged")
+        #expect(results.rows.allSatisfy { $0.judgments.isEmpty })
+        #expect(report.result.vectors.vectors.count == model.layerCount)
+    }
 }
