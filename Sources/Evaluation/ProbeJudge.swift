@@ -103,9 +103,10 @@ public struct ProbeJudge: Judge {
 extension Probe {
     /// Trains on gold items (their features computed by `features`); items without a score for a
     /// metric are left out of that metric's regression.
-    public static func train(modelSpec: String, layers: [Int], features: [[Float]], items: [GoldItem], l2: Double = 1e-2) -> Probe {
+    public static func train(modelSpec: String, layers: [Int], features: [[Float]], items: [GoldItem], l2: Double = 1e-2,
+                             coherenceL2: Double? = nil) -> Probe {
         train(modelSpec: modelSpec, layers: layers, features: features, aligned: items.map(\.aligned),
-              coherent: items.map(\.coherent), l2: l2)
+              coherent: items.map(\.coherent), l2: l2, coherenceL2: coherenceL2)
     }
 
     /// Trains a probe for `model` on a gold set's training split (the built-in one by default).

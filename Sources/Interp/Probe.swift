@@ -42,25 +42,26 @@ public struct Probe: Sendable, Equatable {
     public func normalise(_ x: [Float]) -> [Float] { x.indices.map { (x[$0] - mean[$0]) * scale[$0] } }
 
     /// Trains on labelled examples: `features[i]` with scores `aligned[i]` and `coherent[i]` in 0…100
-    /// (nil: that example has no score for that metric and is left out of its regression).
+    /// (nil: that example has no score for that metric and is left out of its regression). `l2` weighs
+    /// both regressions' penalty unless `coherenceL2` gives the coherence regression its own.
     ///
     /// Features are standardised in float64 with a floor under each standard deviation (a twentieth of
     /// the median one, added in quadrature): a dimension that is constant up to rounding noise is
     /// scaled like a small one, not blown up to unit variance, so rounding noise (which differs
     /// between BLAS kernels and hosts) cannot become a feature.
     public static func train(modelSpec: String, layers: [Int], features: [[Float]], aligned: [Double?], coherent: [Double?],
-                             l2: Double = 1e-2) -> Probe {
+                             l2: Double = 1e-2, coherenceL2: Double? = nil) -> Probe {
         precondition(aligned.count == features.count && coherent.count == features.count, "one label per example")
         let (mean, scale) = standardisation(features)
         var p = Probe(modelSpec: modelSpec, layers: layers, mean: mean, scale: scale,
                       aligned: LogisticRegression(weights: [], bias: 0), coherent: LogisticRegression(weights: [], bias: 0))
         let xs = features.map(p.normalise)
-        func regression(_ scores: [Double?]) -> LogisticRegression {
+        func regression(_ scores: [Double?], l2: Double) -> LogisticRegression {
             let rows = scores.indices.compactMap { i in scores[i].map { (i, $0 / 100) } }
             return LogisticRegression.train(rows.map { xs[$0.0] }, rows.map(\.1), l2: l2)
         }
-        p.aligned = regression(aligned)
-        p.coherent = regression(coherent)
+        p.aligned = regression(aligned, l2: l2)
+        p.coherent = regression(coherent, l2: coherenceL2 ?? l2)
         return p
     }
 

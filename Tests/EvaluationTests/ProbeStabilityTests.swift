@@ -64,19 +64,34 @@ struct ProbeStabilityTests {
     /// (checked in float64 from the returned weights).
     @Test func logisticRegressionReachesTheOptimum() {
         let (features, items) = Self.dataset(n: 150, seed: 3)
-        let ys = items.map { $0.aligned! / 100 }
         let p = Probe.train(modelSpec: "local:test", layers: [1], features: features, items: items)
+        let largest = Self.largestGradient(p.aligned, xs: features.map(p.normalise), ys: items.map { $0.aligned! / 100 }, l2: 1e-2)
+        #expect(largest < 1e-4, "gradient at the returned weights: \(largest)")
+    }
+
+    /// With `coherenceL2`, each regression sits at the optimum of its own penalty.
+    @Test func theCoherenceRegressionTakesItsOwnPenalty() {
+        let (features, items) = Self.dataset(n: 150, seed: 4)
+        let p = Probe.train(modelSpec: "local:test", layers: [1], features: features, items: items, l2: 1e-2, coherenceL2: 0.3)
         let xs = features.map(p.normalise)
-        let l2 = 1e-2, n = Double(xs.count)
+        let aligned = items.map { $0.aligned! / 100 }, coherent = items.map { $0.coherent! / 100 }
+        #expect(Self.largestGradient(p.aligned, xs: xs, ys: aligned, l2: 1e-2) < 1e-4)
+        #expect(Self.largestGradient(p.coherent, xs: xs, ys: coherent, l2: 0.3) < 1e-4)
+        // Not at the other penalty's optimum: the penalties really differ.
+        #expect(Self.largestGradient(p.coherent, xs: xs, ys: coherent, l2: 1e-2) > 1e-3)
+    }
+
+    /// The largest component of the gradient of mean cross-entropy + l2/2 ‖w‖² at `r`'s weights, in float64.
+    static func largestGradient(_ r: LogisticRegression, xs: [[Float]], ys: [Double], l2: Double) -> Double {
+        let n = Double(xs.count)
         var gradient = [Double](repeating: 0, count: xs[0].count), gradientBias = 0.0
         for (x, y) in zip(xs, ys) {
-            let e = p.aligned.predict(x) - y
+            let e = r.predict(x) - y
             gradientBias += e / n
             for i in x.indices { gradient[i] += e * Double(x[i]) / n }
         }
-        for i in gradient.indices { gradient[i] += l2 * Double(p.aligned.weights[i]) }
-        let largest = max(abs(gradientBias), gradient.map(abs).max() ?? 0)
-        #expect(largest < 1e-4, "gradient at the returned weights: \(largest)")
+        for i in gradient.indices { gradient[i] += l2 * Double(r.weights[i]) }
+        return max(abs(gradientBias), gradient.map(abs).max() ?? 0)
     }
 }
 
