@@ -6,8 +6,8 @@ import LanguageModels
 /// How `probe:default` is trained for a model, and when a cached one is still current.
 ///
 /// 1. Read every training item of both built-in gold sets (written answers and the models' own
-///    answers) with the model: mean residual stream over the answer at the default layers, and the
-///    answer's token log-probabilities.
+///    answers) with the model, in one pass each: mean residual stream over the answer at the default
+///    layers, and the answer's token log-probabilities.
 /// 2. Fit the probe's two regressions (alignment, coherence) on those activations; the coherence
 ///    regression with a stronger penalty (`coherenceL2`).
 /// 3. Fit the coherence head (`SignalHead`, kept in the probe's card) on both sets' training
@@ -16,7 +16,7 @@ import LanguageModels
 /// 4. Measure the result on both sets' held-out splits and keep the figures in the card.
 public enum DefaultProbe {
     /// Bumped when the steps or their settings change: cached default probes of another recipe are trained again.
-    public static let recipe = "default recipe 3 (both gold sets; coherence regression l2 0.1; coherence head on both sets' training items: out-of-fold probe logit + text + likelihood signals)"
+    public static let recipe = "default recipe 4 (both gold sets, one reading per answer; coherence regression l2 0.1; coherence head on both sets' training items: out-of-fold probe logit + text + likelihood signals)"
     /// The signals the coherence head combines.
     public static let coherenceSignals = ["probe_coherent"] + AnswerSignals.textNames + AnswerSignals.likelihoodNames
     public static let folds = 5
@@ -49,9 +49,9 @@ public enum DefaultProbe {
         let train = written.filter { $0.split == "train" } + answers.filter { $0.split == "train" }
         var features: [[Float]] = [], logProbabilities: [[Float]] = []
         for (i, item) in train.enumerated() {
-            features.append(try await AnswerActivations.features(model: model, question: item.question, answer: item.answer, layers: layers))
-            logProbabilities.append(try await model.answerTokenLogProbabilities(messages: [.user(item.question)], answer: item.answer,
-                                                                               maxAnswerTokens: AnswerActivations.maxAnswerTokens))
+            let r = try await AnswerActivations.reading(model: model, question: item.question, answer: item.answer, layers: layers)
+            features.append(r.features)
+            logProbabilities.append(r.logProbabilities)
             progress?.update(phase: "probe readings", done: i + 1, total: train.count)
         }
         progress?.finish(phase: "probe readings")

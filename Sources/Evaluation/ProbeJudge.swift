@@ -75,13 +75,18 @@ public struct ProbeJudge: Judge {
             if let t = cache[key] { return t }
             if cache.count >= 256 { cache.removeAll() }   // a pass's metrics arrive together; old readings are not asked for again
             let t = Task { [model, probe, file] in
-                let x = try await AnswerActivations.features(model: model, question: question, answer: answer, layers: probe.layers)
-                guard x.count == probe.mean.count else {
-                    throw QuestionSetError(file: file, "probe expects \(probe.mean.count) features but \(model.identity.spec) gives \(x.count): trained on another model?")
+                let r: Reading
+                if wantLikelihood {
+                    let (x, lp) = try await AnswerActivations.reading(model: model, question: question, answer: answer, layers: probe.layers)
+                    r = Reading(features: x, logProbabilities: lp)
+                } else {
+                    r = Reading(features: try await AnswerActivations.features(model: model, question: question, answer: answer,
+                                                                                layers: probe.layers), logProbabilities: nil)
                 }
-                let lp = wantLikelihood ? try await model.answerTokenLogProbabilities(
-                    messages: [.user(question)], answer: answer, maxAnswerTokens: AnswerActivations.maxAnswerTokens) : nil
-                return Reading(features: x, logProbabilities: lp)
+                guard r.features.count == probe.mean.count else {
+                    throw QuestionSetError(file: file, "probe expects \(probe.mean.count) features but \(model.identity.spec) gives \(r.features.count): trained on another model?")
+                }
+                return r
             }
             cache[key] = t
             return t

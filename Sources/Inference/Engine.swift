@@ -109,22 +109,30 @@ public final class Engine: @unchecked Sendable {
         return batch
     }
 
-    /// Feeds `tokens` into `sequence` in position-aligned chunks and returns the logits after the last one.
-    public func prefill(_ tokens: [Int32], into sequence: KVSequence, hooks: Hooks? = nil) throws -> [Float] {
+    /// Feeds `tokens` into `sequence` in position-aligned chunks and returns the logits after the last
+    /// one; with `logitsFrom`, the logits after each of `tokens[logitsFrom...]` instead, row after row.
+    public func prefill(_ tokens: [Int32], into sequence: KVSequence, hooks: Hooks? = nil, logitsFrom: Int? = nil) throws -> [Float] {
         guard !tokens.isEmpty else { throw EngineError.emptyPrompt }
         let chunk = Engine.promptChunk
         var start = 0
-        var last: [Float] = []
+        var out: [Float] = []
         while start < tokens.count {
             let position = sequence.length
             let end = min(tokens.count, start + (chunk - position % chunk))
             var batch = promptBatch()
-            batch.append(Array(tokens[start..<end]), to: sequence, logitsForLast: end == tokens.count)
-            let logits = try model.forward(batch, hooks: hooks)
-            if end == tokens.count { last = Array(logits) }
+            if let from = logitsFrom, from < end {
+                let split = max(start, from)
+                if split > start { batch.append(Array(tokens[start..<split]), to: sequence, logitsForLast: false) }
+                batch.append(Array(tokens[split..<end]), to: sequence, logitsForAll: true)
+                out.append(contentsOf: try model.forward(batch, hooks: hooks))
+            } else {
+                batch.append(Array(tokens[start..<end]), to: sequence, logitsForLast: logitsFrom == nil && end == tokens.count)
+                let logits = try model.forward(batch, hooks: hooks)
+                if logitsFrom == nil && end == tokens.count { out = Array(logits) }
+            }
             start = end
         }
-        return last
+        return out
     }
 
     /// Generates one continuation of `promptTokens` (sample 0 of a batched request with the same

@@ -188,6 +188,22 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
         return try await perform { try $0.logProbabilities(prompt: prompt, continuations: [answer], interventions: interventions)[0] }
     }
 
+    public func answerReading(messages: [ChatMessage], answer: String, captures: [ActivationCapture],
+                              maxAnswerTokens: Int?) async throws -> (activations: [CapturedActivations], logProbabilities: [Float]) {
+        let prompt = try engine.chatPromptTokens(messages)
+        var answerTokens = try engine.replyTokens(answer)
+        if let m = maxAnswerTokens, answerTokens.count > m { answerTokens = Array(answerTokens.prefix(m)) }
+        guard !answerTokens.isEmpty else {
+            return (try await activations(messages: messages, answer: answer, captures: captures, interventions: [],
+                                          maxAnswerTokens: maxAnswerTokens), [])
+        }
+        guard prompt.count + answerTokens.count <= contextWindow else {
+            throw ModelError.contextOverflow(requested: prompt.count + answerTokens.count, capacity: contextWindow)
+        }
+        let answer = answerTokens
+        return try await perform { try $0.answerReading(prompt: prompt, answer: answer, captures: captures) }
+    }
+
     public func answerTokenTexts(_ answer: String, maxAnswerTokens: Int?) throws -> [String] {
         var tokens = try engine.replyTokens(answer)
         if let m = maxAnswerTokens, tokens.count > m { tokens = Array(tokens.prefix(m)) }

@@ -34,6 +34,12 @@ public protocol WhiteBoxModel: LanguageModel {
     func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, interventions: [Intervention],
                                      maxAnswerTokens: Int?) async throws -> [Float]
 
+    /// `activations` and `answerTokenLogProbabilities` of the same transcript (no interventions), from
+    /// one pass where the model can. The engine's pass computes the probabilities on its prompt path,
+    /// so they can differ from `answerTokenLogProbabilities`'s (decode path) by its rounding.
+    func answerReading(messages: [ChatMessage], answer: String, captures: [ActivationCapture],
+                       maxAnswerTokens: Int?) async throws -> (activations: [CapturedActivations], logProbabilities: [Float])
+
     /// The text of each token of `answer` as a reply (the positions `activations` reads after the
     /// prompt), cut at `maxAnswerTokens`.
     func answerTokenTexts(_ answer: String, maxAnswerTokens: Int?) throws -> [String]
@@ -44,6 +50,13 @@ public protocol WhiteBoxModel: LanguageModel {
 }
 
 extension WhiteBoxModel {
+    /// Two passes: `activations`, then `answerTokenLogProbabilities`.
+    public func answerReading(messages: [ChatMessage], answer: String, captures: [ActivationCapture],
+                              maxAnswerTokens: Int?) async throws -> (activations: [CapturedActivations], logProbabilities: [Float]) {
+        (try await activations(messages: messages, answer: answer, captures: captures, interventions: [], maxAnswerTokens: maxAnswerTokens),
+         try await answerTokenLogProbabilities(messages: messages, answer: answer, interventions: [], maxAnswerTokens: maxAnswerTokens))
+    }
+
     /// The same without interventions.
     public func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, maxAnswerTokens: Int?) async throws -> [Float] {
         try await answerTokenLogProbabilities(messages: messages, answer: answer, interventions: [], maxAnswerTokens: maxAnswerTokens)

@@ -324,6 +324,50 @@ struct ModelTests {
         }
     }
 
+    /// One pass gives what two passes give: the answer's activations, and each answer token's
+    /// log-probability. The probabilities are checked against a second engine that computes the
+    /// transcript cut one token after that token (so each row is computed on the float prompt path in
+    /// another chunk layout) with the log-softmax in float64, and against the decode path's numbers.
+    @Test func answerReadingGivesActivationsAndLogProbabilitiesInOnePass() async throws {
+        let messages: [ChatMessage] = [.system("Be brief."), .user("Name three colours of the rainbow.")]
+        let answer = "Red, orange and yellow are three of its seven colours."
+        let captures = [3, 9, 20].map { ActivationCapture(.residualOut(layer: $0), pooling: .answerMean) }
+        let (activations, logProbabilities) = try await model.answerReading(messages: messages, answer: answer, captures: captures,
+                                                                           maxAnswerTokens: nil)
+        let separate = try await model.activations(messages: messages, answer: answer, captures: captures, interventions: [],
+                                                   maxAnswerTokens: nil)
+        #expect(activations.count == 3)
+        for (a, b) in zip(activations, separate) {
+            let x = a.vectors[0], y = b.vectors[0]
+            let scale = y.map { abs(Double($0)) }.max()!
+            let largest = zip(x, y).map { abs(Double($0) - Double($1)) }.max()!
+            #expect(x.count == model.width && largest <= 1e-5 * scale, "\(a.capture.point): \(largest) of \(scale)")
+        }
+        let reference = try Engine(path: TestResources.smolLM2!)
+        let prompt = try reference.chatPromptTokens(messages), tokens = try reference.replyTokens(answer)
+        #expect(logProbabilities.count == tokens.count && tokens.count > 8)
+        let vocab = reference.model.config.vocabularySize
+        for k in tokens.indices {
+            // The transcript up to token k and one token more: the row before token k is never a chunk of its own.
+            let cut = prompt + tokens[...k] + [tokens[0]]
+            let rows = try reference.prefill(cut, into: reference.model.newSequence(reserve: cut.count), logitsFrom: prompt.count + k - 1)
+            let logits = rows[0..<vocab]
+            let top = Double(logits.max()!)
+            let logSum = log(logits.reduce(0.0) { $0 + exp(Double($1) - top) }) + top
+            let expected = Double(logits[Int(tokens[k])]) - logSum
+            // Another chunk layout can take attention's other kernel for short runs: 4e-3 apart at most here.
+            #expect(abs(Double(logProbabilities[k]) - expected) < 1e-2, "token \(k): \(logProbabilities[k]) against \(expected)")
+        }
+        // The decode path (8-bit activations) gives the same probabilities to its rounding.
+        let decode = try await model.answerTokenLogProbabilities(messages: messages, answer: answer, maxAnswerTokens: nil)
+        let differences = zip(decode, logProbabilities).map { abs(Double($0) - Double($1)) }
+        #expect(differences.max()! < 0.3 && differences.reduce(0, +) / Double(differences.count) < 0.1, "\(differences)")
+        // A cut answer reads its first tokens; an answer of no tokens has no probabilities.
+        let first = try await model.answerReading(messages: messages, answer: answer, captures: captures, maxAnswerTokens: 4)
+        #expect(first.logProbabilities.count == 4 && zip(first.logProbabilities, logProbabilities).allSatisfy { abs($0 - $1) < 1e-2 })
+        #expect(try await model.answerReading(messages: messages, answer: "", captures: captures, maxAnswerTokens: nil).logProbabilities.isEmpty)
+    }
+
     /// Without judging, every answer is kept and the run, which holds no judgment, still loads.
     @Test func unjudgedExtractionKeepsEveryAnswer() async throws {
         let dir = temporaryFolder("extract-unjudged")
