@@ -332,7 +332,7 @@ public final class BatchGenerator: @unchecked Sendable {
     /// never served from the cache, so reuse never changes what is computed or captured.
     ///
     /// `logitsFrom`: return the logits after each of `tokens[logitsFrom...]` (row after row) instead of
-    /// the last position's; those positions are computed too.
+    /// the last position's; those positions are computed too, and the tokens are not cached.
     public func computePrompt(_ tokens: [Int32], hooks: Hooks? = nil, logitsFrom: Int? = nil) throws -> (sequence: KVSequence, logits: [Float]) {
         let seq: KVSequence
         var start = 0
@@ -350,10 +350,8 @@ public final class BatchGenerator: @unchecked Sendable {
         let logits = try engine.prefill(Array(tokens[start...]), into: seq, hooks: hooks, logitsFrom: logitsFrom.map { $0 - start })
         statistics.promptTokensComputed += tokens.count - start
         statistics.promptSeconds += Stopwatch.seconds(since: started)
-        if hooks?.lastLayer == nil {
-            prefixCache?.insert(tokens, seq, logits: logitsFrom == nil ? logits : Array(logits.suffix(engine.model.config.vocabularySize)),
-                                variant: variant)
-        }
+        // A transcript read for its rows (an answer read once) is not kept for reuse.
+        if hooks?.lastLayer == nil && logitsFrom == nil { prefixCache?.insert(tokens, seq, logits: logits, variant: variant) }
         return (seq, logits)
     }
 

@@ -366,6 +366,11 @@ struct ModelTests {
         let first = try await model.answerReading(messages: messages, answer: answer, captures: captures, maxAnswerTokens: 4)
         #expect(first.logProbabilities.count == 4 && zip(first.logProbabilities, logProbabilities).allSatisfy { abs($0 - $1) < 1e-2 })
         #expect(try await model.answerReading(messages: messages, answer: "", captures: captures, maxAnswerTokens: nil).logProbabilities.isEmpty)
+        // An answer read once is not kept in the prefix cache (it would push out prompts worth reusing).
+        let generator = BatchGenerator(engine: reference, prefixCache: PrefixCache(budgetBytes: 64 << 20), maxBatch: 1)
+        let again = try generator.answerReading(prompt: prompt, answer: tokens, captures: captures)
+        #expect(again.logProbabilities == logProbabilities || zip(again.logProbabilities, logProbabilities).allSatisfy { abs($0 - $1) < 1e-3 })
+        #expect(generator.prefixCache!.exact(prompt + tokens) == nil)
     }
 
     /// Without judging, every answer is kept and the run, which holds no judgment, still loads.
