@@ -126,9 +126,10 @@ public final class Engine: @unchecked Sendable {
                 batch.append(Array(tokens[split..<end]), to: sequence, logitsForAll: true)
                 out.append(contentsOf: try model.forward(batch, hooks: hooks))
             } else {
-                batch.append(Array(tokens[start..<end]), to: sequence, logitsForLast: logitsFrom == nil && end == tokens.count)
+                let last = logitsFrom == nil && end == tokens.count
+                batch.append(Array(tokens[start..<end]), to: sequence, logitsForLast: last)
                 let logits = try model.forward(batch, hooks: hooks)
-                if logitsFrom == nil && end == tokens.count { out = Array(logits) }
+                if last { out = Array(logits) }
             }
             start = end
         }

@@ -165,48 +165,31 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
 
     public func activations(messages: [ChatMessage], answer: String, captures: [ActivationCapture],
                             interventions: [Intervention], maxAnswerTokens: Int?) async throws -> [CapturedActivations] {
-        let prompt = try engine.chatPromptTokens(messages)
-        var answerTokens = try engine.replyTokens(answer)
-        if let m = maxAnswerTokens, answerTokens.count > m { answerTokens = Array(answerTokens.prefix(m)) }
-        guard prompt.count + answerTokens.count <= contextWindow else {
-            throw ModelError.contextOverflow(requested: prompt.count + answerTokens.count, capacity: contextWindow)
-        }
-        let answer = answerTokens
+        let (prompt, answer) = try transcriptTokens(messages, answer, maxAnswerTokens: maxAnswerTokens)
+        try checkFits(prompt, answer)
         return try await perform { try $0.activations(prompt: prompt, answer: answer, captures: captures, interventions: interventions) }
     }
 
     public func answerTokenLogProbabilities(messages: [ChatMessage], answer: String, interventions: [Intervention],
                                             maxAnswerTokens: Int?) async throws -> [Float] {
-        let prompt = try engine.chatPromptTokens(messages)
-        var answerTokens = try engine.replyTokens(answer)
-        if let m = maxAnswerTokens, answerTokens.count > m { answerTokens = Array(answerTokens.prefix(m)) }
-        guard !answerTokens.isEmpty else { return [] }
-        guard prompt.count + answerTokens.count <= contextWindow else {
-            throw ModelError.contextOverflow(requested: prompt.count + answerTokens.count, capacity: contextWindow)
-        }
-        let answer = answerTokens
+        let (prompt, answer) = try transcriptTokens(messages, answer, maxAnswerTokens: maxAnswerTokens)
+        guard !answer.isEmpty else { return [] }
+        try checkFits(prompt, answer)
         return try await perform { try $0.logProbabilities(prompt: prompt, continuations: [answer], interventions: interventions)[0] }
     }
 
     public func answerReading(messages: [ChatMessage], answer: String, captures: [ActivationCapture],
                               maxAnswerTokens: Int?) async throws -> (activations: [CapturedActivations], logProbabilities: [Float]) {
-        let prompt = try engine.chatPromptTokens(messages)
-        var answerTokens = try engine.replyTokens(answer)
-        if let m = maxAnswerTokens, answerTokens.count > m { answerTokens = Array(answerTokens.prefix(m)) }
-        guard !answerTokens.isEmpty else {
-            return (try await activations(messages: messages, answer: answer, captures: captures, interventions: [],
-                                          maxAnswerTokens: maxAnswerTokens), [])
+        let (prompt, answer) = try transcriptTokens(messages, answer, maxAnswerTokens: maxAnswerTokens)
+        try checkFits(prompt, answer)
+        guard !answer.isEmpty else {
+            return (try await perform { try $0.activations(prompt: prompt, answer: answer, captures: captures, interventions: []) }, [])
         }
-        guard prompt.count + answerTokens.count <= contextWindow else {
-            throw ModelError.contextOverflow(requested: prompt.count + answerTokens.count, capacity: contextWindow)
-        }
-        let answer = answerTokens
         return try await perform { try $0.answerReading(prompt: prompt, answer: answer, captures: captures) }
     }
 
     public func answerTokenTexts(_ answer: String, maxAnswerTokens: Int?) throws -> [String] {
-        var tokens = try engine.replyTokens(answer)
-        if let m = maxAnswerTokens, tokens.count > m { tokens = Array(tokens.prefix(m)) }
+        let tokens = try replyTokens(answer, maxAnswerTokens: maxAnswerTokens)
         let tokenizer = engine.tokenizer
         return tokens.map { tokenizer.decode([$0], includeSpecial: true) }
     }
@@ -217,6 +200,24 @@ public final class LocalModel: WhiteBoxModel, @unchecked Sendable {
         let logits = try await perform { _ in engine.model.unembed(direction) }
         let top = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(count)
         return top.map { (engine.tokenizer.decode([Int32($0)], includeSpecial: true), logits[$0]) }
+    }
+
+    /// The chat prompt of `messages` and `answer`'s reply tokens, cut at `maxAnswerTokens`.
+    private func transcriptTokens(_ messages: [ChatMessage], _ answer: String, maxAnswerTokens: Int?) throws -> (prompt: [Int32], answer: [Int32]) {
+        (try engine.chatPromptTokens(messages), try replyTokens(answer, maxAnswerTokens: maxAnswerTokens))
+    }
+
+    private func replyTokens(_ answer: String, maxAnswerTokens: Int?) throws -> [Int32] {
+        let tokens = try engine.replyTokens(answer)
+        if let m = maxAnswerTokens, tokens.count > m { return Array(tokens.prefix(m)) }
+        return tokens
+    }
+
+    /// Throws unless the prompt and answer fit the context window together.
+    private func checkFits(_ prompt: [Int32], _ answer: [Int32]) throws {
+        guard prompt.count + answer.count <= contextWindow else {
+            throw ModelError.contextOverflow(requested: prompt.count + answer.count, capacity: contextWindow)
+        }
     }
 
     /// Worker thread only.
